@@ -1,0 +1,43 @@
+import { Command } from 'commander';
+import { ConfigError } from '../errors';
+import { lintRules } from '../config/lint-rules';
+import { loadPipeline } from '../config/load-pipeline';
+
+/**
+ * `aestream lint <file...>`: validates pipeline files against the schema and the
+ * cross-field rules. Exit 0 when every file is valid, 1 when any is not; each problem
+ * is printed as `file: path: reason`.
+ */
+export function lintCommand(): Command {
+  const rules = lintRules.map((r) => `  ${r.id.padEnd(20)} ${r.description}`).join('\n');
+  return new Command('lint')
+    .description('validate pipeline files (schema, ${ENV:default} references, cross-field rules)')
+    .argument('<file...>', 'pipeline YAML files')
+    .option('--print', 'print each valid file as resolved: env substituted, defaults filled')
+    .addHelpText(
+      'after',
+      `\nBesides the schema (unknown keys, types, ranges), these rules are checked:\n${rules}\n` +
+        '\nRelative paths in a pipeline file resolve from the working directory.\n' +
+        '\nExample:\n  aestream lint pipelines/sensors.yaml pipelines/images.yaml',
+    )
+    .action((files: string[], opts: { print?: boolean }) => {
+      let failed = 0;
+      for (const file of files) {
+        try {
+          const config = loadPipeline(file);
+          console.log(`ok   ${file}`);
+          if (opts.print) console.log(JSON.stringify(config, null, 2));
+        } catch (err) {
+          if (!(err instanceof ConfigError)) throw err;
+          failed++;
+          console.error(`FAIL ${file} (${err.code})`);
+          for (const issue of err.issues)
+            console.error(`  ${issue.path || '(file)'}: ${issue.message}`);
+        }
+      }
+      if (failed > 0) {
+        console.error(`${failed} of ${files.length} file${files.length === 1 ? '' : 's'} invalid`);
+        process.exitCode = 1;
+      }
+    });
+}

@@ -1,0 +1,135 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ConfigIssue } from '../errors';
+import type { PipelineConfig } from './pipeline-schema';
+
+/** Where relative paths in a pipeline file are resolved: the working directory of the command. */
+export interface LintContext {
+  baseDir: string;
+}
+
+/**
+ * A rule that spans fields, checked after the schema: the schema says each field is
+ * well-formed, these say the fields fit together. `aestream lint` lists them in --help.
+ */
+export interface LintRule {
+  id: string;
+  description: string;
+  check(config: PipelineConfig, ctx: LintContext): ConfigIssue[];
+}
+
+export const lintRules: readonly LintRule[] = [
+  {
+    id: 'schema-file-exists',
+    description:
+      'input.schema names an existing .avsc file (relative paths from the working directory)',
+    check(config, ctx) {
+      const file = resolve(ctx.baseDir, config.input.schema);
+      if (existsSync(file)) return [];
+      return [{ path: 'input.schema', message: `schema file not found: ${file}` }];
+    },
+  },
+  {
+    id: 'window-stride',
+    description: 'frame.stride is at most frame.window for sensor frames',
+    check(config) {
+      const f = config.frame;
+      if (f.kind !== 'sensor' || f.stride <= f.window) return [];
+      return [
+        {
+          path: 'frame.stride',
+          message: `stride ${f.stride} is larger than window ${f.window}: readings between windows would never be scored`,
+        },
+      ];
+    },
+  },
+  {
+    id: 'model-fits-frame',
+    description: 'conv-ae is for image frames; the bottleneck is smaller than the model input',
+    check(config) {
+      const { frame, model } = config;
+      const inputSize =
+        frame.kind === 'sensor'
+          ? frame.window * frame.features
+          : frame.width * frame.height * frame.channels;
+      if (model.kind === 'conv-ae') {
+        if (frame.kind !== 'image') {
+          return [
+            {
+              path: 'model.kind',
+              message: 'conv-ae needs image frames (frame.kind: image); use dense-ae for sensors',
+            },
+          ];
+        }
+        const factor = 2 ** model.filters.length;
+        if (frame.width % factor !== 0 || frame.height % factor !== 0) {
+          return [
+            {
+              path: 'model.filters',
+              message: `${model.filters.length} stride-2 layers need width and height divisible by ${factor}; the frame is ${frame.width}x${frame.height}`,
+            },
+          ];
+        }
+        return model.latent < inputSize
+          ? []
+          : [
+              {
+                path: 'model.latent',
+                message: `latent ${model.latent} is not smaller than the input size ${inputSize}`,
+              },
+            ];
+      }
+      const bottleneck = model.hidden[model.hidden.length - 1];
+      if (bottleneck >= inputSize) {
+        return [
+          {
+            path: `model.hidden.${model.hidden.length - 1}`,
+            message: `bottleneck ${bottleneck} is not smaller than the input size ${inputSize} (window x features): the model could learn to copy its input`,
+          },
+        ];
+      }
+      return [];
+    },
+  },
+  {
+    id: 'topics-distinct',
+    description: 'the input, anomaly and dead-letter topics are three different topics',
+    check(config) {
+      const issues: ConfigIssue[] = [];
+      const input = config.input.kafka.topic;
+      if (config.output.kafka.topic === input) {
+        issues.push({
+          path: 'output.kafka.topic',
+          message: `is the input topic "${input}": events would be read back as frames`,
+        });
+      }
+      if (config.output.dlq.topic === input) {
+        issues.push({
+          path: 'output.dlq.topic',
+          message: `is the input topic "${input}": dead letters would be read back as frames`,
+        });
+      }
+      if (config.output.dlq.topic === config.output.kafka.topic) {
+        issues.push({
+          path: 'output.dlq.topic',
+          message: `is the same topic as output.kafka.topic ("${config.output.dlq.topic}")`,
+        });
+      }
+      return issues;
+    },
+  },
+  {
+    id: 'retrain-trigger',
+    description: 'retrain.trigger names at least one trigger',
+    check(config) {
+      const t = config.retrain.trigger;
+      if (t.everyFrames !== undefined || t.everyMinutes !== undefined || t.drift) return [];
+      return [
+        {
+          path: 'retrain.trigger',
+          message: 'no trigger: set everyFrames, everyMinutes or drift: true',
+        },
+      ];
+    },
+  },
+];

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { frameSchema } from '../codecs/frame-config';
+import {
+  influxOutputSchema,
+  kafkaInputSchema,
+  schemaRegistrySchema,
+  topicOutputSchema,
+} from '../io/io-config';
+import { modelSchema } from '../models/model-config';
+import { retrainSchema } from '../models/retrain-config';
+import { microBatchSchema } from '../operators/micro-batch-config';
+import { thresholdSchema } from '../thresholds/threshold-config';
+
+/**
+ * The pipeline file: input, the processing steps (frame, model, batch, threshold) and
+ * output. Each part's schema lives with the component it configures; this file only
+ * assembles them. Unknown keys are errors everywhere, so a misspelt key is never ignored.
+ */
+export const pipelineSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(
+        /^[a-z0-9][a-z0-9._-]*$/,
+        'lower-case letters, digits, ".", "_" and "-", e.g. "sensors"',
+      )
+      .max(100)
+      .describe('Pipeline name: prefixes its default topics and tags its InfluxDB points.'),
+    input: z.strictObject({
+      kafka: kafkaInputSchema,
+      schema: z.string().min(1).describe('Avro schema file of the input frames (.avsc).'),
+      registry: schemaRegistrySchema.optional(),
+    }),
+    frame: frameSchema,
+    model: modelSchema,
+    batch: microBatchSchema.prefault({}),
+    threshold: thresholdSchema,
+    output: z.strictObject({
+      kafka: topicOutputSchema
+        .optional()
+        .describe('Anomaly events; default topic <name>.anomalies.'),
+      influx: influxOutputSchema.optional().describe('Score points; off when absent.'),
+      dlq: topicOutputSchema.optional().describe('Dead letters; default topic <name>.dlq.'),
+    }),
+    retrain: retrainSchema.prefault({}),
+  })
+  .describe('An aestream pipeline.');
+
+/** What a pipeline file holds after validation; defaults filled, topics named. */
+export type PipelineConfig = z.infer<typeof pipelineSchema> & {
+  output: {
+    kafka: { topic: string };
+    dlq: { topic: string };
+  };
+};

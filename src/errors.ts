@@ -1,0 +1,84 @@
+/**
+ * The one error hierarchy of aestream. Every error a user can meet has a stable code
+ * (`AE_ERR_…`), says whether retrying can help, and keeps its cause. The codes are also
+ * the reason codes in dead-letter headers and the labels of the DLQ metrics, so never
+ * rename one: add a new code instead.
+ */
+
+export const ErrorCodes = {
+  /** A pipeline file is not valid YAML. */
+  CONFIG_YAML: 'AE_ERR_CONFIG_YAML',
+  /** A pipeline file breaks the schema or a cross-field rule. */
+  CONFIG_INVALID: 'AE_ERR_CONFIG_INVALID',
+  /** A `${VAR}` without default names a variable that is not set. */
+  CONFIG_ENV: 'AE_ERR_CONFIG_ENV',
+  /** A file the configuration names (pipeline file, schema) does not exist. */
+  CONFIG_FILE_NOT_FOUND: 'AE_ERR_CONFIG_FILE_NOT_FOUND',
+  /** Command-line arguments that do not make sense together. */
+  CLI_USAGE: 'AE_ERR_CLI_USAGE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface AeErrorOptions {
+  cause?: unknown;
+  /** True when the same operation may succeed later (network faults, a broker restart). */
+  retriable?: boolean;
+}
+
+export class AeError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  override readonly cause?: unknown;
+
+  constructor(code: ErrorCode, message: string, options: AeErrorOptions = {}) {
+    super(message);
+    this.name = 'AeError';
+    this.code = code;
+    this.retriable = options.retriable ?? false;
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+}
+
+/** One problem in a pipeline file: where (a dotted path) and what. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** A pipeline file that cannot be used; `issues` lists every problem found, not just the first. */
+export class ConfigError extends AeError {
+  readonly file: string;
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(
+    code: ErrorCode,
+    file: string,
+    issues: readonly ConfigIssue[],
+    options: AeErrorOptions = {},
+  ) {
+    super(code, formatIssues(file, issues), options);
+    this.name = 'ConfigError';
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+function formatIssues(file: string, issues: readonly ConfigIssue[]): string {
+  const lines = issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`);
+  return `${file}: ${issues.length} problem${issues.length === 1 ? '' : 's'}\n${lines.join('\n')}`;
+}
+
+/** True for errors that a retry can fix; programmer errors never are. */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError) {
+    return false;
+  }
+  return err instanceof AeError ? err.retriable : false;
+}
+
+/** The message of any thrown value, without dumping whole objects (HTTP requests and the like). */
+export function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return typeof err === 'string' ? err : JSON.stringify(err);
+}

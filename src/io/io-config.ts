@@ -1,0 +1,55 @@
+import { z } from 'zod';
+
+/**
+ * Config schemas of the Kafka and InfluxDB endpoints a pipeline file names.
+ * They are the validators and the documentation of `input.kafka`, `output.*`.
+ */
+
+const brokerList = z
+  .string()
+  .min(1)
+  .regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, 'expected host:port[,host:port...]')
+  .describe('Comma-separated bootstrap brokers, e.g. 127.0.0.1:9092');
+
+const topicName = z
+  .string()
+  .min(1)
+  .max(249)
+  .regex(/^[a-zA-Z0-9._-]+$/, 'a Kafka topic name uses only letters, digits, ".", "_" and "-"');
+
+export const kafkaInputSchema = z
+  .strictObject({
+    brokers: brokerList,
+    topic: topicName.describe('The input topic; its key is the source id.'),
+    group: z.string().min(1).describe('Consumer group id of the detectors of this pipeline.'),
+    clientId: z.string().min(1).default('aestream').describe('Kafka client id.'),
+    fromBeginning: z
+      .boolean()
+      .default(false)
+      .describe('Where a new group starts: the earliest offset (true) or the latest (false).'),
+  })
+  .describe('The Kafka topic the frames come from.');
+
+export const topicOutputSchema = z.strictObject({
+  topic: topicName.describe('Topic to write to.'),
+});
+
+export const influxOutputSchema = z
+  .strictObject({
+    url: z.url().describe('InfluxDB 1.x HTTP endpoint (or a 2.x/3.x v1-compatible one).'),
+    database: z.string().min(1).default('aestream').describe('Database the points go to.'),
+    username: z.string().optional().describe('User name, when InfluxDB has authentication on.'),
+    password: z.string().optional().describe('Password; use ${ENV} rather than a literal.'),
+    batchSize: z.int().min(1).max(100000).default(5000).describe('Points per write request.'),
+    flushMs: z.int().min(1).default(1000).describe('Longest a point waits before a write.'),
+  })
+  .describe('InfluxDB sink of score points.');
+
+export const schemaRegistrySchema = z
+  .strictObject({
+    url: z.url().describe('Confluent schema registry URL; frames then use its wire format.'),
+  })
+  .describe('Optional schema registry (Confluent wire format: magic byte + schema id).');
+
+export type KafkaInputConfig = z.infer<typeof kafkaInputSchema>;
+export type InfluxOutputConfig = z.infer<typeof influxOutputSchema>;
