@@ -16,6 +16,16 @@ export const ErrorCodes = {
   CONFIG_FILE_NOT_FOUND: 'AE_ERR_CONFIG_FILE_NOT_FOUND',
   /** Command-line arguments that do not make sense together. */
   CLI_USAGE: 'AE_ERR_CLI_USAGE',
+  /** A requested TensorFlow.js backend or inference engine cannot be loaded here. */
+  BACKEND_UNAVAILABLE: 'AE_ERR_BACKEND_UNAVAILABLE',
+  /** No model (or not the requested version) in the model store. */
+  MODEL_NOT_FOUND: 'AE_ERR_MODEL_NOT_FOUND',
+  /** A stored model is damaged: missing files, content hash mismatch, NaN weights. */
+  MODEL_CORRUPT: 'AE_ERR_MODEL_CORRUPT',
+  /** A model that does not fit the pipeline (architecture, input shape). */
+  MODEL_INCOMPATIBLE: 'AE_ERR_MODEL_INCOMPATIBLE',
+  /** Training or evaluation data that cannot be read or does not fit the model. */
+  DATA_INVALID: 'AE_ERR_DATA_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
