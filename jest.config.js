@@ -1,6 +1,6 @@
 // Two projects: unit tests run anywhere; integration tests need the local stack
 // (npm run stack:up) and talk to the real Kafka broker and InfluxDB.
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -17,6 +17,8 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
+      // Real services: generous per-test deadlines; tests wait on conditions, never sleep.
+      testTimeout: 180_000,
       slowTestThreshold: 30,
     },
   ],

@@ -71,6 +71,9 @@ start_kafka() {
     say "kafka already running (pid $(cat "$KAFKA_PID"))"
     return 0
   fi
+  if probe_kafka; then
+    fail "a Kafka broker that this stack did not start answers at $KAFKA_BROKERS (another work folder's stack?): stop it, or set AESTREAM_KAFKA_PORT and AESTREAM_KAFKA_CONTROLLER_PORT"
+  fi
   mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
   local cfg="$KAFKA_DIR/server.properties"
   cp "$STACK_HOME/server.properties" "$cfg"
@@ -104,6 +107,9 @@ start_influx() {
   if is_running "$INFLUX_PID"; then
     say "influxdb already running (pid $(cat "$INFLUX_PID"))"
     return 0
+  fi
+  if probe_influx; then
+    fail "an InfluxDB that this stack did not start answers at $INFLUX_URL (another work folder's stack?): stop it, or set AESTREAM_INFLUX_PORT and AESTREAM_INFLUX_RPC_PORT"
   fi
   mkdir -p "$INFLUX_DIR/meta" "$INFLUX_DIR/data" "$INFLUX_DIR/wal"
   spawn "$INFLUX_PID" "$INFLUX_LOG" env \

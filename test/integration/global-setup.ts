@@ -41,7 +41,7 @@ export default async function globalSetup(): Promise<void> {
   }
 }
 
-/** The broker's release, read from its own metrics through the admin API is not exposed by kafkajs; use its config. */
+/** The broker's release line, from its own config (kafkajs exposes no version call). */
 async function brokerVersion(kafka: Kafka): Promise<string> {
   const admin = kafka.admin();
   await admin.connect();
@@ -60,7 +60,11 @@ async function brokerVersion(kafka: Kafka): Promise<string> {
     const entry = res.resources[0]?.configEntries.find(
       (e) => e.configName === 'inter.broker.protocol.version',
     );
-    return entry ? `(protocol ${entry.configValue})` : '(version not reported)';
+    // KRaft brokers report their metadata version, e.g. 3.9-IV0 for a 3.9.x release.
+    const release = entry?.configValue?.match(/^\d+\.\d+/)?.[0];
+    return release
+      ? `${release}.x (metadata version ${entry!.configValue})`
+      : '(version not reported)';
   } finally {
     await admin.disconnect();
   }
