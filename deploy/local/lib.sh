@@ -71,4 +71,4 @@ stop_pid() {
 
 # Probes that ask the real services, not their ports.
 probe_kafka() { node "$STACK_HOME/probe-kafka.js" "$KAFKA_BROKERS" >/dev/null 2>&1; }
-probe_influx() { curl -fsS -o /dev/null --max-time 2 "$INFLUX_URL/ping"; }
+probe_influx() { curl -fsS -o /dev/null --max-time 2 "$INFLUX_URL/ping" 2>/dev/null; }

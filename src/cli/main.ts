@@ -17,8 +17,8 @@ function packageVersion(): string {
 export function buildProgram(): Command {
   const program = new Command('aestream')
     .description(
-      'Streaming anomaly detection with autoencoders: frames from Kafka, reconstruction error as the score,\n' +
-        'adaptive per-source thresholds, anomaly events to Kafka and scores to InfluxDB.',
+      'Streaming anomaly detection with autoencoders: frames from Kafka, the reconstruction error as ' +
+        'score, adaptive per-source thresholds, events to Kafka and scores to InfluxDB.',
     )
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')

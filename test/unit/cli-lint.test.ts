@@ -1,0 +1,96 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { main } from '../../src/cli/main';
+
+const root = resolve(__dirname, '..', '..');
+
+/** Runs the CLI in-process from the repo root; returns exit code and what it printed. */
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = jest
+    .spyOn(console, 'error')
+    .mockImplementation((...a) => void err.push(a.join(' ')));
+  const stdout = jest
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk) => (out.push(String(chunk)), true));
+  const stderr = jest
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk) => (err.push(String(chunk)), true));
+  const cwd = process.cwd();
+  process.chdir(root);
+  process.exitCode = undefined;
+  try {
+    await main(['node', 'aestream', ...args]);
+    return { code: Number(process.exitCode ?? 0), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    process.chdir(cwd);
+    process.exitCode = undefined;
+    [log, error, stdout, stderr].forEach((s) => s.mockRestore());
+  }
+}
+
+describe('aestream lint', () => {
+  it('exits 0 for the example pipelines', async () => {
+    const r = await run('lint', 'pipelines/sensors.yaml', 'pipelines/images.yaml');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('ok   pipelines/sensors.yaml');
+    expect(r.out).toContain('ok   pipelines/images.yaml');
+  });
+
+  it('exits 1 for a copy with a misspelt key and a negative window, naming both paths', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aestream-lint-'));
+    const bad = join(dir, 'sensors-bad.yaml');
+    writeFileSync(
+      bad,
+      readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8')
+        .replace('maxWaitMs: 20', 'maxWaitMS: 20')
+        .replace('window: 64', 'window: -64'),
+    );
+    const r = await run('lint', 'pipelines/sensors.yaml', bad);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`FAIL ${bad} (AE_ERR_CONFIG_INVALID)`);
+    expect(r.err).toMatch(/batch\.maxWaitMS: unknown key/);
+    expect(r.err).toMatch(/frame\.window: .*>=1/);
+    expect(r.err).toContain('1 of 2 files invalid');
+  });
+
+  it('exits 1 with a clear message for a file that does not exist', async () => {
+    const r = await run('lint', 'pipelines/nope.yaml');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/FAIL pipelines\/nope\.yaml \(AE_ERR_CONFIG_FILE_NOT_FOUND\)/);
+    expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('--print shows the resolved file with its defaults', async () => {
+    const r = await run('lint', '--print', 'pipelines/images.yaml');
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out.slice(r.out.indexOf('{'))) as {
+      output: { dlq: { topic: string } };
+    };
+    expect(json.output.dlq.topic).toBe('images.dlq');
+  });
+});
+
+describe('aestream', () => {
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    const r = await run('--version');
+    expect(r.code).toBe(0);
+    expect(r.out.trim()).toBe(pkg.version);
+  });
+
+  it('--help lists the commands', async () => {
+    const r = await run('--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/lint \[options\] <file\.\.\.>/);
+  });
+
+  it('an unknown command exits 1', async () => {
+    const r = await run('frobnicate');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("unknown command 'frobnicate'");
+  });
+});
