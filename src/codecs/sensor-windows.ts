@@ -1,0 +1,93 @@
+/**
+ * Per-source sliding windows over sensor readings: the state behind the detector's
+ * frame→tensor step. Each source keeps a ring of its last W readings of D values; once
+ * it has W, every `stride`-th reading closes a window (oldest reading first, row-major
+ * W x D). Items that arrive between two windows are handed out with the next window, so
+ * each item is accounted for by exactly one window (that is what acks follow).
+ */
+export interface WindowShape {
+  window: number;
+  stride: number;
+  features: number;
+}
+
+export interface SensorWindow<T> {
+  key: string;
+  /** W x D readings, oldest first. A fresh array the caller may keep. */
+  data: Float32Array;
+  /** The item whose reading closed the window (its time and offset are the window's). */
+  last: T;
+  /** Every item first covered by this window: the readings since the previous window, `last` included. */
+  covered: T[];
+}
+
+class Ring<T> {
+  readonly data: Float32Array;
+  count = 0;
+  pending: T[] = [];
+
+  constructor(size: number) {
+    this.data = new Float32Array(size);
+  }
+}
+
+export class SensorWindows<T> {
+  private readonly rings = new Map<string, Ring<T>>();
+  private readonly rowSize: number;
+  private readonly size: number;
+
+  constructor(private readonly shape: WindowShape) {
+    const { window, stride, features } = shape;
+    for (const [name, v] of Object.entries({ window, stride, features })) {
+      if (!Number.isInteger(v) || v < 1)
+        throw new RangeError(`SensorWindows: ${name} must be an integer >= 1, got ${v}`);
+    }
+    this.rowSize = features;
+    this.size = window * features;
+  }
+
+  /** Sources with state. */
+  get keys(): number {
+    return this.rings.size;
+  }
+
+  /**
+   * Adds one reading of `key`; returns the window it closes, or null.
+   *
+   * @example windows.push('pump-1', [0.5], frame) // null until 'pump-1' has W readings
+   */
+  push(key: string, values: ArrayLike<number>, item: T): SensorWindow<T> | null {
+    if (values.length !== this.rowSize) {
+      throw new RangeError(
+        `SensorWindows: expected ${this.rowSize} values per reading, got ${values.length}`,
+      );
+    }
+    let ring = this.rings.get(key);
+    if (ring === undefined) {
+      ring = new Ring<T>(this.size);
+      this.rings.set(key, ring);
+    }
+    const { window, stride } = this.shape;
+    const slot = (ring.count % window) * this.rowSize;
+    for (let i = 0; i < this.rowSize; i++) ring.data[slot + i] = values[i];
+    ring.count++;
+    ring.pending.push(item);
+    if (ring.count < window || (ring.count - window) % stride !== 0) return null;
+
+    // Unroll the ring so the oldest reading comes first.
+    const data = new Float32Array(this.size);
+    const start = (ring.count % window) * this.rowSize;
+    data.set(ring.data.subarray(start), 0);
+    data.set(ring.data.subarray(0, start), this.size - start);
+    const covered = ring.pending;
+    ring.pending = [];
+    return { key, data, last: item, covered };
+  }
+
+  /** Forgets a source, e.g. when its partition is revoked; returns the items it still held. */
+  drop(key: string): T[] {
+    const ring = this.rings.get(key);
+    this.rings.delete(key);
+    return ring ? ring.pending : [];
+  }
+}

@@ -1,0 +1,24 @@
+import { defer, filter, map, type OperatorFunction } from 'rxjs';
+import { SensorWindows, type SensorWindow, type WindowShape } from '../codecs/sensor-windows';
+
+/**
+ * Turns a stream of sensor readings into per-source sliding windows (W readings of D
+ * values, a new window every `stride` readings once W are there). State lives per
+ * subscription, so a resubscribe after a restart starts clean.
+ *
+ * @example readings$.pipe(slidingWindow({ window: 64, stride: 1, features: 1 }, (r) => r.source, (r) => r.values))
+ */
+export function slidingWindow<T>(
+  shape: WindowShape,
+  keyOf: (item: T) => string,
+  valuesOf: (item: T) => ArrayLike<number>,
+): OperatorFunction<T, SensorWindow<T>> {
+  return (source) =>
+    defer(() => {
+      const windows = new SensorWindows<T>(shape);
+      return source.pipe(
+        map((item) => windows.push(keyOf(item), valuesOf(item), item)),
+        filter((w): w is SensorWindow<T> => w !== null),
+      );
+    });
+}
