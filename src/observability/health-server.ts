@@ -1,0 +1,87 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { register } from 'prom-client';
+
+/**
+ * Readiness as the detector sees it: each named check is true when that part is ready
+ * (consumer joined, model loaded, ...). Liveness fails only when a part reports itself broken.
+ */
+export class Health {
+  private readonly ready = new Map<string, boolean>();
+  private broken: string | null = null;
+
+  set(check: string, ok: boolean): void {
+    this.ready.set(check, ok);
+  }
+
+  fail(reason: string): void {
+    this.broken = reason;
+  }
+
+  get isReady(): boolean {
+    return this.broken === null && this.ready.size > 0 && [...this.ready.values()].every(Boolean);
+  }
+
+  get isLive(): boolean {
+    return this.broken === null;
+  }
+
+  report(): {
+    live: boolean;
+    ready: boolean;
+    checks: Record<string, boolean>;
+    broken: string | null;
+  } {
+    return {
+      live: this.isLive,
+      ready: this.isReady,
+      checks: Object.fromEntries(this.ready),
+      broken: this.broken,
+    };
+  }
+}
+
+/**
+ * Serves /metrics (Prometheus text), /healthz (liveness) and /readyz (readiness) for
+ * Kubernetes probes. Port 0 picks a free port; the bound port is returned.
+ *
+ * @example const { port, close } = await startHealthServer(health, 9464)
+ */
+export async function startHealthServer(
+  health: Health,
+  port: number,
+  host = '0.0.0.0',
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      register.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': register.contentType });
+          res.end(text);
+        },
+        (err: Error) => {
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(err.message);
+        },
+      );
+      return;
+    }
+    if (path === '/healthz' || path === '/readyz') {
+      const ok = path === '/healthz' ? health.isLive : health.isReady;
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(health.report()));
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found: try /metrics, /healthz or /readyz\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

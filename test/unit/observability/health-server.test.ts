@@ -1,0 +1,40 @@
+import { Health, startHealthServer } from '../../../src/observability/health-server';
+import { detectorMetrics } from '../../../src/observability/metrics';
+
+describe('health server', () => {
+  it('is not ready until every check is, and serves the metrics', async () => {
+    const health = new Health();
+    const server = await startHealthServer(health, 0, '127.0.0.1');
+    const url = (p: string) => `http://127.0.0.1:${server.port}${p}`;
+    try {
+      expect((await fetch(url('/healthz'))).status).toBe(200);
+      expect((await fetch(url('/readyz'))).status).toBe(503);
+
+      health.set('consumer', true);
+      health.set('model', false);
+      expect((await fetch(url('/readyz'))).status).toBe(503);
+      health.set('model', true);
+      const ready = await fetch(url('/readyz'));
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({
+        ready: true,
+        checks: { consumer: true, model: true },
+      });
+
+      const metrics = detectorMetrics();
+      metrics.framesIn.inc({ pipeline: 'health-test' }, 3);
+      const text = await (await fetch(url('/metrics'))).text();
+      expect(text).toMatch(/aestream_frames_in_total\{pipeline="health-test"\} 3/);
+
+      health.fail('model store unreadable');
+      expect((await fetch(url('/healthz'))).status).toBe(503);
+      expect((await fetch(url('/nope'))).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('gives the same metric objects to every caller', () => {
+    expect(detectorMetrics().framesScored).toBe(detectorMetrics().framesScored);
+  });
+});
