@@ -8,6 +8,12 @@ export const sensorFrameSchema = z
     features: z.int().min(1).max(4096).describe('Values per reading (D).'),
     window: z.int().min(1).max(65536).describe('Readings per model input (W), per source.'),
     stride: z.int().min(1).default(1).describe('Readings between two successive windows.'),
+    pad: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Score a source's first W-1 readings too, in windows padded with its oldest reading (never judged, so no events).",
+      ),
   })
   .describe('Sensor readings, grouped per source into sliding windows of W readings of D values.');
 

@@ -9,6 +9,12 @@ export interface WindowShape {
   window: number;
   stride: number;
   features: number;
+  /**
+   * Also give a window for each of a source's first W-1 readings, padded at the front
+   * with its oldest reading, marked `partial`. Every reading then has a window of its own
+   * (with stride 1), also right after a restart; partial windows are scored but not judged.
+   */
+  pad?: boolean;
 }
 
 export interface SensorWindow<T> {
@@ -19,6 +25,8 @@ export interface SensorWindow<T> {
   last: T;
   /** Every item first covered by this window: the readings since the previous window, `last` included. */
   covered: T[];
+  /** True for a padded window of a source that has fewer than W readings yet. */
+  partial: boolean;
 }
 
 class Ring<T> {
@@ -72,7 +80,8 @@ export class SensorWindows<T> {
     for (let i = 0; i < this.rowSize; i++) ring.data[slot + i] = values[i];
     ring.count++;
     ring.pending.push(item);
-    if (ring.count < window || (ring.count - window) % stride !== 0) return null;
+    if (ring.count < window) return this.shape.pad ? this.padded(key, ring, item) : null;
+    if ((ring.count - window) % stride !== 0) return null;
 
     // Unroll the ring so the oldest reading comes first.
     const data = new Float32Array(this.size);
@@ -81,7 +90,19 @@ export class SensorWindows<T> {
     data.set(ring.data.subarray(0, start), this.size - start);
     const covered = ring.pending;
     ring.pending = [];
-    return { key, data, last: item, covered };
+    return { key, data, last: item, covered, partial: false };
+  }
+
+  /** Before the ring wraps its readings sit in order from slot 0: repeat the oldest in front. */
+  private padded(key: string, ring: Ring<T>, item: T): SensorWindow<T> {
+    const data = new Float32Array(this.size);
+    const missing = this.shape.window - ring.count;
+    const oldest = ring.data.subarray(0, this.rowSize);
+    for (let r = 0; r < missing; r++) data.set(oldest, r * this.rowSize);
+    data.set(ring.data.subarray(0, ring.count * this.rowSize), missing * this.rowSize);
+    const covered = ring.pending;
+    ring.pending = [];
+    return { key, data, last: item, covered, partial: true };
   }
 
   /** Forgets a source, e.g. when its partition is revoked; returns the items it still held. */

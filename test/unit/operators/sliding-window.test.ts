@@ -57,6 +57,26 @@ describe('SensorWindows', () => {
     expect(w.keys).toBe(0);
   });
 
+  it('with pad, gives every early reading a partial window padded with the oldest reading', () => {
+    const w = new SensorWindows<number>({ window: 3, stride: 1, features: 2, pad: true });
+    const first = w.push('a', [1, 10], 1)!;
+    expect({ data: Array.from(first.data), partial: first.partial }).toEqual({
+      data: [1, 10, 1, 10, 1, 10],
+      partial: true,
+    });
+    const second = w.push('a', [2, 20], 2)!;
+    expect({ data: Array.from(second.data), partial: second.partial }).toEqual({
+      data: [1, 10, 1, 10, 2, 20],
+      partial: true,
+    });
+    const full = w.push('a', [3, 30], 3)!;
+    expect({ data: Array.from(full.data), partial: full.partial, covered: full.covered }).toEqual({
+      data: [1, 10, 2, 20, 3, 30],
+      partial: false,
+      covered: [3],
+    });
+  });
+
   it('refuses a reading of the wrong length (validation should have sent it to the DLQ)', () => {
     const w = new SensorWindows<number>({ window: 3, stride: 1, features: 2 });
     expect(() => w.push('a', [1], 1)).toThrow(RangeError);
