@@ -19,6 +19,31 @@ const common = {
     .max(64)
     .default(3)
     .describe('Feature or region contributions kept per event.'),
+  train: z
+    .strictObject({
+      epochs: z.int().min(1).max(10000).default(30).describe('Upper bound on training epochs.'),
+      batchSize: z.int().min(1).max(65536).default(64),
+      learningRate: z.number().positive().default(0.001).describe('Adam learning rate.'),
+      validation: z
+        .number()
+        .gt(0)
+        .lt(1)
+        .default(0.1)
+        .describe('Share of the training data held back for validation and early stopping.'),
+      patience: z
+        .int()
+        .min(1)
+        .default(5)
+        .describe('Epochs without validation-loss improvement before stopping early.'),
+      seed: z.int().default(42).describe('Seed of weight init, shuffling and noise.'),
+      denoise: z
+        .number()
+        .min(0)
+        .default(0)
+        .describe('Std of Gaussian noise added to inputs in training (0 = plain autoencoder).'),
+    })
+    .prefault({})
+    .describe('Offline training (aestream train) and retraining defaults.'),
 };
 
 export const denseAeSchema = z
@@ -42,6 +67,12 @@ export const convAeSchema = z
       .default([16, 32])
       .describe('Filters of each stride-2 convolution of the encoder; the decoder mirrors them.'),
     latent: z.int().min(1).default(16).describe('Size of the dense bottleneck.'),
+    kernel: z.int().min(1).max(11).default(3).describe('Square kernel size of every convolution.'),
+    region: z
+      .int()
+      .min(1)
+      .default(7)
+      .describe('Side of the square image regions whose errors are reported as contributions.'),
     ...common,
   })
   .describe('Convolutional autoencoder for images.');
@@ -49,3 +80,6 @@ export const convAeSchema = z
 export const modelSchema = z.discriminatedUnion('kind', [denseAeSchema, convAeSchema]);
 
 export type ModelConfig = z.infer<typeof modelSchema>;
+export type DenseAeConfig = z.infer<typeof denseAeSchema>;
+export type ConvAeConfig = z.infer<typeof convAeSchema>;
+export type TrainConfig = ModelConfig['train'];

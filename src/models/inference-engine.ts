@@ -1,0 +1,76 @@
+import { AeError, ErrorCodes, messageOf } from '../errors';
+import { logger } from '../observability/logger';
+import { inputSizeOf } from './architecture';
+import type { StoredModel } from './model-store';
+import { createOnnxEngine } from './onnx-engine';
+import { createTfjsEngine } from './tfjs-engine';
+
+/**
+ * Runs a model on batches of normalized frames. Engines take and return plain
+ * Float32Arrays (row-major, `n` frames), so scoring and the detector do not care which
+ * runtime computed the reconstruction.
+ */
+export interface InferenceEngine {
+  readonly name: 'tfjs' | 'onnx';
+  /** Where it runs, for metrics: the tfjs backend, or the ONNX execution provider. */
+  readonly device: string;
+  /** Reconstructions of `n` frames. */
+  reconstruct(x: Float32Array, n: number): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export type EngineRequest = 'auto' | 'tfjs' | 'onnx';
+
+/**
+ * Opens the engine a pipeline asks for on a stored model. `auto` opens every engine that
+ * loads, times each on the same batch of 32 frames, keeps the fastest and logs the pick.
+ *
+ * @example
+ * const engine = await createEngine('auto', await store.load());
+ * const y = await engine.reconstruct(x, 32);
+ */
+export async function createEngine(
+  request: EngineRequest,
+  stored: StoredModel,
+): Promise<InferenceEngine> {
+  if (request === 'tfjs') return createTfjsEngine(stored.autoencoder);
+  if (request === 'onnx') return createOnnxEngine(stored.onnx, stored.autoencoder.inputShape);
+  const candidates: InferenceEngine[] = [await createTfjsEngine(stored.autoencoder)];
+  try {
+    candidates.push(await createOnnxEngine(stored.onnx, stored.autoencoder.inputShape));
+  } catch (err) {
+    logger.info({ reason: messageOf(err) }, 'onnx engine unavailable, using tfjs');
+  }
+  if (candidates.length === 1) return candidates[0] as InferenceEngine;
+  const size = inputSizeOf(stored.autoencoder.architecture);
+  const probe = new Float32Array(32 * size).map((_, i) => (i % 97) / 97);
+  const timings: Array<{ engine: InferenceEngine; ms: number }> = [];
+  for (const engine of candidates) {
+    await engine.reconstruct(probe, 32); // warm-up
+    const started = performance.now();
+    for (let i = 0; i < 3; i++) await engine.reconstruct(probe, 32);
+    timings.push({ engine, ms: (performance.now() - started) / 3 });
+  }
+  timings.sort((a, b) => a.ms - b.ms);
+  const [fastest, ...rest] = timings as [(typeof timings)[0], ...typeof timings];
+  for (const r of rest) await r.engine.dispose();
+  logger.info(
+    {
+      engine: fastest.engine.name,
+      device: fastest.engine.device,
+      msPerBatch32: timings.map((t) => [t.engine.name, +t.ms.toFixed(3)]),
+    },
+    'inference engine selected',
+  );
+  return fastest.engine;
+}
+
+/** Shape check shared by the engines. */
+export function checkBatch(x: Float32Array, n: number, size: number): void {
+  if (n <= 0 || x.length !== n * size) {
+    throw new AeError(
+      ErrorCodes.DATA_INVALID,
+      `a batch of ${n} frames needs ${n * size} values, got ${x.length}`,
+    );
+  }
+}

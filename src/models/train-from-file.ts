@@ -1,0 +1,74 @@
+import type { PipelineConfig } from '../config/pipeline-schema';
+import { architectureOf } from './architecture';
+import { Autoencoder } from './autoencoder';
+import { initBackend } from './backend';
+import { ModelStore, type ModelMetadata } from './model-store';
+import { fitRange, fitRobust, normalize } from './normalization';
+import { readTrainingData } from './training-data';
+import { type EpochReport, type TrainResult, trainAutoencoder } from './trainer';
+
+export interface TrainFromFileOptions {
+  data: string;
+  epochs?: number;
+  seed?: number;
+  maxSamples?: number;
+  store?: string;
+  onStart?: (info: { backend: string; samples: number; epochs: number; kind: string }) => void;
+  onEpoch?: (report: EpochReport) => void;
+}
+
+/**
+ * Offline training of a pipeline's autoencoder from a file (what `aestream train` runs):
+ * read the data, fit the normalization (robust per feature for sensors, [0, 1] for images),
+ * train with early stopping, and store the result as a new model version.
+ *
+ * @example
+ * const { path } = await trainFromFile(loadPipeline('pipelines/sensors.yaml'), { data: 'nab.csv' });
+ */
+export async function trainFromFile(
+  config: Readonly<PipelineConfig>,
+  opts: TrainFromFileOptions,
+): Promise<{ version: number; path: string; metadata: ModelMetadata; result: TrainResult }> {
+  const backend = await initBackend(config.model.backend);
+  const arch = architectureOf(config.frame, config.model);
+  const stride = config.frame.kind === 'sensor' ? config.frame.stride : 1;
+  const data = readTrainingData(opts.data, arch, stride, opts.maxSamples ?? 0);
+  const norm = arch.kind === 'dense-ae' ? fitRobust(data.raw, arch.features) : fitRange(data.raw);
+  const x = normalize(norm, data.raw);
+  const train = {
+    ...config.model.train,
+    ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+  };
+  opts.onStart?.({ backend, samples: data.count, epochs: train.epochs, kind: arch.kind });
+  const ae = Autoencoder.create(arch, norm, train.seed);
+  try {
+    const result = await trainAutoencoder(ae, x, data.count, {
+      ...train,
+      ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}),
+    });
+    const store = new ModelStore(opts.store ?? config.model.store);
+    const saved = await store.save(ae, {
+      pipeline: config.name,
+      training: {
+        source: data.source,
+        count: result.trainCount,
+        ...(data.range ? { range: data.range } : {}),
+        epochs: result.epochs,
+        seed: train.seed,
+        denoise: train.denoise,
+        backend,
+        samplesPerSecond: Math.round(result.samplesPerSecond),
+      },
+      validation: {
+        loss: result.valLoss,
+        trainLoss: result.loss,
+        bestEpoch: result.bestEpoch,
+        count: result.valCount,
+      },
+    });
+    return { ...saved, result };
+  } finally {
+    ae.dispose();
+  }
+}
