@@ -26,6 +26,12 @@ export const ErrorCodes = {
   MODEL_INCOMPATIBLE: 'AE_ERR_MODEL_INCOMPATIBLE',
   /** Training or evaluation data that cannot be read or does not fit the model. */
   DATA_INVALID: 'AE_ERR_DATA_INVALID',
+  /** Saved threshold state that is not JSON or not a registry snapshot. */
+  THRESHOLD_STATE: 'AE_ERR_THRESHOLD_STATE',
+  /** A threshold command (aestream.control) that is not valid. */
+  THRESHOLD_COMMAND: 'AE_ERR_THRESHOLD_COMMAND',
+  /** A folder that does not have NAB's layout, or a NAB result file that does not match its data. */
+  NAB_FORMAT: 'AE_ERR_NAB_FORMAT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

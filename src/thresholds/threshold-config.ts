@@ -23,7 +23,12 @@ export const ksigmaThresholdSchema = z.strictObject({
 export const quantileThresholdSchema = z.strictObject({
   kind: z.literal('quantile'),
   q: z.number().gt(0).lt(1).default(0.999).describe('Quantile of normal scores used as threshold.'),
-  epsilon: z.number().gt(0).lt(0.1).default(0.001).describe('Rank error bound of the sketch.'),
+  epsilon: z
+    .number()
+    .gt(0)
+    .lt(0.1)
+    .default(0.0001)
+    .describe('Rank error bound of the sketch (Greenwald-Khanna); keep it well below 1 - q.'),
   calibration: calibration.default(1000),
 });
 

@@ -1,0 +1,92 @@
+import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
+import { WARMING_UP, assertFiniteScore } from './threshold';
+import { normalCdf } from './normal-cdf';
+
+export interface KSigmaThresholdArgs {
+  /** Threshold = mean + k standard deviations. */
+  k: number;
+  /** Scores after which an old score's weight has halved. */
+  halfLife: number;
+  /** Scores seen before the first verdict. */
+  calibration: number;
+}
+
+/**
+ * Mean + k sigma, with mean and variance as exponentially weighted moving averages so the
+ * threshold follows slow drift. Calibration uses the plain mean and variance of the first
+ * scores (an EWMA started from one score would be far too tight at first). The probability
+ * assumes normal scores are Gaussian: Phi((score - mean) / sigma).
+ *
+ * @example
+ * const t = new KSigmaThreshold({ k: 4, halfLife: 1000, calibration: 100 });
+ * for (const s of scores) t.update(s);
+ */
+export class KSigmaThreshold implements Threshold {
+  readonly kind = 'ksigma';
+  private readonly args: KSigmaThresholdArgs;
+  private readonly alpha: number;
+  private count = 0;
+  private mean = 0;
+  /** Sum of squared deviations while calibrating, the EWMA variance after. */
+  private spread = 0;
+
+  constructor(args: KSigmaThresholdArgs) {
+    if (!(args.k > 0)) throw new RangeError(`ksigma: k must be > 0, got ${args.k}`);
+    if (!(args.halfLife >= 1))
+      throw new RangeError(`ksigma: halfLife must be >= 1, got ${args.halfLife}`);
+    if (!(args.calibration >= 2)) {
+      throw new RangeError(`ksigma: calibration must be >= 2, got ${args.calibration}`);
+    }
+    this.args = { ...args };
+    this.alpha = 1 - Math.pow(2, -1 / args.halfLife);
+  }
+
+  get calibrated(): boolean {
+    return this.count >= this.args.calibration;
+  }
+
+  get current(): number | null {
+    return this.calibrated ? this.mean + this.args.k * Math.sqrt(this.spread) : null;
+  }
+
+  update(score: number): ThresholdResult {
+    assertFiniteScore(score);
+    if (!this.calibrated) {
+      // Welford; on the last calibration score the sum of squares becomes a variance.
+      this.count++;
+      const d = score - this.mean;
+      this.mean += d / this.count;
+      this.spread += d * (score - this.mean);
+      if (this.calibrated) this.spread /= this.count - 1;
+      return WARMING_UP;
+    }
+    const threshold = this.current as number;
+    const sd = Math.sqrt(this.spread);
+    const probability = sd > 0 ? normalCdf((score - this.mean) / sd) : score > this.mean ? 1 : 0.5;
+    if (score > threshold) return { threshold, verdict: 'anomaly', probability };
+    this.count++;
+    const diff = score - this.mean;
+    const incr = this.alpha * diff;
+    this.mean += incr;
+    this.spread = (1 - this.alpha) * (this.spread + diff * incr);
+    return { threshold, verdict: 'normal', probability };
+  }
+
+  snapshot(): ThresholdState {
+    return {
+      kind: this.kind,
+      args: { ...this.args },
+      count: this.count,
+      mean: this.mean,
+      spread: this.spread,
+    };
+  }
+
+  static restore(state: ThresholdState): KSigmaThreshold {
+    const t = new KSigmaThreshold(state.args as KSigmaThresholdArgs);
+    t.count = state.count as number;
+    t.mean = state.mean as number;
+    t.spread = state.spread as number;
+    return t;
+  }
+}

@@ -1,0 +1,185 @@
+import { fitTruncatedGpd, gpdQuantile, gpdTail, type GpdParams } from './gpd-fit';
+import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
+import { WARMING_UP, assertFiniteScore } from './threshold';
+
+export interface SpotThresholdArgs {
+  /** q: the probability that a normal score exceeds the threshold. */
+  risk: number;
+  /** n: scores used to find the initial threshold t and the first GPD fit. */
+  calibration: number;
+  /** The quantile of the calibration scores used as the peaks threshold t (e.g. 0.98). */
+  level: number;
+  /** Excesses kept for refitting (the oldest are forgotten); the counts stay exact. */
+  maxPeaks: number;
+}
+
+/** Peaks-over-threshold state shared by SPOT and DSPOT (on drift-corrected scores). */
+export class PotModel {
+  /** Initial (peaks) threshold t. */
+  t = 0;
+  /** Anomaly threshold z_q. */
+  z = 0;
+  params: GpdParams = { gamma: 0, sigma: 1 };
+  /** Normal scores seen (n) and how many exceeded t (N_t), both since calibration began. */
+  n = 0;
+  nt = 0;
+  /** Ring buffer of the last maxPeaks excesses. */
+  peaks: number[] = [];
+  /** For each kept excess, z_q - t when it was learned (it could not have been larger); -1 for none. */
+  caps: number[] = [];
+  private next = 0;
+
+  constructor(private readonly args: SpotThresholdArgs) {
+    if (!(args.risk > 0 && args.risk < 1))
+      throw new RangeError(`spot: risk must be in (0,1), got ${args.risk}`);
+    if (!(args.level > 0 && args.level < 1))
+      throw new RangeError(`spot: level must be in (0,1), got ${args.level}`);
+    if (!(args.calibration >= 10))
+      throw new RangeError(`spot: calibration must be >= 10, got ${args.calibration}`);
+    if (!(args.maxPeaks >= 3))
+      throw new RangeError(`spot: maxPeaks must be >= 3, got ${args.maxPeaks}`);
+    if (args.risk >= 1 - args.level) {
+      throw new RangeError('spot: risk must be below 1 - level (z_q must lie above t)');
+    }
+  }
+
+  /** Sets t from the calibration scores and fits the first GPD (the paper's initialization). */
+  calibrate(scores: readonly number[]): void {
+    const sorted = [...scores].sort((a, b) => a - b);
+    this.t = sorted[Math.min(sorted.length - 1, Math.floor(this.args.level * sorted.length))]!;
+    this.n = scores.length;
+    this.nt = 0;
+    this.peaks = [];
+    this.caps = [];
+    this.next = 0;
+    for (const s of scores) if (s > this.t) this.addPeak(s - this.t, -1);
+    this.refit();
+  }
+
+  /** True when x is an anomaly; otherwise x is learned (as a peak when above t). */
+  judge(x: number): boolean {
+    if (x > this.z) return true;
+    this.n++;
+    if (x > this.t) {
+      this.addPeak(x - this.t, this.z - this.t);
+      this.refit();
+    }
+    return false;
+  }
+
+  tail(x: number): number {
+    return this.nt > 0 ? gpdTail(x, this.t, this.params, this.n, this.nt) : x > this.t ? 0 : 1;
+  }
+
+  private addPeak(e: number, cap: number): void {
+    this.nt++;
+    if (this.peaks.length < this.args.maxPeaks) {
+      this.peaks.push(e);
+      this.caps.push(cap);
+    } else {
+      this.peaks[this.next] = e;
+      this.caps[this.next] = cap;
+      this.next = (this.next + 1) % this.args.maxPeaks;
+    }
+  }
+
+  private refit(): void {
+    if (this.nt === 0) {
+      // Nothing above t yet (constant calibration data): anything above t is anomalous.
+      this.params = { gamma: 0, sigma: 1 };
+      this.z = this.t;
+      return;
+    }
+    this.params = fitTruncatedGpd(this.peaks, this.caps, this.params);
+    this.z = gpdQuantile(this.t, this.params, this.args.risk, this.n, this.nt);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      t: this.t,
+      z: this.z,
+      params: { ...this.params },
+      n: this.n,
+      nt: this.nt,
+      peaks: [...this.peaks],
+      caps: [...this.caps],
+      next: this.next,
+    };
+  }
+
+  load(data: Record<string, unknown>): void {
+    this.t = data.t as number;
+    this.z = data.z as number;
+    this.params = { ...(data.params as GpdParams) };
+    this.n = data.n as number;
+    this.nt = data.nt as number;
+    this.peaks = [...(data.peaks as number[])];
+    this.caps = [...(data.caps as number[])];
+    this.next = data.next as number;
+  }
+}
+
+/**
+ * SPOT (Siffer et al., "Anomaly Detection in Streams with Extreme Value Theory", KDD 2017):
+ * after `calibration` scores, t is their `level` quantile and the excesses over t are fitted
+ * with a generalized Pareto distribution; the threshold z_q is the score exceeded by a normal
+ * score with probability `risk`. Scores above z_q are anomalies and are not learned; scores
+ * between t and z_q are new peaks and refit the GPD. The probability is 1 - P(X > score) from
+ * the fitted tail (for scores below t it is 1 - N_t / n, the tail model says no more).
+ *
+ * @example
+ * const t = new SpotThreshold({ risk: 1e-4, calibration: 2000, level: 0.98, maxPeaks: 5000 });
+ */
+export class SpotThreshold implements Threshold {
+  readonly kind = 'spot';
+  private readonly args: SpotThresholdArgs;
+  private readonly pot: PotModel;
+  private calibrationScores: number[] | null = [];
+
+  constructor(args: SpotThresholdArgs) {
+    this.args = { ...args };
+    this.pot = new PotModel(this.args);
+  }
+
+  get calibrated(): boolean {
+    return this.calibrationScores === null;
+  }
+
+  get current(): number | null {
+    return this.calibrated ? this.pot.z : null;
+  }
+
+  update(score: number): ThresholdResult {
+    assertFiniteScore(score);
+    if (this.calibrationScores !== null) {
+      this.calibrationScores.push(score);
+      if (this.calibrationScores.length >= this.args.calibration) {
+        this.pot.calibrate(this.calibrationScores);
+        this.calibrationScores = null;
+      }
+      return WARMING_UP;
+    }
+    const threshold = this.pot.z;
+    const probability = 1 - this.pot.tail(score);
+    const anomaly = this.pot.judge(score);
+    return { threshold, verdict: anomaly ? 'anomaly' : 'normal', probability };
+  }
+
+  snapshot(): ThresholdState {
+    return {
+      kind: this.kind,
+      args: { ...this.args },
+      calibrationScores: this.calibrationScores ? [...this.calibrationScores] : null,
+      pot: this.pot.toJSON(),
+    };
+  }
+
+  static restore(state: ThresholdState): SpotThreshold {
+    const t = new SpotThreshold(state.args as SpotThresholdArgs);
+    t.calibrationScores = state.calibrationScores
+      ? [...(state.calibrationScores as number[])]
+      : null;
+    t.pot.load(state.pot as Record<string, unknown>);
+    return t;
+  }
+}

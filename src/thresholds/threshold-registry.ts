@@ -1,0 +1,179 @@
+import { logger } from '../observability/logger';
+import { createThreshold, restoreThreshold } from './create-threshold';
+import type { ThresholdCommand } from './threshold-command';
+import type { ThresholdConfig, ThresholdSpec } from './threshold-config';
+import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
+import { assertFiniteScore } from './threshold';
+
+/** One judged score, as the registry hands it downstream. */
+export interface ThresholdDecision extends ThresholdResult {
+  readonly key: string;
+  readonly score: number;
+  /** The kind that judged it, or `pinned` under an operator's override. */
+  readonly kind: string;
+}
+
+export interface ThresholdRegistryOptions {
+  /** The spec for keys without an override. */
+  spec: ThresholdSpec;
+  /** One state per key; when false, keys without an override share one state. */
+  perKey: boolean;
+  /** While a threshold calibrates: `suppress` returns no decision, `flag` a `warming-up` one. */
+  warmup: 'suppress' | 'flag';
+  overrides: Readonly<Record<string, ThresholdSpec>>;
+}
+
+/** The registry's whole state as JSON-safe data (see `encodeRegistryState`). */
+export interface RegistryState {
+  readonly version: 1;
+  readonly spec: ThresholdSpec;
+  readonly perKey: boolean;
+  readonly warmup: 'suppress' | 'flag';
+  readonly overrides: Record<string, ThresholdSpec>;
+  readonly pins: Record<string, number>;
+  readonly thresholds: Record<string, ThresholdState>;
+}
+
+/** The state key shared by all keys without an override when `perKey` is false. */
+const SHARED = '*';
+
+/**
+ * The per-key thresholds of a pipeline: creates a key's threshold on its first score, from
+ * the key's override or the default spec, and applies ThresholdCommands while running.
+ *
+ * @example
+ * const registry = createThresholdRegistry(pipeline.threshold);
+ * const decision = registry.apply('pump-7', 0.12); // null while pump-7 calibrates (suppress)
+ */
+export class ThresholdRegistry {
+  private spec: ThresholdSpec;
+  private readonly perKey: boolean;
+  private readonly warmup: 'suppress' | 'flag';
+  private readonly overrides = new Map<string, ThresholdSpec>();
+  private readonly pins = new Map<string, number>();
+  private readonly thresholds = new Map<string, Threshold>();
+
+  constructor(options: ThresholdRegistryOptions) {
+    this.spec = options.spec;
+    this.perKey = options.perKey;
+    this.warmup = options.warmup;
+    for (const [key, spec] of Object.entries(options.overrides)) this.overrides.set(key, spec);
+  }
+
+  /** Judges one score of one key; null while that key calibrates and warmup is `suppress`. */
+  apply(key: string, score: number): ThresholdDecision | null {
+    assertFiniteScore(score);
+    const pin = this.pins.get(key) ?? this.pins.get(SHARED);
+    if (pin !== undefined) {
+      const anomaly = score > pin;
+      return {
+        key,
+        score,
+        kind: 'pinned',
+        threshold: pin,
+        verdict: anomaly ? 'anomaly' : 'normal',
+        probability: anomaly ? 1 : 0,
+      };
+    }
+    const id = this.stateKey(key);
+    let threshold = this.thresholds.get(id);
+    if (!threshold) {
+      threshold = createThreshold(this.overrides.get(key) ?? this.spec);
+      this.thresholds.set(id, threshold);
+    }
+    const wasCalibrated = threshold.calibrated;
+    const result = threshold.update(score);
+    if (!wasCalibrated && threshold.calibrated) {
+      logger.info(
+        { key: id, kind: threshold.kind, threshold: threshold.current },
+        'threshold calibrated',
+      );
+    }
+    if (result.verdict === 'warming-up' && this.warmup === 'suppress') return null;
+    return { key, score, kind: threshold.kind, ...result };
+  }
+
+  /** The current threshold of a key, null while it calibrates or before its first score. */
+  current(key: string): number | null {
+    const pin = this.pins.get(key) ?? this.pins.get(SHARED);
+    if (pin !== undefined) return pin;
+    return this.thresholds.get(this.stateKey(key))?.current ?? null;
+  }
+
+  /** Applies a ThresholdCommand (validate it with thresholdCommandSchema first). */
+  command(cmd: ThresholdCommand): void {
+    const all = cmd.key === undefined || cmd.key === SHARED;
+    switch (cmd.action) {
+      case 'set':
+        if (all) {
+          this.spec = cmd.spec;
+          for (const id of [...this.thresholds.keys()])
+            if (!this.overrides.has(id)) this.thresholds.delete(id);
+        } else {
+          this.overrides.set(cmd.key!, cmd.spec);
+          this.thresholds.delete(cmd.key!);
+        }
+        break;
+      case 'override': {
+        const id = all ? SHARED : cmd.key!;
+        if (all) this.pins.clear();
+        if (cmd.value === null) this.pins.delete(id);
+        else this.pins.set(id, cmd.value);
+        break;
+      }
+      case 'reset':
+        if (all) {
+          this.thresholds.clear();
+          this.pins.clear();
+        } else {
+          this.thresholds.delete(this.stateKey(cmd.key!));
+          this.pins.delete(cmd.key!);
+        }
+        break;
+    }
+    logger.info({ command: cmd }, 'threshold command applied');
+  }
+
+  snapshot(): RegistryState {
+    const thresholds: Record<string, ThresholdState> = {};
+    for (const [id, t] of this.thresholds) thresholds[id] = t.snapshot();
+    return {
+      version: 1,
+      spec: this.spec,
+      perKey: this.perKey,
+      warmup: this.warmup,
+      overrides: Object.fromEntries(this.overrides),
+      pins: Object.fromEntries(this.pins),
+      thresholds,
+    };
+  }
+
+  /** A registry that continues exactly where the snapshot was taken. */
+  static restore(state: RegistryState): ThresholdRegistry {
+    const r = new ThresholdRegistry({
+      spec: state.spec,
+      perKey: state.perKey,
+      warmup: state.warmup,
+      overrides: state.overrides,
+    });
+    for (const [key, value] of Object.entries(state.pins)) r.pins.set(key, value);
+    for (const [id, t] of Object.entries(state.thresholds))
+      r.thresholds.set(id, restoreThreshold(t));
+    return r;
+  }
+
+  private stateKey(key: string): string {
+    return this.perKey || this.overrides.has(key) ? key : SHARED;
+  }
+}
+
+/**
+ * The registry for a pipeline's `threshold:` section.
+ *
+ * @example
+ * const registry = createThresholdRegistry(loadPipeline('pipelines/sensors.yaml').threshold);
+ */
+export function createThresholdRegistry(config: ThresholdConfig): ThresholdRegistry {
+  const { perKey, warmup, overrides, ...spec } = config;
+  return new ThresholdRegistry({ spec: spec as ThresholdSpec, perKey, warmup, overrides });
+}

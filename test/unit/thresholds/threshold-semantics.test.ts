@@ -1,0 +1,195 @@
+import { createThreshold } from '../../../src/thresholds/create-threshold';
+import { KSigmaThreshold } from '../../../src/thresholds/ksigma-threshold';
+import { QuantileThreshold } from '../../../src/thresholds/quantile-threshold';
+import { thresholdSchema, type ThresholdSpec } from '../../../src/thresholds/threshold-config';
+import {
+  createThresholdRegistry,
+  type ThresholdDecision,
+} from '../../../src/thresholds/threshold-registry';
+import {
+  decodeRegistryState,
+  encodeRegistryState,
+} from '../../../src/thresholds/threshold-state-codec';
+import { thresholdCommandSchema } from '../../../src/thresholds/threshold-command';
+import { AeError } from '../../../src/errors';
+import { exponential, gaussian, seeded } from './random';
+
+const specs: ThresholdSpec[] = [
+  { kind: 'static', value: 3 },
+  { kind: 'ksigma', k: 4, halfLife: 500, calibration: 200 },
+  { kind: 'quantile', q: 0.99, epsilon: 0.001, calibration: 500 },
+  { kind: 'spot', risk: 1e-3, calibration: 500, level: 0.95, maxPeaks: 200 },
+  { kind: 'dspot', risk: 1e-3, calibration: 500, level: 0.95, maxPeaks: 200, depth: 20 },
+];
+
+describe.each(specs.map((s) => [s.kind, s] as const))('%s threshold', (_kind, spec) => {
+  it('gives no verdict before calibration, then verdicts with a threshold and a probability in [0,1]', () => {
+    const t = createThreshold(spec);
+    const data = exponential(seeded(21), 2000);
+    const results = data.map((x) => t.update(x));
+    const warm = results.findIndex((r) => r.verdict !== 'warming-up');
+    const expectedWarmup =
+      spec.kind === 'static'
+        ? 0
+        : spec.kind === 'dspot'
+          ? spec.calibration + spec.depth
+          : spec.calibration;
+    expect(warm).toBe(expectedWarmup);
+    expect(results.slice(0, warm).every((r) => r.threshold === null && r.probability === 0)).toBe(
+      true,
+    );
+    for (const r of results.slice(warm)) {
+      expect(r.threshold).not.toBeNull();
+      expect(r.probability).toBeGreaterThanOrEqual(0);
+      expect(r.probability).toBeLessThanOrEqual(1);
+      expect(['normal', 'anomaly']).toContain(r.verdict);
+    }
+  });
+
+  it('does not move its threshold during a burst of anomalies', () => {
+    const t = createThreshold(spec);
+    for (const x of exponential(seeded(22), 1500)) t.update(x);
+    const before = t.current!;
+    const burst = Array.from({ length: 300 }, (_, i) => 50 + i);
+    expect(burst.map((x) => t.update(x).verdict).every((v) => v === 'anomaly')).toBe(true);
+    expect(t.current).toBe(before);
+  });
+
+  it('restores from JSON state to identical verdicts, thresholds and probabilities', () => {
+    const data = exponential(seeded(23), 1800).map((x, i) => (i % 97 === 0 ? x + 20 : x));
+    for (const cut of [100, 700, 1200]) {
+      const original = createThreshold(spec);
+      data.slice(0, cut).forEach((x) => original.update(x));
+      const registry = createThresholdRegistry({
+        ...spec,
+        perKey: true,
+        warmup: 'flag',
+        overrides: {},
+      } as never);
+      data.slice(0, cut).forEach((x) => registry.apply('k', x));
+      const restored = decodeRegistryState(
+        JSON.parse(JSON.stringify(encodeRegistryState(registry))),
+      );
+      const rest = data.slice(cut);
+      const a = rest.map((x) => registry.apply('k', x));
+      const b = rest.map((x) => restored.apply('k', x));
+      expect(b).toEqual(a);
+      expect(a.map((d) => d?.verdict)).toEqual(rest.map((x) => original.update(x).verdict));
+    }
+  });
+});
+
+describe('ksigma', () => {
+  it('follows a slow level shift through its EWMA without flagging it', () => {
+    const t = new KSigmaThreshold({ k: 5, halfLife: 200, calibration: 200 });
+    const data = gaussian(seeded(24), 20000).map((e, i) => e + i * 0.0005);
+    const anomalies = data.filter((x) => t.update(x).verdict === 'anomaly').length;
+    expect(anomalies).toBeLessThan(20);
+    expect(t.current! - 10).toBeGreaterThan(3); // mean ~10 at the end, threshold ~ mean + 5 sd
+    expect(t.current! - 10).toBeLessThan(7);
+  });
+});
+
+describe('quantile', () => {
+  it('keeps its threshold at the q quantile of the normal scores', () => {
+    const t = new QuantileThreshold({ q: 0.99, epsilon: 0.0005, calibration: 1000 });
+    const data = exponential(seeded(25), 20000);
+    data.forEach((x) => t.update(x));
+    // Exp(1): quantile 0.99 = ln 100; the sketch is within 0.0005 in rank.
+    expect(t.current!).toBeGreaterThan(Math.log(1 / 0.0106));
+    expect(t.current!).toBeLessThan(Math.log(1 / 0.0094));
+  });
+});
+
+describe('ThresholdRegistry', () => {
+  const config = thresholdSchema.parse({
+    kind: 'ksigma',
+    k: 3,
+    halfLife: 100,
+    calibration: 50,
+    overrides: { 'pump-7': { kind: 'static', value: 0.4 } },
+  });
+
+  it('is built from the pipeline config: per-key states, overrides, suppressed warm-up', () => {
+    const registry = createThresholdRegistry(config);
+    expect(registry.apply('pump-7', 0.5)).toMatchObject({
+      verdict: 'anomaly',
+      threshold: 0.4,
+      kind: 'static',
+    });
+    const data = gaussian(seeded(26), 60, 1, 0.1);
+    const decisions = data.map((x) => registry.apply('pump-1', x));
+    expect(decisions.slice(0, 50).every((d) => d === null)).toBe(true);
+    expect(decisions[50]).toMatchObject({ key: 'pump-1', kind: 'ksigma', verdict: 'normal' });
+    // another key calibrates on its own
+    expect(registry.apply('pump-2', 1)).toBeNull();
+  });
+
+  it('flags warm-up scores when warmup is flag', () => {
+    const registry = createThresholdRegistry({ ...config, warmup: 'flag' });
+    expect(registry.apply('a', 1)).toMatchObject({
+      verdict: 'warming-up',
+      threshold: null,
+      probability: 0,
+    });
+  });
+
+  it('shares one state between keys when perKey is false (overrides keep their own)', () => {
+    const registry = createThresholdRegistry({ ...config, perKey: false });
+    gaussian(seeded(27), 50, 1, 0.1).forEach((x, i) => registry.apply(i % 2 ? 'a' : 'b', x));
+    expect(registry.apply('c', 1)).not.toBeNull();
+    expect(registry.apply('pump-7', 0.1)).toMatchObject({ threshold: 0.4, verdict: 'normal' });
+    expect(registry.current('pump-7')).toBe(0.4);
+  });
+
+  it('applies ThresholdCommands to a running registry: override (pin), set, reset; per key or all', () => {
+    const registry = createThresholdRegistry(config);
+    const feed = (key: string, n: number): Array<ThresholdDecision | null> =>
+      gaussian(seeded(28), n, 1, 0.1).map((x) => registry.apply(key, x));
+    feed('a', 100);
+    feed('b', 100);
+    const learned = registry.current('a')!;
+
+    registry.command(thresholdCommandSchema.parse({ action: 'override', key: 'a', value: 5 }));
+    expect(registry.apply('a', 4)).toMatchObject({
+      verdict: 'normal',
+      threshold: 5,
+      kind: 'pinned',
+    });
+    expect(registry.apply('a', 6)).toMatchObject({ verdict: 'anomaly' });
+    expect(registry.current('b')).not.toBe(5);
+    registry.command({ action: 'override', key: 'a', value: null });
+    expect(registry.current('a')).toBe(learned); // learning was frozen while pinned
+
+    registry.command({ action: 'override', value: 2 }); // all keys
+    expect(registry.current('b')).toBe(2);
+    expect(registry.current('zzz')).toBe(2);
+    registry.command({ action: 'override', key: '*', value: null });
+
+    registry.command({ action: 'set', key: 'b', spec: { kind: 'static', value: 9 } });
+    expect(registry.apply('b', 8)).toMatchObject({
+      verdict: 'normal',
+      threshold: 9,
+      kind: 'static',
+    });
+
+    registry.command({ action: 'reset', key: 'a' });
+    expect(registry.apply('a', 1)).toBeNull(); // recalibrating
+
+    registry.command({ action: 'set', spec: { kind: 'static', value: 7 } });
+    expect(registry.apply('a', 8)).toMatchObject({ verdict: 'anomaly', threshold: 7 });
+    expect(registry.apply('b', 8)).toMatchObject({ threshold: 9 }); // its own override stays
+
+    registry.command({ action: 'reset' });
+    expect(registry.apply('b', 8)).toMatchObject({ threshold: 9 });
+  });
+
+  it('refuses invalid commands and state', () => {
+    expect(thresholdCommandSchema.safeParse({ action: 'override', key: 'a' }).success).toBe(false);
+    expect(
+      thresholdCommandSchema.safeParse({ action: 'set', spec: { kind: 'nope' } }).success,
+    ).toBe(false);
+    expect(() => decodeRegistryState('{')).toThrow(AeError);
+    expect(() => decodeRegistryState('{"version":2}')).toThrow(/threshold state is invalid/);
+  });
+});
