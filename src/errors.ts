@@ -26,6 +26,37 @@ export const ErrorCodes = {
   MODEL_INCOMPATIBLE: 'AE_ERR_MODEL_INCOMPATIBLE',
   /** Training or evaluation data that cannot be read or does not fit the model. */
   DATA_INVALID: 'AE_ERR_DATA_INVALID',
+  // Data plane. These are also the DLQ reason codes (header `ae.reason`).
+  /** Bytes that are not a valid Avro encoding of the writer schema (truncated, garbage). */
+  AVRO_DECODE: 'AE_ERR_AVRO_DECODE',
+  /** A value that does not fit the schema it is written with. */
+  AVRO_ENCODE: 'AE_ERR_AVRO_ENCODE',
+  /** The writer schema of a record is unknown (fingerprint header or registry id not known). */
+  SCHEMA_UNKNOWN: 'AE_ERR_SCHEMA_UNKNOWN',
+  /** The writer schema cannot be resolved into the reader schema (Avro resolution rules). */
+  SCHEMA_INCOMPATIBLE: 'AE_ERR_SCHEMA_INCOMPATIBLE',
+  /** A schema file that is missing, not JSON, or not a valid Avro schema. */
+  SCHEMA_INVALID: 'AE_ERR_SCHEMA_INVALID',
+  /** The schema registry cannot be reached or refused a request. */
+  SCHEMA_REGISTRY: 'AE_ERR_SCHEMA_REGISTRY',
+  /** A sensor frame whose values do not have the pipeline's feature count. */
+  FRAME_SHAPE: 'AE_ERR_FRAME_SHAPE',
+  /** An image frame whose width, height, channels or data length do not fit the pipeline. */
+  IMAGE_SIZE: 'AE_ERR_IMAGE_SIZE',
+  /** An image frame whose PNG data does not decode, or decodes to another size. */
+  IMAGE_DECODE: 'AE_ERR_IMAGE_DECODE',
+  /** A frame holding NaN or +-Infinity. */
+  NON_FINITE: 'AE_ERR_NON_FINITE',
+  /** A record without a usable key or event time. */
+  FRAME_INVALID: 'AE_ERR_FRAME_INVALID',
+  /** Kafka refused or failed an operation (connect, produce, commit). */
+  KAFKA: 'AE_ERR_KAFKA',
+  /** InfluxDB refused a write for good (4xx other than a timeout): retrying cannot help. */
+  INFLUX_WRITE: 'AE_ERR_INFLUX_WRITE',
+  /** A shutdown did not drain in-flight records within its deadline. */
+  SHUTDOWN_TIMEOUT: 'AE_ERR_SHUTDOWN_TIMEOUT',
+  /** An input file (CSV, IDX, Avro container) that cannot be parsed. */
+  FILE_FORMAT: 'AE_ERR_FILE_FORMAT',
   /** Saved threshold state that is not JSON or not a registry snapshot. */
   THRESHOLD_STATE: 'AE_ERR_THRESHOLD_STATE',
   /** A threshold command (aestream.control) that is not valid. */

@@ -1,0 +1,35 @@
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { logger } from '../observability/logger';
+
+const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+};
+
+/**
+ * A kafkajs client whose own log lines go through the aestream logger, at WARN and above
+ * (kafkajs logs every group join at INFO, which is noise for an operator).
+ *
+ * @example const kafka = createKafka({ brokers: '127.0.0.1:9092', clientId: 'aestream' });
+ */
+export function createKafka(options: { brokers: string | string[]; clientId?: string }): Kafka {
+  const brokers = Array.isArray(options.brokers) ? options.brokers : options.brokers.split(',');
+  return new Kafka({
+    clientId: options.clientId ?? 'aestream',
+    brokers,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ namespace, level, log }: LogEntry) => {
+        const { message, ...rest } = log;
+        // kafkajs puts whole request objects in some entries; keep only scalar fields.
+        const fields: Record<string, unknown> = { component: `kafkajs.${namespace}` };
+        for (const [k, v] of Object.entries(rest)) {
+          if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) fields[k] = v;
+        }
+        logger[levelNames[level] ?? 'info'](fields, message);
+      },
+  });
+}

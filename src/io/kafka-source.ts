@@ -1,0 +1,323 @@
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { Observable, type Subscriber } from 'rxjs';
+import { AeError, ErrorCodes, messageOf } from '../errors';
+import { logger } from '../observability/logger';
+import { createKafka } from './kafka-client';
+import type { KafkaRecord } from './kafka-record';
+import { OffsetTracker } from './offset-tracker';
+
+export interface KafkaSourceOptions {
+  brokers: string | string[];
+  topic: string;
+  group: string;
+  clientId?: string;
+  /** Where a group without committed offsets starts (default false: the latest offset). */
+  fromBeginning?: boolean;
+  /** Records handed downstream and not yet acked, per partition, before it is paused (default 10,000). */
+  maxInFlight?: number;
+  /** How often acked offsets are committed (default 1,000 ms). */
+  commitIntervalMs?: number;
+  /** Longest a graceful stop waits for in-flight records to be acked (default 10,000 ms). */
+  shutdownMs?: number;
+  /** Partitions processed at once by kafkajs (default 3). */
+  partitionsConcurrently?: number;
+  /** kafkajs session timeout (default 10,000 ms; the broker allows 6,000 and up). */
+  sessionTimeoutMs?: number;
+  /**
+   * Longest a fetch waits for data (default 200 ms). kafkajs also sleeps this long when every
+   * partition is paused, so it bounds how late a resumed partition starts again.
+   */
+  maxWaitMs?: number;
+  /** Reuse a kafkajs client (otherwise one is made from brokers/clientId). */
+  kafka?: Kafka;
+}
+
+export interface StopResult {
+  /** True when every record handed downstream was acked before the deadline. */
+  drained: boolean;
+  /** Records still unacked at the deadline; they will be redelivered to the next consumer. */
+  inFlight: number;
+}
+
+/**
+ * A Kafka topic as an Observable of records, at-least-once: a record's offset is committed
+ * only after its `ack()` and the acks of every earlier record of its partition. Built on
+ * kafkajs `eachBatch`; a partition with `maxInFlight` unacked records is paused and resumed
+ * when half of them are acked, so a slow sink slows the fetch instead of filling memory.
+ *
+ * One subscriber at a time; subscribing starts the consumer, `stop()` (or SIGTERM/SIGINT
+ * after `handleSignals()`) stops fetching, completes the stream, waits for in-flight acks
+ * up to `shutdownMs`, commits and disconnects.
+ *
+ * @example
+ * const source = new KafkaSource({ brokers: '127.0.0.1:9092', topic: 'sensors.frames', group: 'g' });
+ * source.records().pipe(
+ *   mergeMap(async (r) => { await sink.send(toMessage(r)); r.ack(); }),
+ * ).subscribe();
+ * source.handleSignals();
+ */
+export class KafkaSource {
+  private readonly kafka: Kafka;
+  private readonly opts: Required<Omit<KafkaSourceOptions, 'kafka' | 'brokers' | 'clientId'>>;
+  private consumer: Consumer | undefined;
+  private subscriber: Subscriber<KafkaRecord> | undefined;
+  private trackers = new Map<number, OffsetTracker>();
+  private readonly paused = new Map<number, () => void>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> = Promise.resolve();
+  private stopping: Promise<StopResult> | undefined;
+  private drainWaiter: (() => void) | undefined;
+  private commitFailures = 0;
+  private running = false;
+
+  constructor(options: KafkaSourceOptions) {
+    this.kafka =
+      options.kafka ?? createKafka({ brokers: options.brokers, clientId: options.clientId });
+    this.opts = {
+      topic: options.topic,
+      group: options.group,
+      fromBeginning: options.fromBeginning ?? false,
+      maxInFlight: options.maxInFlight ?? 10_000,
+      commitIntervalMs: options.commitIntervalMs ?? 1_000,
+      shutdownMs: options.shutdownMs ?? 10_000,
+      partitionsConcurrently: options.partitionsConcurrently ?? 3,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+      maxWaitMs: options.maxWaitMs ?? 200,
+    };
+  }
+
+  /** The records of the topic; errors only on infrastructure faults (AE_ERR_KAFKA). */
+  records(): Observable<KafkaRecord> {
+    return new Observable<KafkaRecord>((subscriber) => {
+      if (this.subscriber) {
+        subscriber.error(new Error('KafkaSource supports one subscriber; share() the stream'));
+        return;
+      }
+      this.subscriber = subscriber;
+      this.start().catch((err: unknown) => {
+        subscriber.error(
+          new AeError(ErrorCodes.KAFKA, `kafka source ${this.opts.topic}: ${messageOf(err)}`, {
+            cause: err,
+            retriable: true,
+          }),
+        );
+      });
+      return () => {
+        void this.stop();
+      };
+    });
+  }
+
+  /** Records handed downstream and not yet acked, over all partitions. */
+  inFlight(): number {
+    let n = 0;
+    for (const t of this.trackers.values()) n += t.inFlight;
+    return n;
+  }
+
+  /** Partitions paused because downstream is behind. */
+  pausedPartitions(): number[] {
+    return [...this.paused.keys()];
+  }
+
+  /**
+   * Stops gracefully: no more fetching, the stream completes, in-flight records get up to
+   * `deadlineMs` to be acked, acked offsets are committed, the consumer disconnects.
+   */
+  stop(deadlineMs = this.opts.shutdownMs): Promise<StopResult> {
+    this.stopping ??= this.shutdown(deadlineMs, true);
+    return this.stopping;
+  }
+
+  /**
+   * Disconnects at once without committing anything more: what a crash leaves behind.
+   * For tests and for a restart policy that must not commit after a fault.
+   */
+  abort(): Promise<StopResult> {
+    this.stopping ??= this.shutdown(0, false);
+    return this.stopping;
+  }
+
+  /** SIGTERM/SIGINT stop the source gracefully; returns a function that removes the handlers. */
+  handleSignals(deadlineMs = this.opts.shutdownMs): () => void {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal, topic: this.opts.topic }, 'stopping: draining in-flight records');
+      void this.stop(deadlineMs);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    return () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
+  }
+
+  private async start(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.opts.group,
+      sessionTimeout: this.opts.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(this.opts.sessionTimeoutMs / 3)),
+      maxWaitTimeInMs: this.opts.maxWaitMs,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      // A new generation refetches from the committed offsets: acks of older deliveries
+      // must not move the new commits, so the trackers start over.
+      this.trackers = new Map();
+      this.paused.clear();
+      const assigned = e.payload.memberAssignment[this.opts.topic] ?? [];
+      logger.info(
+        { topic: this.opts.topic, group: this.opts.group, partitions: assigned },
+        'partitions assigned',
+      );
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart && !this.stopping) {
+        this.subscriber?.error(
+          new AeError(ErrorCodes.KAFKA, `kafka consumer crashed: ${messageOf(e.payload.error)}`, {
+            cause: e.payload.error,
+            retriable: true,
+          }),
+        );
+      }
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: this.opts.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.opts.partitionsConcurrently,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.running = true;
+    logger.info({ topic: this.opts.topic, group: this.opts.group }, 'kafka source started');
+    this.commitTimer = setInterval(() => void this.commit(), this.opts.commitIntervalMs);
+    this.commitTimer.unref();
+  }
+
+  private async onBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    pause,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    let tracker = this.trackers.get(partition);
+    if (!tracker) {
+      tracker = new OffsetTracker();
+      this.trackers.set(partition, tracker);
+    }
+    const subscriber = this.subscriber;
+    for (const m of batch.messages) {
+      if (this.stopping || !isRunning() || isStale() || !subscriber || subscriber.closed) break;
+      if (tracker.inFlight >= this.opts.maxInFlight) {
+        // Unresolved messages are fetched again after resume, from the last resolved offset.
+        this.paused.set(partition, pause());
+        break;
+      }
+      const offset = Number(m.offset);
+      tracker.track(offset);
+      const t = tracker;
+      subscriber.next({
+        topic,
+        partition,
+        offset: m.offset,
+        key: m.key,
+        timestamp: Number(m.timestamp),
+        headers: (m.headers ?? {}) as KafkaRecord['headers'],
+        value: m.value ?? Buffer.alloc(0),
+        ack: () => this.onAck(partition, t, offset),
+      });
+      resolveOffset(m.offset);
+    }
+    await heartbeat();
+  }
+
+  private onAck(partition: number, tracker: OffsetTracker, offset: number): void {
+    tracker.ack(offset);
+    if (this.trackers.get(partition) !== tracker) return; // from an older generation
+    const resume = this.paused.get(partition);
+    if (resume && tracker.inFlight <= this.opts.maxInFlight / 2) {
+      this.paused.delete(partition);
+      resume();
+    }
+    if (this.drainWaiter && this.inFlight() === 0) this.drainWaiter();
+  }
+
+  /** Commits every partition's contiguous acked prefix; commits never overlap. */
+  commit(): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      const consumer = this.consumer;
+      if (!consumer) return;
+      const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
+      const done: Array<[OffsetTracker, number]> = [];
+      for (const [partition, t] of this.trackers) {
+        const next = t.commitOffset();
+        if (next === undefined) continue;
+        offsets.push({ topic: this.opts.topic, partition, offset: String(next) });
+        done.push([t, next]);
+      }
+      if (offsets.length === 0) return;
+      try {
+        await consumer.commitOffsets(offsets);
+        for (const [t, next] of done) t.markCommitted(next);
+        if (this.commitFailures > 0)
+          logger.info({ topic: this.opts.topic }, 'offset commits work again');
+        this.commitFailures = 0;
+      } catch (err) {
+        // Expected during a rebalance; the next generation recommits from its own acks.
+        if (this.commitFailures++ === 0) {
+          logger.warn(
+            { topic: this.opts.topic, err: messageOf(err) },
+            'offset commit failed; will retry',
+          );
+        }
+      }
+    });
+    return this.committing;
+  }
+
+  private async shutdown(deadlineMs: number, graceful: boolean): Promise<StopResult> {
+    // Let stop() store its promise first: completing the stream below re-enters stop().
+    await Promise.resolve();
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    const consumer = this.consumer;
+    // Stop fetching: batches would otherwise be refetched in a loop while we drain.
+    if (consumer && graceful && this.running) consumer.pause([{ topic: this.opts.topic }]);
+    let drained = this.inFlight() === 0;
+    if (graceful) {
+      this.subscriber?.complete();
+      if (!drained) {
+        drained = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), deadlineMs);
+          this.drainWaiter = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        this.drainWaiter = undefined;
+      }
+      await this.commit();
+    }
+    const inFlight = this.inFlight();
+    if (consumer) {
+      try {
+        await consumer.disconnect();
+      } catch (err) {
+        logger.warn({ err: messageOf(err) }, 'kafka consumer disconnect failed');
+      }
+    }
+    if (!graceful) this.subscriber?.complete();
+    if (graceful && !drained) {
+      logger.warn(
+        { topic: this.opts.topic, inFlight, code: ErrorCodes.SHUTDOWN_TIMEOUT },
+        `stopped with ${inFlight} records unacked after ${deadlineMs} ms; they will be redelivered`,
+      );
+    } else {
+      logger.info({ topic: this.opts.topic, graceful }, 'kafka source stopped');
+    }
+    return { drained, inFlight };
+  }
+}
