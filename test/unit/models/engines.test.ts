@@ -1,10 +1,15 @@
 /**
  * @jest-environment ./test/unit/models/shared-typed-arrays-env.js
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Architecture } from '../../../src/models/architecture';
 import { Autoencoder } from '../../../src/models/autoencoder';
 import { initBackend } from '../../../src/models/backend';
+import { createEngine } from '../../../src/models/inference-engine';
+import { ModelStore } from '../../../src/models/model-store';
 import { createOnnxEngine } from '../../../src/models/onnx-engine';
 import { exportOnnx } from '../../../src/models/onnx-export';
 import { createTfjsEngine } from '../../../src/models/tfjs-engine';
@@ -35,23 +40,26 @@ beforeAll(async () => {
 });
 
 describe('onnx engine', () => {
-  it.each(archs)('reconstructs like the tfjs engine within 1e-5: %# $kind', async (arch) => {
-    const ae = withRandomBiases(Autoencoder.create(arch, { kind: 'range', min: 0, max: 1 }, 11));
-    const tfjs = await createTfjsEngine(ae);
-    const onnx = await createOnnxEngine(exportOnnx(ae.model), ae.inputShape);
-    const n = 7;
-    const size = ae.inputShape.reduce((a, b) => a * b, 1);
-    const x = Float32Array.from({ length: n * size }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5);
-    const a = await tfjs.reconstruct(x, n);
-    const b = await onnx.reconstruct(x, n);
-    expect(b.length).toBe(a.length);
-    let worst = 0;
-    for (let i = 0; i < a.length; i++)
-      worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
-    expect(worst).toBeLessThan(1e-5);
-    await onnx.dispose();
-    ae.dispose();
-  });
+  it.each(archs.map((a) => [JSON.stringify(a), a] as const))(
+    'reconstructs like the tfjs engine within 1e-5: %s',
+    async (_name, arch) => {
+      const ae = withRandomBiases(Autoencoder.create(arch, { kind: 'range', min: 0, max: 1 }, 11));
+      const tfjs = await createTfjsEngine(ae);
+      const onnx = await createOnnxEngine(exportOnnx(ae.model), ae.inputShape);
+      const n = 7;
+      const size = ae.inputShape.reduce((a, b) => a * b, 1);
+      const x = Float32Array.from({ length: n * size }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5);
+      const a = await tfjs.reconstruct(x, n);
+      const b = await onnx.reconstruct(x, n);
+      expect(b.length).toBe(a.length);
+      let worst = 0;
+      for (let i = 0; i < a.length; i++)
+        worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)));
+      expect(worst).toBeLessThan(1e-5);
+      await onnx.dispose();
+      ae.dispose();
+    },
+  );
 
   it('refuses a batch of the wrong size', async () => {
     const ae = Autoencoder.create(archs[0] as Architecture, { kind: 'range', min: 0, max: 1 }, 1);
@@ -79,5 +87,31 @@ describe('tfjs engine', () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     ae.dispose();
+  });
+});
+
+describe('engine: auto', () => {
+  it('opens an engine on a stored model that reconstructs like the model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aestream-engine-'));
+    try {
+      const arch = archs[1] as Architecture;
+      const ae = withRandomBiases(Autoencoder.create(arch, { kind: 'range', min: 0, max: 255 }, 4));
+      const store = new ModelStore(dir);
+      await store.save(ae, { training: { source: 'unit', count: 1 }, validation: {} });
+      const stored = await store.load({ expect: arch });
+      const engine = await createEngine('auto', stored);
+      expect(['tfjs', 'onnx']).toContain(engine.name);
+      const x = Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 13) / 13);
+      const expected = tf.tidy(() => ae.reconstruct(tf.tensor(x, [2, 28, 28, 1])).dataSync());
+      const actual = await engine.reconstruct(x, 2);
+      for (let i = 0; i < expected.length; i += 37) {
+        expect(Math.abs((actual[i] as number) - (expected[i] as number))).toBeLessThan(1e-5);
+      }
+      await engine.dispose();
+      ae.dispose();
+      stored.autoencoder.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
