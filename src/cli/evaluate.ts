@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { AeError, ErrorCodes } from '../errors';
 import type { ImageEvalReport } from '../eval/images-eval';
+import { nabCommand } from './evaluate-nab';
 
 const ints =
   (name: string) =>
@@ -55,6 +56,7 @@ export function formatImageReport(r: ImageEvalReport): string {
 export function evaluateCommand(): Command {
   const evaluate = new Command('evaluate').description('offline quality benchmarks with reports');
   evaluate.addCommand(imagesCommand().exitOverride());
+  evaluate.addCommand(nabCommand().exitOverride());
   return evaluate;
 }
 

@@ -1,0 +1,165 @@
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../../src/cli/main';
+
+/** Runs the CLI in-process; returns exit code and what it printed. */
+async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const spies = [
+    jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' '))),
+    jest.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' '))),
+    jest.spyOn(process.stdout, 'write').mockImplementation((c) => (out.push(String(c)), true)),
+    jest.spyOn(process.stderr, 'write').mockImplementation((c) => (err.push(String(c)), true)),
+  ];
+  process.exitCode = undefined;
+  try {
+    await main(['node', 'aestream', ...args]);
+    return { code: Number(process.exitCode ?? 0), out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    process.exitCode = undefined;
+    spies.forEach((s) => s.mockRestore());
+  }
+}
+
+const stamp = (i: number) =>
+  new Date(Date.UTC(2020, 0, 1) + i * 300_000).toISOString().replace('T', ' ').slice(0, 19);
+
+/**
+ * A tiny corpus in NAB's layout, generated: two daily-cycle series with one spike each
+ * (window of 21 rows around it) in a category NAB does not have, and one series without
+ * anomalies in another.
+ */
+function makeCorpus(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nab-tiny-'));
+  const windows: Record<string, Array<[string, string]>> = {};
+  const write = (category: string, name: string, spikeAt: number | null) => {
+    mkdirSync(join(dir, 'data', category), { recursive: true });
+    const rows = ['timestamp,value'];
+    for (let i = 0; i < 600; i++) {
+      const v =
+        50 +
+        10 * Math.sin((2 * Math.PI * i) / 288) +
+        ((i * 7919) % 13) / 13 +
+        (i === spikeAt ? 60 : 0);
+      rows.push(`${stamp(i)},${v.toFixed(3)}`);
+    }
+    writeFileSync(join(dir, 'data', category, name), rows.join('\n') + '\n');
+    windows[`${category}/${name}`] =
+      spikeAt === null ? [] : [[`${stamp(spikeAt - 10)}.000000`, `${stamp(spikeAt + 10)}.000000`]];
+  };
+  write('synthetic', 'spike_a.csv', 400);
+  write('synthetic', 'spike_b.csv', 500);
+  write('quiet', 'flat.csv', null);
+  mkdirSync(join(dir, 'labels'));
+  writeFileSync(join(dir, 'labels', 'combined_windows.json'), JSON.stringify(windows));
+  return dir;
+}
+
+function profileScores(out: string): number[] {
+  return ['standard', 'reward_low_FP_rate', 'reward_low_FN_rate'].map((p) => {
+    const m = new RegExp(`\\| ${p} \\| [^|]+ \\| [^|]+ \\| ([-\\d.]+) \\|`).exec(out);
+    if (!m) throw new Error(`no ${p} row in:\n${out}`);
+    return Number(m[1]);
+  });
+}
+
+describe('aestream evaluate nab', () => {
+  const data = makeCorpus();
+  const out = mkdtempSync(join(tmpdir(), 'nab-out-'));
+
+  it('runs the streaming detector, writes NAB result CSVs, plots and a report, and prints the three profiles', async () => {
+    const r = await run('evaluate', 'nab', '--data', data, '--out', out);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('3 files, 2 windows');
+    const [standard, lowFp, lowFn] = profileScores(r.out);
+    // Two obvious spikes and no other disturbance: both windows found without false alarms.
+    expect(standard).toBeGreaterThan(90);
+    expect(lowFp).toBeGreaterThan(90);
+    expect(lowFn).toBeGreaterThan(90);
+    expect(r.out).toMatch(/\| synthetic\/spike_a\.csv \| 1 \|/);
+
+    const csv = readFileSync(
+      join(out, 'results', 'aestream', 'synthetic', 'aestream_spike_a.csv'),
+      'utf8',
+    )
+      .trim()
+      .split('\n');
+    expect(csv[0]).toBe('timestamp,value,anomaly_score,label');
+    expect(csv).toHaveLength(601);
+    expect(csv.filter((l) => l.endsWith(',1'))).toHaveLength(21);
+    for (const line of csv.slice(1)) {
+      const s = Number(line.split(',')[2]);
+      expect(s).toBeGreaterThanOrEqual(0);
+      expect(s).toBeLessThanOrEqual(1);
+    }
+    expect(readdirSync(join(out, 'plots')).sort()).toEqual([
+      'quiet__flat.svg',
+      'synthetic__spike_a.svg',
+      'synthetic__spike_b.svg',
+    ]);
+    expect(readFileSync(join(out, 'plots', 'synthetic__spike_a.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toContain(
+      '](plots/synthetic__spike_b.svg)',
+    );
+  });
+
+  it('scores result CSVs with --results to the same numbers', async () => {
+    const first = await run('evaluate', 'nab', '--data', data, '--out', out);
+    const again = await run(
+      'evaluate',
+      'nab',
+      '--data',
+      data,
+      '--results',
+      join(out, 'results', 'aestream'),
+    );
+    expect(again.code).toBe(0);
+    expect(profileScores(again.out)).toEqual(profileScores(first.out));
+  });
+
+  it('scores at a fixed threshold: flagging nothing scores 0', async () => {
+    const r = await run(
+      'evaluate',
+      'nab',
+      '--data',
+      data,
+      '--results',
+      join(out, 'results', 'aestream'),
+      '--threshold',
+      '1.5',
+    );
+    expect(profileScores(r.out)).toEqual([0, 0, 0]);
+  });
+
+  it('refuses a folder without NAB layout, bad thresholds and result files that do not match', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'nab-empty-'));
+    const r1 = await run('evaluate', 'nab', '--data', empty);
+    expect(r1.code).toBe(1);
+    expect(r1.err).toContain('AE_ERR_NAB_FORMAT');
+
+    const r2 = await run('evaluate', 'nab', '--data', data, '--threshold', 'standard=x');
+    expect(r2.code).toBe(1);
+    expect(r2.err).toContain('AE_ERR_CLI_USAGE');
+
+    const bad = mkdtempSync(join(tmpdir(), 'nab-bad-'));
+    mkdirSync(join(bad, 'quiet'));
+    writeFileSync(
+      join(bad, 'quiet', 'x_flat.csv'),
+      'timestamp,value,anomaly_score,label\n2020-01-01 00:00:00,1,0.5,0\n',
+    );
+    const r3 = await run('evaluate', 'nab', '--data', data, '--results', bad, '--detector', 'x');
+    expect(r3.code).toBe(1);
+    expect(r3.err).toMatch(/AE_ERR_NAB_FORMAT.*1 rows, but quiet\/flat.csv has 600/);
+    expect(existsSync(join(bad, 'report.md'))).toBe(false);
+  });
+});
