@@ -1,0 +1,270 @@
+import { InfluxDB, type IPoint } from 'influx';
+import { AeError, ErrorCodes, messageOf } from '../errors';
+import { logger } from '../observability/logger';
+import { counter, gauge } from '../observability/metrics';
+import { defaultBackoff, retry, type BackoffPolicy } from './retry';
+
+export interface InfluxSinkOptions {
+  /** InfluxDB 1.x HTTP endpoint (or a v1-compatible one), e.g. http://127.0.0.1:8086. */
+  url: string;
+  database: string;
+  username?: string;
+  password?: string;
+  /** Points per write request (default 5,000). */
+  batchSize?: number;
+  /** Longest a point waits for its batch to fill (default 1,000 ms). */
+  flushMs?: number;
+  /** Points held before `writePoints` callers wait (default 10 x batchSize): the backpressure bound. */
+  maxBuffered?: number;
+  /** Backoff between retries of failed writes. */
+  backoff?: BackoffPolicy;
+  /** Create the database at start (InfluxDB 1.x `CREATE DATABASE` is idempotent; default true). */
+  createDatabase?: boolean;
+  /** HTTP timeout of one request (default 10,000 ms). */
+  requestTimeoutMs?: number;
+}
+
+/** One writePoints call: settled when all its points are written or refused. */
+interface Call {
+  remaining: number;
+  error?: unknown;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface Queued {
+  point: IPoint;
+  call: Call;
+}
+
+function settle(call: Call, error?: unknown): void {
+  if (error !== undefined) call.error ??= error;
+  if (--call.remaining > 0) return;
+  if (call.error === undefined) call.resolve();
+  else call.reject(call.error);
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'ESOCKETTIMEDOUT',
+]);
+
+/**
+ * Classifies a failed write: network faults, timeouts, 5xx and 429 are worth retrying;
+ * any other 4xx (bad line protocol, missing database, auth) is not. Only messages are kept:
+ * the influx client's errors hold whole HTTP requests.
+ */
+export function classifyInfluxError(err: unknown): AeError {
+  const code = (err as { code?: string }).code;
+  const name = (err as { constructor?: { name?: string } }).constructor?.name;
+  const status = (err as { res?: { statusCode?: number } }).res?.statusCode;
+  const retriable =
+    (code !== undefined && NETWORK_CODES.has(code)) ||
+    name === 'ServiceNotAvailableError' ||
+    status === 408 ||
+    status === 429 ||
+    (status !== undefined && status >= 500);
+  return new AeError(ErrorCodes.INFLUX_WRITE, `InfluxDB write failed: ${messageOf(err)}`, {
+    retriable,
+  });
+}
+
+const metrics = {
+  up: () =>
+    gauge(
+      'aestream_influx_up',
+      'Whether the last InfluxDB write succeeded (1) or is being retried (0).',
+      ['database'],
+    ),
+  buffered: () =>
+    gauge('aestream_influx_buffered_points', 'Points waiting to be written to InfluxDB.', [
+      'database',
+    ]),
+  retries: () =>
+    counter('aestream_influx_write_retries_total', 'Failed InfluxDB writes that are retried.', [
+      'database',
+    ]),
+  written: () =>
+    counter('aestream_influx_points_written_total', 'Points written to InfluxDB.', ['database']),
+};
+
+/**
+ * Batched InfluxDB writes that never drop a point: failed writes are retried with backoff
+ * for as long as InfluxDB is down (network errors, 5xx); meanwhile points are held, and
+ * once `maxBuffered` are held `writePoints` waits, which backpressures the pipeline. One
+ * log line says InfluxDB is down, one that it is back; `aestream_influx_up` says so too.
+ * Non-retriable rejections (4xx) reject the callers of that batch with AE_ERR_INFLUX_WRITE.
+ *
+ * @example
+ * const influx = new InfluxSink({ url: 'http://127.0.0.1:8086', database: 'aestream' });
+ * await influx.writePoints([{ measurement: 'score', tags: { source: 'p1' }, fields: { error: 0.1 }, timestamp: new Date() }]);
+ * await influx.close();
+ */
+export class InfluxSink {
+  readonly client: InfluxDB;
+  private readonly database: string;
+  private readonly batchSize: number;
+  private readonly flushMs: number;
+  private readonly maxBuffered: number;
+  private readonly backoff: BackoffPolicy;
+  private readonly createDb: boolean;
+  private queue: Queued[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> | undefined;
+  private spaceWaiters: Array<() => void> = [];
+  private ready: Promise<void> | undefined;
+  private down = false;
+  private closed = false;
+  private readonly m = {
+    up: metrics.up(),
+    buffered: metrics.buffered(),
+    retries: metrics.retries(),
+    written: metrics.written(),
+  };
+
+  constructor(options: InfluxSinkOptions) {
+    const url = new URL(options.url);
+    this.database = options.database;
+    this.batchSize = options.batchSize ?? 5_000;
+    this.flushMs = options.flushMs ?? 1_000;
+    this.maxBuffered = Math.max(options.maxBuffered ?? this.batchSize * 10, this.batchSize);
+    this.backoff = options.backoff ?? defaultBackoff;
+    this.createDb = options.createDatabase ?? true;
+    this.client = new InfluxDB({
+      host: url.hostname,
+      port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+      protocol: url.protocol === 'https:' ? 'https' : 'http',
+      database: options.database,
+      username: options.username,
+      password: options.password,
+      // Retrying is ours (no point dropped, one log line); the client's pool would give up.
+      pool: { maxRetries: 0, requestTimeout: options.requestTimeoutMs ?? 10_000 },
+    });
+    this.m.up.set({ database: this.database }, 1);
+  }
+
+  /** Points held and not yet written. */
+  get buffered(): number {
+    return this.queue.length;
+  }
+
+  /** True while writes are failing and being retried. */
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  /**
+   * Queues points; resolves when InfluxDB has them all. Waits first while `maxBuffered`
+   * points are already held (InfluxDB slow or down).
+   */
+  async writePoints(points: readonly IPoint[]): Promise<void> {
+    if (this.closed) throw new Error('InfluxSink is closed');
+    if (points.length === 0) return;
+    while (this.queue.length >= this.maxBuffered) {
+      await new Promise<void>((r) => this.spaceWaiters.push(r));
+    }
+    await new Promise<void>((resolve, reject) => {
+      const call: Call = { remaining: points.length, resolve, reject };
+      for (const point of points) this.queue.push({ point, call });
+      this.m.buffered.set({ database: this.database }, this.queue.length);
+      if (this.queue.length >= this.batchSize) this.kick();
+      else this.timer ??= setTimeout(() => this.kick(), this.flushMs);
+    });
+  }
+
+  /** Writes everything held now; resolves when written (waits through outages). */
+  async flush(): Promise<void> {
+    while (this.queue.length > 0 || this.writing) {
+      this.kick();
+      await this.writing;
+    }
+  }
+
+  /** Flushes and stops accepting points. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private kick(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.writing) return;
+    this.writing = this.drain().finally(() => {
+      this.writing = undefined;
+      // Points queued during the last write that did not fill a batch still need a timer.
+      if (this.queue.length > 0)
+        this.timer ??= setTimeout(
+          () => this.kick(),
+          this.queue.length >= this.batchSize ? 0 : this.flushMs,
+        );
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.slice(0, this.batchSize);
+      try {
+        await this.writeWithRetry(batch.map((q) => q.point));
+        this.queue.splice(0, batch.length);
+        this.m.written.inc({ database: this.database }, batch.length);
+        for (const q of batch) settle(q.call);
+      } catch (err) {
+        this.queue.splice(0, batch.length);
+        for (const q of batch) settle(q.call, err);
+        logger.error(
+          { database: this.database, err: messageOf(err), points: batch.length },
+          'InfluxDB refused a write',
+        );
+      }
+      this.m.buffered.set({ database: this.database }, this.queue.length);
+      this.spaceWaiters.splice(0).forEach((r) => r());
+    }
+  }
+
+  private async writeWithRetry(points: IPoint[]): Promise<void> {
+    await retry(
+      async () => {
+        try {
+          if (this.createDb) {
+            this.ready ??= this.client.createDatabase(this.database).catch((err: unknown) => {
+              this.ready = undefined;
+              throw err;
+            });
+            await this.ready;
+          }
+          await this.client.writePoints(points, { precision: 'ms' });
+        } catch (err) {
+          throw classifyInfluxError(err);
+        }
+        if (this.down) {
+          this.down = false;
+          this.m.up.set({ database: this.database }, 1);
+          logger.info({ database: this.database }, 'InfluxDB writes work again');
+        }
+      },
+      {
+        policy: this.backoff,
+        onRetry: (err) => {
+          this.m.retries.inc({ database: this.database });
+          if (!this.down) {
+            this.down = true;
+            this.m.up.set({ database: this.database }, 0);
+            logger.warn(
+              { database: this.database, err: messageOf(err), buffered: this.queue.length },
+              'InfluxDB unavailable: holding points and retrying with backoff',
+            );
+          }
+        },
+      },
+    );
+  }
+}
