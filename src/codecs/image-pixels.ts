@@ -1,0 +1,54 @@
+import { PNG } from 'pngjs';
+import { AeError, ErrorCodes } from '../errors';
+import type { ImageFrame } from './records';
+
+/**
+ * The pixels of an image frame as model input: H·W·C floats in [0,1], row-major HWC.
+ * RAW_U8 is scaled by 1/255, RAW_F32 is read as little-endian floats, PNG is decoded
+ * (grey or RGB as the frame says; alpha dropped). The frame was checked before (sizes),
+ * so a failure here is a corrupt PNG, reported with AE_ERR_IMAGE_DECODE.
+ *
+ * @example imagePixels({ ...frame, encoding: 'RAW_U8', data: Buffer.from([0, 255]) }) // [0, 1]
+ */
+export function imagePixels(frame: ImageFrame): Float32Array {
+  const size = frame.width * frame.height * frame.channels;
+  switch (frame.encoding) {
+    case 'RAW_U8': {
+      const out = new Float32Array(size);
+      for (let i = 0; i < size; i++) out[i] = frame.data[i] / 255;
+      return out;
+    }
+    case 'RAW_F32': {
+      const out = new Float32Array(size);
+      for (let i = 0; i < size; i++) out[i] = frame.data.readFloatLE(i * 4);
+      return out;
+    }
+    case 'PNG':
+      return pngPixels(frame, size);
+  }
+}
+
+function pngPixels(frame: ImageFrame, size: number): Float32Array {
+  let png: PNG;
+  try {
+    png = PNG.sync.read(frame.data);
+  } catch (err) {
+    throw new AeError(ErrorCodes.IMAGE_DECODE, `PNG does not decode: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  if (png.width !== frame.width || png.height !== frame.height) {
+    throw new AeError(
+      ErrorCodes.IMAGE_DECODE,
+      `PNG is ${png.width}x${png.height}, the frame says ${frame.width}x${frame.height}`,
+    );
+  }
+  // pngjs always gives RGBA bytes; keep the channels the frame declares.
+  const out = new Float32Array(size);
+  const c = frame.channels;
+  for (let p = 0; p < frame.width * frame.height; p++) {
+    if (c === 1) out[p] = png.data[p * 4] / 255;
+    else for (let k = 0; k < c; k++) out[p * c + k] = png.data[p * 4 + k] / 255;
+  }
+  return out;
+}

@@ -1,0 +1,37 @@
+import { map, type OperatorFunction } from 'rxjs';
+import type { ThresholdDecision } from '../thresholds/threshold-registry';
+import type { Judged, Scored } from './model-input';
+
+/** What judging needs of the threshold registry. */
+export interface ScoreJudge {
+  /** A decision for the key's score; null while the key calibrates with warm-up suppressed. */
+  apply(key: string, score: number): ThresholdDecision | null;
+}
+
+/**
+ * Judges every score of a batch against its source's threshold, in stream order (the
+ * thresholds learn from what they judge, so order matters). A score judged while its
+ * threshold calibrates (warm-up suppressed), or of a partial (padded) window, gets no
+ * threshold and the verdict `warming-up`.
+ *
+ * @example scored$.pipe(applyThresholds(createThresholdRegistry(config.threshold)))
+ */
+export function applyThresholds<F>(
+  judge: () => ScoreJudge,
+): OperatorFunction<Scored<F>[], Judged<F>[]> {
+  return map((batch) => {
+    const registry = judge();
+    return batch.map((scored) => {
+      // A padded window lacks context: its score must neither raise an event nor teach the threshold.
+      const decision = scored.partial ? null : registry.apply(scored.key, scored.score);
+      return decision === null
+        ? { ...scored, threshold: null, verdict: 'warming-up' as const, probability: 0 }
+        : {
+            ...scored,
+            threshold: decision.threshold,
+            verdict: decision.verdict,
+            probability: decision.probability,
+          };
+    });
+  });
+}

@@ -1,0 +1,32 @@
+import { concatMap, type OperatorFunction } from 'rxjs';
+import type { ActiveModel } from '../models/active-model';
+import type { ModelInput, Scored } from './model-input';
+
+/**
+ * Scores each batch with the model that is current when the batch starts: `current()` is
+ * read once per batch, so a model swap takes effect between batches, never inside one.
+ * Batches are scored one after the other, in order; the inputs of a batch go to the engine
+ * as one row-major array.
+ *
+ * @example batches$.pipe(inferBatch(() => models.current, (n, s) => metrics.observe(n, s)))
+ */
+export function inferBatch<F>(
+  current: () => Pick<ActiveModel, 'version' | 'scorer'>,
+  observe?: (batchSize: number, seconds: number) => void,
+): OperatorFunction<ModelInput<F>[], Scored<F>[]> {
+  return concatMap(async (batch) => {
+    const model = current();
+    const size = batch[0].data.length;
+    const x = new Float32Array(batch.length * size);
+    batch.forEach((input, i) => x.set(input.data, i * size));
+    const started = process.hrtime.bigint();
+    const { scores, top } = await model.scorer.score(x, batch.length);
+    observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
+    return batch.map((input, i) => ({
+      ...input,
+      score: scores[i],
+      contributions: top[i],
+      modelVersion: model.version,
+    }));
+  });
+}

@@ -1,0 +1,34 @@
+import type { Accepted } from '../io/kafka-record';
+import type { Contribution } from '../models/scoring';
+import type { Verdict } from '../thresholds/threshold';
+
+/**
+ * What travels through the detector after decoding: one model input (a sensor window or
+ * an image) with the records it accounts for, then its score, then its verdict. The
+ * `covered` records are acked together once every sink has what this input produced.
+ */
+export interface ModelInput<F> {
+  /** Source id: the threshold key and the event key. */
+  key: string;
+  /** The flat model input (W·D readings, or H·W·C pixels in [0,1]). */
+  data: Float32Array;
+  /** The record that completed this input: its event time, offset and id are the input's. */
+  last: Accepted<F>;
+  /** Every record first accounted for by this input, `last` included. */
+  covered: Accepted<F>[];
+  /** A padded window of a source with fewer than W readings: scored, never judged. */
+  partial?: boolean;
+}
+
+export interface Scored<F> extends ModelInput<F> {
+  score: number;
+  /** The largest contributions, largest first (top-k of the pipeline's model.topK). */
+  contributions: Contribution[];
+  modelVersion: string;
+}
+
+export interface Judged<F> extends Scored<F> {
+  threshold: number | null;
+  verdict: Verdict;
+  probability: number;
+}

@@ -1,0 +1,35 @@
+import { map, type OperatorFunction } from 'rxjs';
+import type { SensorFrameConfig } from '../codecs/frame-config';
+import type { SensorFrame } from '../codecs/records';
+import type { Accepted } from '../io/kafka-record';
+import type { ModelInput } from './model-input';
+import { slidingWindow } from './sliding-window';
+import type { PixelFrame } from './to-pixels';
+
+/**
+ * Sensor readings into model inputs: per-source sliding windows (W x D), each carrying
+ * the records it covers. Keyed by the frame's source id.
+ *
+ * @example accepted$.pipe(sensorInputs({ kind: 'sensor', features: 1, window: 64, stride: 1 }))
+ */
+export function sensorInputs(
+  frame: SensorFrameConfig,
+): OperatorFunction<Accepted<SensorFrame>, ModelInput<SensorFrame>> {
+  return (source) =>
+    source.pipe(
+      slidingWindow<Accepted<SensorFrame>>(
+        frame,
+        (a) => a.value.source,
+        (a) => a.value.values,
+      ),
+    );
+}
+
+/**
+ * Image frames into model inputs: each image is one input covering its own record.
+ *
+ * @example accepted$.pipe(imageInputs())
+ */
+export function imageInputs(): OperatorFunction<Accepted<PixelFrame>, ModelInput<PixelFrame>> {
+  return map((a) => ({ key: a.value.source, data: a.value.pixels, last: a, covered: [a] }));
+}

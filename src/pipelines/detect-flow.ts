@@ -1,0 +1,82 @@
+import { tap, type Observable, type OperatorFunction } from 'rxjs';
+import type { RecordCodec } from '../codecs/avro-codec';
+import type { Frame, ImageFrame, SensorFrame } from '../codecs/records';
+import type { PipelineConfig } from '../config/pipeline-schema';
+import type { DlqSink } from '../io/dlq-sink';
+import type { KafkaRecord, Outcome } from '../io/kafka-record';
+import type { DetectorMetrics } from '../observability/metrics';
+import { applyThresholds, type ScoreJudge } from '../operators/apply-thresholds';
+import { decodeRecords } from '../operators/decode-records';
+import type { ActiveModel } from '../models/active-model';
+import { inferBatch } from '../operators/infer-batch';
+import { microBatch } from '../operators/micro-batch';
+import type { Judged, ModelInput } from '../operators/model-input';
+import { toDeadLetters } from '../operators/to-dead-letters';
+import { imageInputs, sensorInputs } from '../operators/to-model-inputs';
+import { toPixels } from '../operators/to-pixels';
+import { validateFrames } from '../operators/validate-frames';
+import { writeAndAck, type BatchSink } from '../operators/write-and-ack';
+
+/** The parts a detector is assembled from; Kafka and InfluxDB in `detect`, in-memory in the demo. */
+export interface DetectParts {
+  config: Readonly<PipelineConfig>;
+  codec: RecordCodec<Frame>;
+  dlq: Pick<DlqSink, 'send'>;
+  /** The model in use; read once per batch, so a swap lands between batches. */
+  model: () => Pick<ActiveModel, 'version' | 'scorer'>;
+  /** The threshold registry in use. */
+  judge: () => ScoreJudge;
+  /** Every output that must ack before the input records are acked. */
+  sinks: readonly BatchSink<Frame>[];
+  metrics?: DetectorMetrics;
+}
+
+/**
+ * The detector: records → decode → validate (bad → DLQ) → model inputs (per-source
+ * windows, or images) → micro-batches → batched inference → per-source thresholds →
+ * every sink → ack. Emits each batch once it is written and acked.
+ *
+ * @example source.records().pipe(detectFlow(parts)).subscribe()
+ */
+export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Judged<Frame>[]> {
+  const { config, metrics } = parts;
+  const pipeline = config.name;
+  const frame = config.frame;
+  return (records) => {
+    const counted = metrics ? records.pipe(tap(() => metrics.framesIn.inc({ pipeline }))) : records;
+    const decoded = counted.pipe(decodeRecords(parts.codec), validateFrames<Frame>(frame));
+    const inputs: Observable<ModelInput<Frame>> =
+      frame.kind === 'sensor'
+        ? (decoded as Observable<Outcome<SensorFrame>>).pipe(
+            toDeadLetters<SensorFrame>(parts.dlq as DlqSink),
+            sensorInputs(frame),
+          )
+        : (decoded as Observable<Outcome<ImageFrame>>).pipe(
+            toPixels(),
+            toDeadLetters(parts.dlq as DlqSink),
+            imageInputs(),
+          );
+    return inputs.pipe(
+      microBatch<ModelInput<Frame>>(config.batch),
+      inferBatch<Frame>(parts.model, (size, seconds) => {
+        metrics?.batchSize.observe({ pipeline }, size);
+        metrics?.inferenceSeconds.observe({ pipeline, engine: config.model.engine }, seconds);
+      }),
+      applyThresholds<Frame>(parts.judge),
+      writeAndAck<Frame>(parts.sinks),
+      tap((batch) => {
+        if (!metrics) return;
+        const now = Date.now();
+        metrics.framesScored.inc({ pipeline }, batch.length);
+        let anomalies = 0;
+        for (const judged of batch) {
+          if (judged.verdict === 'anomaly') anomalies++;
+          const time = (judged.last.value as { time?: number }).time;
+          if (typeof time === 'number')
+            metrics.endToEndSeconds.observe({ pipeline }, Math.max(0, now - time) / 1000);
+        }
+        if (anomalies > 0) metrics.anomalies.inc({ pipeline }, anomalies);
+      }),
+    );
+  };
+}
