@@ -27,11 +27,39 @@ export const kafkaInputSchema = z
       .boolean()
       .default(false)
       .describe('Where a new group starts: the earliest offset (true) or the latest (false).'),
+    maxInFlight: z
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(10_000)
+      .describe('Unacked records per partition before the partition is paused (backpressure).'),
+    commitIntervalMs: z
+      .int()
+      .min(10)
+      .default(1_000)
+      .describe('How often acked offsets are committed.'),
+    shutdownMs: z
+      .int()
+      .min(0)
+      .default(10_000)
+      .describe('On SIGTERM/SIGINT, how long in-flight records get to be acked before exit.'),
   })
   .describe('The Kafka topic the frames come from.');
 
 export const topicOutputSchema = z.strictObject({
   topic: topicName.describe('Topic to write to.'),
+  // Optional without schema defaults: the loader fills default topics as { topic } alone.
+  batchSize: z
+    .int()
+    .min(1)
+    .max(100_000)
+    .optional()
+    .describe('Messages per produce request (default 1000).'),
+  lingerMs: z
+    .int()
+    .min(0)
+    .optional()
+    .describe('Longest a message waits for its batch to fill (default 5 ms).'),
 });
 
 export const influxOutputSchema = z
@@ -42,14 +70,28 @@ export const influxOutputSchema = z
     password: z.string().optional().describe('Password; use ${ENV} rather than a literal.'),
     batchSize: z.int().min(1).max(100000).default(5000).describe('Points per write request.'),
     flushMs: z.int().min(1).default(1000).describe('Longest a point waits before a write.'),
+    maxBuffered: z
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'Points held while InfluxDB is slow or down before the pipeline waits (default 10 x batchSize).',
+      ),
   })
   .describe('InfluxDB sink of score points.');
 
 export const schemaRegistrySchema = z
   .strictObject({
     url: z.url().describe('Confluent schema registry URL; frames then use its wire format.'),
+    subject: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Subject of the input schema; default <topic>-value (TopicNameStrategy).'),
   })
   .describe('Optional schema registry (Confluent wire format: magic byte + schema id).');
 
 export type KafkaInputConfig = z.infer<typeof kafkaInputSchema>;
 export type InfluxOutputConfig = z.infer<typeof influxOutputSchema>;
+export type TopicOutputConfig = z.infer<typeof topicOutputSchema>;
+export type SchemaRegistryConfig = z.infer<typeof schemaRegistrySchema>;
