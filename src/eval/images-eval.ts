@@ -10,7 +10,7 @@ import { createTfjsEngine } from '../models/tfjs-engine';
 import type { InferenceEngine } from '../models/inference-engine';
 import { fitRange, normalize } from '../models/normalization';
 import { exportOnnx } from '../models/onnx-export';
-import { type ErrorKind, scoreBatch } from '../models/scoring';
+import { type ContributionLayout, type ErrorKind, layoutOf, scoreBatch } from '../models/scoring';
 import { type EpochReport, trainAutoencoder } from '../models/trainer';
 import { auroc } from './auroc';
 
@@ -42,7 +42,10 @@ export interface ImageEvalOptions {
 
 export interface ClassResult {
   cls: number;
+  /** AUROC of the frame score (mean reconstruction error): the headline figure. */
   auroc: number;
+  /** AUROC of the error of each image's worst 7x7 region (the top contribution), for comparison. */
+  aurocWorstRegion: number;
   trainImages: number;
   epochs: number;
   valLoss: number;
@@ -60,6 +63,7 @@ export interface ImageEvalReport {
   budget: Record<string, number | string>;
   classes: ClassResult[];
   meanAuroc: number;
+  meanAurocWorstRegion: number;
   totalSeconds: number;
   createdAt: string;
 }
@@ -108,23 +112,27 @@ function selectClass(split: Split, cls: number, max: number): { data: Uint8Array
   return { data, count: idx.length };
 }
 
+/** Frame scores (mean error) and the error of each frame's worst region. */
 async function scoreAll(
   engine: InferenceEngine,
   x: Float32Array,
   n: number,
-  size: number,
+  layout: ContributionLayout,
   error: ErrorKind,
-): Promise<Float32Array> {
-  const scores = new Float32Array(n);
+): Promise<{ mean: Float32Array; worstRegion: Float32Array }> {
+  const size = x.length / n;
+  const mean = new Float32Array(n);
+  const worstRegion = new Float32Array(n);
   const batch = 256;
   for (let from = 0; from < n; from += batch) {
     const to = Math.min(n, from + batch);
     const xb = x.subarray(from * size, to * size);
     const y = await engine.reconstruct(xb, to - from);
-    const s = scoreBatch(xb, y, to - from, { kind: 'feature', features: 1 }, error, 0);
-    scores.set(s.scores, from);
+    const s = scoreBatch(xb, y, to - from, layout, error, 1);
+    mean.set(s.scores, from);
+    s.top.forEach((t, i) => (worstRegion[from + i] = t[0]?.error ?? 0));
   }
-  return scores;
+  return { mean, worstRegion };
 }
 
 /**
@@ -141,7 +149,6 @@ export async function evaluateImages(opts: ImageEvalOptions): Promise<ImageEvalR
   if (train.height !== test.height || train.width !== test.width) {
     throw new AeError(ErrorCodes.DATA_INVALID, 'train and test images differ in size');
   }
-  const size = test.height * test.width;
   const arch: Extract<Architecture, { kind: 'conv-ae' }> = {
     kind: 'conv-ae',
     height: test.height,
@@ -185,13 +192,14 @@ export async function evaluateImages(opts: ImageEvalOptions): Promise<ImageEvalR
       scoringEngine = 'tfjs';
     }
     const testX = normalize(norm, test.images);
-    const scores = await scoreAll(engine, testX, test.count, size, opts.error);
+    const scores = await scoreAll(engine, testX, test.count, layoutOf(arch, 7), opts.error);
     await engine.dispose();
     ae.dispose();
     const positive = Array.from(test.labels, (l) => l !== cls);
     const row: ClassResult = {
       cls,
-      auroc: auroc(scores, positive),
+      auroc: auroc(scores.mean, positive),
+      aurocWorstRegion: auroc(scores.worstRegion, positive),
       trainImages: subset.count,
       epochs: result.epochs,
       valLoss: result.valLoss,
@@ -222,6 +230,7 @@ export async function evaluateImages(opts: ImageEvalOptions): Promise<ImageEvalR
     },
     classes: results,
     meanAuroc: results.reduce((a, r) => a + r.auroc, 0) / results.length,
+    meanAurocWorstRegion: results.reduce((a, r) => a + r.aurocWorstRegion, 0) / results.length,
     totalSeconds: (performance.now() - started) / 1000,
     createdAt: new Date().toISOString(),
   };
