@@ -1,4 +1,4 @@
-import { AeError, ErrorCodes, messageOf } from '../errors';
+import { messageOf } from '../errors';
 import { logger } from '../observability/logger';
 import { inputSizeOf } from './architecture';
 import type { StoredModel } from './model-store';
@@ -63,14 +63,4 @@ export async function createEngine(
     'inference engine selected',
   );
   return fastest.engine;
-}
-
-/** Shape check shared by the engines. */
-export function checkBatch(x: Float32Array, n: number, size: number): void {
-  if (n <= 0 || x.length !== n * size) {
-    throw new AeError(
-      ErrorCodes.DATA_INVALID,
-      `a batch of ${n} frames needs ${n * size} values, got ${x.length}`,
-    );
-  }
 }

@@ -1,5 +1,6 @@
 import { AeError, ErrorCodes, messageOf } from '../errors';
-import { checkBatch, type InferenceEngine } from './inference-engine';
+import { checkBatch } from './batch-check';
+import type { InferenceEngine } from './inference-engine';
 
 type Ort = typeof import('onnxruntime-node');
 

@@ -66,7 +66,6 @@ export function scoreBatch(
   const sums = new Float64Array(slots);
   const counts = new Float64Array(slots);
   const slotOf = slotIndexer(layout, size);
-  for (let s = 0; s < slots; s++) counts[s] = 0;
   for (let i = 0; i < size; i++) counts[slotOf[i] as number]! += 1;
   const scores = new Float32Array(n);
   const top: Contribution[][] = [];

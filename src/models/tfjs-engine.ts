@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { inputSizeOf } from './architecture';
 import type { Autoencoder } from './autoencoder';
 import { currentBackend } from './backend';
-import { checkBatch, type InferenceEngine } from './inference-engine';
+import { checkBatch } from './batch-check';
+import type { InferenceEngine } from './inference-engine';
 
 /**
  * The TensorFlow.js engine: each batch runs inside `tf.tidy`, so no tensor outlives

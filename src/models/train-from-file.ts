@@ -4,7 +4,7 @@ import { Autoencoder } from './autoencoder';
 import { initBackend } from './backend';
 import { ModelStore, type ModelMetadata } from './model-store';
 import { fitRange, fitRobust, normalize } from './normalization';
-import { readTrainingData } from './training-data';
+import { readTrainingData, type TrainingData } from './training-data';
 import { type EpochReport, type TrainResult, trainAutoencoder } from './trainer';
 
 export interface TrainFromFileOptions {
@@ -29,10 +29,27 @@ export async function trainFromFile(
   config: Readonly<PipelineConfig>,
   opts: TrainFromFileOptions,
 ): Promise<{ version: number; path: string; metadata: ModelMetadata; result: TrainResult }> {
-  const backend = await initBackend(config.model.backend);
+  await initBackend(config.model.backend);
   const arch = architectureOf(config.frame, config.model);
   const stride = config.frame.kind === 'sensor' ? config.frame.stride : 1;
   const data = readTrainingData(opts.data, arch, stride, opts.maxSamples ?? 0);
+  return trainAndStore(config, data, opts);
+}
+
+/**
+ * Trains a pipeline's autoencoder on samples already in memory (sensor windows W·D flat,
+ * or images H·W·C) and stores it as a new model version: what `train`, the demo and the
+ * retrainer share.
+ *
+ * @example await trainAndStore(config, { raw: windows, count: n, source: 'demo: first 1,500 readings' }, { epochs: 20 })
+ */
+export async function trainAndStore(
+  config: Readonly<PipelineConfig>,
+  data: TrainingData,
+  opts: Omit<TrainFromFileOptions, 'data' | 'maxSamples'> = {},
+): Promise<{ version: number; path: string; metadata: ModelMetadata; result: TrainResult }> {
+  const backend = await initBackend(config.model.backend);
+  const arch = architectureOf(config.frame, config.model);
   const norm = arch.kind === 'dense-ae' ? fitRobust(data.raw, arch.features) : fitRange(data.raw);
   const x = normalize(norm, data.raw);
   const train = {
