@@ -1,8 +1,13 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { AeError, ErrorCodes } from '../errors';
+import {
+  defaultAutoencoderDetectorArgs,
+  runAutoencoderOnCorpus,
+} from '../eval/autoencoder-nab-detector';
 import { defaultLikelihoodArgs, LikelihoodScorer } from '../eval/likelihood-scorer';
+import { initBackend } from '../models/backend';
 import { loadNabCorpus } from '../eval/nab-corpus';
 import {
   formatNabReport,
@@ -16,6 +21,8 @@ import { NAB_PROFILES, type NabProfileName } from '../eval/nab-profiles';
 import { nabResultPath, readNabResultScores } from '../eval/nab-results';
 
 interface NabOpts {
+  model: 'autoencoder' | 'zscore';
+  epochs: number;
   data: string;
   results?: string;
   detector?: string;
@@ -24,6 +31,7 @@ interface NabOpts {
   window: number;
   history: number;
   short: number;
+  suppress: number;
 }
 
 const positiveInt =
@@ -32,6 +40,16 @@ const positiveInt =
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) {
       throw new AeError(ErrorCodes.CLI_USAGE, `${name} must be a positive integer, got '${v}'`);
+    }
+    return n;
+  };
+
+const positiveIntOrZero =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new AeError(ErrorCodes.CLI_USAGE, `${name} must be a non-negative integer, got '${v}'`);
     }
     return n;
   };
@@ -92,23 +110,43 @@ export function nabCommand(): Command {
       parseThresholds,
     )
     .option('--out <dir>', 'where detector mode writes results/, plots/ and report.md', 'nab-eval')
+    .addOption(
+      new Option(
+        '--model <kind>',
+        'detector: the dense autoencoder, or the windowed z-score baseline (no model)',
+      )
+        .choices(['autoencoder', 'zscore'])
+        .default('autoencoder'),
+    )
+    .option(
+      '--epochs <n>',
+      'autoencoder: epochs of the first training on the probationary rows',
+      positiveInt('--epochs'),
+      defaultAutoencoderDetectorArgs.epochs,
+    )
     .option(
       '--window <rows>',
-      'baseline detector: past values that define the expected level',
+      'z-score detector: past values that define the expected level',
       positiveInt('--window'),
       defaultLikelihoodArgs.window,
     )
     .option(
       '--history <rows>',
-      'baseline detector: past raw scores that define their normal range',
+      'both detectors: past raw scores (z or reconstruction error) that define their normal range',
       positiveInt('--history'),
       defaultLikelihoodArgs.history,
     )
     .option(
       '--short <rows>',
-      'baseline detector: raw scores averaged for the short-term level',
+      'both detectors: raw scores averaged for the short-term level',
       positiveInt('--short'),
       defaultLikelihoodArgs.short,
+    )
+    .option(
+      '--suppress <rows>',
+      'both detectors: rows after a peak during which lower scores are halved (0 = off)',
+      positiveIntOrZero('--suppress'),
+      defaultLikelihoodArgs.suppress,
     )
     .addHelpText(
       'after',
@@ -117,7 +155,7 @@ export function nabCommand(): Command {
         '  aestream evaluate nab --data ../shared/datasets/nab-dev --results ../shared/datasets/nab-dev/results/numenta \\\n' +
         '      --threshold standard=0.542187690735,reward_low_FN_rate=0.542187690735,reward_low_FP_rate=0.575195503235',
     )
-    .action((opts: NabOpts) => {
+    .action(async (opts: NabOpts) => {
       const dataDir = resolve(opts.data);
       if (!existsSync(dataDir))
         throw new AeError(ErrorCodes.CLI_USAGE, `--data: no such folder: ${opts.data}`);
@@ -136,8 +174,19 @@ export function nabCommand(): Command {
         );
       } else {
         detector = opts.detector ?? 'aestream';
-        const args = { window: opts.window, history: opts.history, short: opts.short };
-        output = runNabDetector(files, () => new LikelihoodScorer(args));
+        const likelihood = { history: opts.history, short: opts.short, suppress: opts.suppress };
+        if (opts.model === 'zscore') {
+          const args = { window: opts.window, ...likelihood };
+          output = runNabDetector(files, () => new LikelihoodScorer(args));
+        } else {
+          const backend = await initBackend('auto');
+          console.error(`autoencoder detector on the ${backend} backend, ${files.length} files`);
+          output = await runAutoencoderOnCorpus(
+            files,
+            { ...defaultAutoencoderDetectorArgs, epochs: opts.epochs, likelihood },
+            (name, seconds) => console.error(`  ${name}: ${seconds.toFixed(1)} s`),
+          );
+        }
       }
       const detectSeconds = (Date.now() - started) / 1000;
       const results = scoreNabOutput(files, output, opts.threshold);

@@ -1,19 +1,28 @@
-import { normalCdf } from '../thresholds/normal-cdf';
 import type { StreamingScorer } from './streaming-scorer';
 
-export interface LikelihoodScorerArgs {
-  /** Past values whose mean and sd define "expected" (a day of 5-minute rows by default). */
-  window: number;
-  /** Past raw scores that define their normal distribution (the anomaly likelihood). */
+export interface AnomalyLikelihoodArgs {
+  /** Past raw scores that define their normal range. */
   history: number;
-  /** Raw scores averaged for the short-term level compared with that history. */
+  /** Raw scores averaged for the short-term level compared with that range. */
   short: number;
+  /** Rows after a peak during which a score that does not beat it is halved (0 = off). */
+  suppress: number;
 }
 
-export const defaultLikelihoodArgs: LikelihoodScorerArgs = { window: 288, history: 2880, short: 5 };
+export interface LikelihoodScorerArgs extends AnomalyLikelihoodArgs {
+  /** Past values whose mean and sd define "expected" (a day of 5-minute rows by default). */
+  window: number;
+}
 
-/** A fixed-size window of past numbers with its running sums (re-summed now and then). */
-class Window {
+export const defaultLikelihoodArgs: LikelihoodScorerArgs = {
+  window: 288,
+  history: 2880,
+  short: 5,
+  suppress: 300,
+};
+
+/** A fixed-size window of past numbers with running sums (re-summed now and then). */
+export class RollingWindow {
   private readonly buf: Float64Array;
   private n = 0;
   private next = 0;
@@ -62,26 +71,57 @@ class Window {
 }
 
 /**
+ * Turns a stream of raw anomaly scores (a z-score, a reconstruction error) into NAB-style
+ * scores in [0, 1]: after Ahmad et al. 2017 ("anomaly likelihood"), the short-term mean of
+ * the raw scores is compared with the mean and sd of the longer history, as a z value
+ * mapped monotonically to z / (z + 10). An alarm is worth most on its first row, so a score
+ * that does not beat the highest of the last `suppress` rows is halved: one alarm per
+ * event, not one per row.
+ */
+export class AnomalyLikelihood {
+  private readonly raws: RollingWindow;
+  private readonly recent: RollingWindow;
+  private readonly peaks: Float64Array;
+  private row = 0;
+
+  constructor(readonly args: AnomalyLikelihoodArgs) {
+    this.raws = new RollingWindow(args.history);
+    this.recent = new RollingWindow(args.short);
+    this.peaks = new Float64Array(Math.max(1, args.suppress));
+  }
+
+  update(raw: number): number {
+    this.recent.push(raw);
+    let score = 0;
+    if (this.raws.count >= Math.min(100, this.args.history)) {
+      const z = (this.recent.mean - this.raws.mean) / Math.max(this.raws.sd, 1e-4);
+      score = z > 0 ? z / (z + 10) : 0;
+    }
+    this.raws.push(raw);
+    if (this.args.suppress <= 0) return score;
+    let recentPeak = 0;
+    for (const p of this.peaks) if (p > recentPeak) recentPeak = p;
+    this.peaks[this.row++ % this.peaks.length] = score;
+    return score > recentPeak ? score : score / 2;
+  }
+}
+
+/**
  * The baseline streaming detector (needs no model): the raw score of a row is its distance
- * from the mean of the previous `window` values in their standard deviations; the anomaly
- * score is the anomaly likelihood of Ahmad et al. 2017 on those raw scores: how improbable
- * the average of the last `short` raw scores is under the Gaussian of the last `history`
- * raw scores, log-scaled as NAB's numenta detector does so that the tail keeps its
- * resolution: log(tail + 1e-10) / log(1e-10).
+ * from the mean of the previous `window` values in their standard deviations, turned into
+ * a score by {@link AnomalyLikelihood}.
  *
  * @example
  * const s = new LikelihoodScorer();
  * const score = s.score(42.1, Date.parse('2014-04-10T07:15:00Z'));
  */
 export class LikelihoodScorer implements StreamingScorer {
-  private readonly values: Window;
-  private readonly raws: Window;
-  private readonly recent: Window;
+  private readonly values: RollingWindow;
+  private readonly likelihood: AnomalyLikelihood;
 
   constructor(readonly args: LikelihoodScorerArgs = defaultLikelihoodArgs) {
-    this.values = new Window(args.window);
-    this.raws = new Window(args.history);
-    this.recent = new Window(args.short);
+    this.values = new RollingWindow(args.window);
+    this.likelihood = new AnomalyLikelihood(args);
   }
 
   score(value: number, _timestamp: number): number {
@@ -92,14 +132,6 @@ export class LikelihoodScorer implements StreamingScorer {
       raw = Math.abs(value - this.values.mean) / scale;
     }
     this.values.push(value);
-    this.recent.push(raw);
-    let score = 0;
-    if (this.raws.count >= Math.min(100, this.args.history)) {
-      const sd = Math.max(this.raws.sd, 1e-4);
-      const tail = 1 - normalCdf((this.recent.mean - this.raws.mean) / sd);
-      score = Math.min(1, Math.max(0, Math.log(Math.max(0, tail) + 1e-10) / Math.log(1e-10)));
-    }
-    this.raws.push(raw);
-    return score;
+    return this.likelihood.update(raw);
   }
 }

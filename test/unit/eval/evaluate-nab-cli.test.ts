@@ -76,8 +76,8 @@ describe('aestream evaluate nab', () => {
   const data = makeCorpus();
   const out = mkdtempSync(join(tmpdir(), 'nab-out-'));
 
-  it('runs the streaming detector, writes NAB result CSVs, plots and a report, and prints the three profiles', async () => {
-    const r = await run('evaluate', 'nab', '--data', data, '--out', out);
+  it('runs the z-score streaming detector, writes NAB result CSVs, plots and a report, and prints the three profiles', async () => {
+    const r = await run('evaluate', 'nab', '--data', data, '--out', out, '--model', 'zscore');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain('3 files, 2 windows');
@@ -114,7 +114,7 @@ describe('aestream evaluate nab', () => {
   });
 
   it('scores result CSVs with --results to the same numbers', async () => {
-    const first = await run('evaluate', 'nab', '--data', data, '--out', out);
+    const first = await run('evaluate', 'nab', '--data', data, '--out', out, '--model', 'zscore');
     const again = await run(
       'evaluate',
       'nab',
