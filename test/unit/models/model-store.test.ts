@@ -21,6 +21,9 @@ const conv: Architecture = {
 };
 
 let dir: string;
+// Tensor work on a shared 2-core CI machine: generous timeouts (no timing is asserted).
+jest.setTimeout(30_000);
+
 beforeAll(async () => {
   tf.env().set('PROD', true);
   await initBackend('wasm');

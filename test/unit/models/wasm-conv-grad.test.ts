@@ -85,6 +85,9 @@ function expectClose(actual: Float32Array, expected: Float32Array): void {
   expect(worst).toBeLessThan(1e-4);
 }
 
+// Tensor work on a shared 2-core CI machine: generous timeouts (no timing is asserted).
+jest.setTimeout(30_000);
+
 beforeAll(async () => {
   tf.env().set('PROD', true); // no "install tfjs-node" banner from the CPU backend
   registerWasmTrainingKernels();
