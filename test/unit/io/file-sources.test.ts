@@ -131,7 +131,7 @@ describe('Avro container files', () => {
     time: 1_700_000_000_000 + i,
     values: [i, -i],
     seq: i,
-    attributes: i % 2 ? { odd: 'yes' } : {},
+    attributes: i % 2 ? { odd: 'yes' } : ({} as Record<string, string>),
   }));
 
   it('round-trips frames through a file written with the SensorFrame schema', async () => {
