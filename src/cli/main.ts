@@ -3,11 +3,19 @@ import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { AeError } from '../errors';
 import { lintCommand } from './lint';
+import { produceCommand } from './produce';
+import { consumeCommand } from './consume';
 import { trainCommand } from './train';
 import { evaluateCommand } from './evaluate';
 
 /** Every command of the binary, one file each under src/cli/. */
-const commands: Array<() => Command> = [lintCommand, trainCommand, evaluateCommand];
+const commands: Array<() => Command> = [
+  lintCommand,
+  trainCommand,
+  evaluateCommand,
+  produceCommand,
+  consumeCommand,
+];
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {

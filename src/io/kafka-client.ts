@@ -8,6 +8,13 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+const TRANSIENT = [
+  'does not host this topic-partition',
+  'There is no leader for this topic-partition',
+  'The group is rebalancing',
+  'The coordinator is loading',
+];
+
 /**
  * A kafkajs client whose own log lines go through the aestream logger, at WARN and above
  * (kafkajs logs every group join at INFO, which is noise for an operator).
@@ -29,7 +36,12 @@ export function createKafka(options: { brokers: string | string[]; clientId?: st
         for (const [k, v] of Object.entries(rest)) {
           if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) fields[k] = v;
         }
-        logger[levelNames[level] ?? 'info'](fields, message);
+        // kafkajs logs these retriable states at ERROR while it retries them itself (a topic
+        // just auto-created, a group rebalancing); real failures reach the caller as errors.
+        const transient = TRANSIENT.some(
+          (t) => String(rest.error ?? '').includes(t) || message.includes(t),
+        );
+        logger[transient ? 'debug' : (levelNames[level] ?? 'info')](fields, message);
       },
   });
 }

@@ -1,4 +1,10 @@
-import type { CompressionTypes, IHeaders, Kafka, Producer } from 'kafkajs';
+import {
+  Partitioners,
+  type CompressionTypes,
+  type IHeaders,
+  type Kafka,
+  type Producer,
+} from 'kafkajs';
 import { AeError, ErrorCodes, messageOf } from '../errors';
 import { logger } from '../observability/logger';
 import { createKafka } from './kafka-client';
@@ -61,7 +67,12 @@ export class KafkaSink {
     this.topic = options.topic;
     this.kafka =
       options.kafka ?? createKafka({ brokers: options.brokers, clientId: options.clientId });
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // The default (murmur2, Java-compatible) partitioner, named so kafkajs does not warn about it.
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.batchSize = options.batchSize ?? 1_000;
     this.lingerMs = options.lingerMs ?? 5;
     this.compression = options.compression;
