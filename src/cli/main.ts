@@ -7,14 +7,18 @@ import { produceCommand } from './produce';
 import { consumeCommand } from './consume';
 import { trainCommand } from './train';
 import { evaluateCommand } from './evaluate';
+import { demoCommand } from './demo';
+import { detectCommand } from './detect';
 
 /** Every command of the binary, one file each under src/cli/. */
 const commands: Array<() => Command> = [
-  lintCommand,
+  demoCommand,
+  detectCommand,
   trainCommand,
   evaluateCommand,
   produceCommand,
   consumeCommand,
+  lintCommand,
 ];
 
 function packageVersion(): string {

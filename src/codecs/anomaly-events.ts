@@ -5,15 +5,11 @@ type Severity = AnomalyEvent['severity'];
 
 /**
  * How far past its threshold a score is, as a coarse severity: LOW just above it,
- * MEDIUM from 1.5x, HIGH from 3x, CRITICAL from 10x (or a tail probability under 1e-6).
+ * MEDIUM from 1.5x, HIGH from 3x, CRITICAL from 10x.
  */
-export function severityOf(
-  score: number,
-  threshold: number,
-  tailProbability: number | null,
-): Severity {
+export function severityOf(score: number, threshold: number): Severity {
   const ratio = threshold > 0 ? score / threshold : Infinity;
-  if (ratio >= 10 || (tailProbability !== null && tailProbability < 1e-6)) return 'CRITICAL';
+  if (ratio >= 10) return 'CRITICAL';
   if (ratio >= 3) return 'HIGH';
   if (ratio >= 1.5) return 'MEDIUM';
   return 'LOW';
@@ -42,7 +38,7 @@ export function toAnomalyEvent<F>(
     score: judged.score,
     threshold,
     tailProbability: tail,
-    severity: severityOf(judged.score, threshold, tail),
+    severity: severityOf(judged.score, threshold),
     modelVersion: judged.modelVersion,
     pipeline,
     contributions: judged.contributions,

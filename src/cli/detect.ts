@@ -1,0 +1,71 @@
+import { Command } from 'commander';
+import { loadPipeline } from '../config/load-pipeline';
+import { AeError, ErrorCodes } from '../errors';
+
+interface DetectOpts {
+  pipeline: string;
+  metricsPort: string;
+  modelVersion?: string;
+  printEvents?: boolean;
+}
+
+function port(value: string): number | null {
+  if (value === 'off') return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new AeError(
+      ErrorCodes.CLI_USAGE,
+      `--metrics-port must be a port (0-65535) or "off", got '${value}'`,
+    );
+  }
+  return n;
+}
+
+/**
+ * `aestream detect -p pipeline.yaml`: runs the detector as a member of the pipeline's
+ * consumer group until SIGTERM/SIGINT, which drain in-flight frames and commit.
+ */
+export function detectCommand(): Command {
+  return new Command('detect')
+    .description(
+      "run the pipeline's detector: a Kafka consumer-group member scoring frames with the newest model",
+    )
+    .requiredOption('-p, --pipeline <file>', 'pipeline YAML file')
+    .option(
+      '--metrics-port <port>',
+      'port of /metrics, /healthz and /readyz ("off" to disable)',
+      '9464',
+    )
+    .option('--model-version <n>', 'start with this model version instead of the newest')
+    .option('--print-events', 'also print each anomaly event as a JSON line on stdout')
+    .addHelpText(
+      'after',
+      '\nReads input.kafka.topic with group input.kafka.group; writes AnomalyEvents to output.kafka.topic,\n' +
+        'score points to output.influx, undecodable or invalid frames to output.dlq.topic with a reason code.\n' +
+        'Offsets are committed only after the anomaly topic and InfluxDB acknowledged (at-least-once).\n' +
+        'Start more instances with the same pipeline file to share the partitions.\n' +
+        '\nNeeds a model: aestream train -p <pipeline.yaml> --data <file>\n' +
+        '\nExample:\n  KAFKA_BROKERS=127.0.0.1:9092 aestream detect -p pipelines/sensors.yaml',
+    )
+    .action(async (opts: DetectOpts) => {
+      const config = loadPipeline(opts.pipeline);
+      let modelVersion: number | undefined;
+      if (opts.modelVersion !== undefined) {
+        modelVersion = Number(opts.modelVersion.replace(/^v/, ''));
+        if (!Number.isInteger(modelVersion) || modelVersion < 1) {
+          throw new AeError(
+            ErrorCodes.CLI_USAGE,
+            `--model-version must be a version number, got '${opts.modelVersion}'`,
+          );
+        }
+      }
+      // Loaded here: tfjs and kafkajs take a while to import and other commands do not need them.
+      const { startDetector } = await import('../pipelines/detect');
+      const detector = await startDetector(config, {
+        metricsPort: port(opts.metricsPort),
+        ...(modelVersion !== undefined ? { modelVersion } : {}),
+        ...(opts.printEvents ? { onEvent: (e) => console.log(JSON.stringify(e)) } : {}),
+      });
+      await detector.done;
+    });
+}

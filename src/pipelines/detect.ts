@@ -1,0 +1,187 @@
+import { lastValueFrom, tap } from 'rxjs';
+import { createAvroCodec } from '../codecs/avro-codec';
+import { createCodec } from '../codecs/codec-factory';
+import type { AnomalyEvent, Frame } from '../codecs/records';
+import type { PipelineConfig } from '../config/pipeline-schema';
+import { AnomalyEventSink } from '../io/anomaly-event-sink';
+import { DlqSink } from '../io/dlq-sink';
+import { consumerLag } from '../io/consumer-lag';
+import { createKafka } from '../io/kafka-client';
+import { influxSinkFrom, kafkaSinkFrom, kafkaSourceFrom } from '../io/io-factory';
+import { ScoreSink } from '../io/score-sink';
+import { openModel, type ActiveModel } from '../models/active-model';
+import { logger } from '../observability/logger';
+import { Health, startHealthServer } from '../observability/health-server';
+import { detectorMetrics } from '../observability/metrics';
+import { startPipelineReporter } from '../observability/pipeline-reporter';
+import type { BatchSink } from '../operators/write-and-ack';
+import { createThresholdRegistry } from '../thresholds/threshold-registry';
+import { detectFlow } from './detect-flow';
+
+export interface DetectOptions {
+  /** Port of /metrics, /healthz, /readyz; 0 picks a free one, null turns the server off. */
+  metricsPort?: number | null;
+  /** Model version to start with (default: the newest in the store). */
+  modelVersion?: number;
+  /** Called for each anomaly event as it is handed to the anomaly topic. */
+  onEvent?: (event: AnomalyEvent) => void;
+  /** Longest a graceful stop waits for in-flight frames (ms). */
+  shutdownMs?: number;
+}
+
+export interface Detector {
+  /** Resolves when the detector has stopped (after stop(), a signal, or a fatal error). */
+  readonly done: Promise<void>;
+  readonly model: ActiveModel;
+  readonly metricsPort: number | null;
+  /** Stops gracefully: no more fetching, in-flight frames drained and committed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `aestream detect`: the pipeline's Kafka consumer-group member. Loads the newest model
+ * (refuses to start without one), joins the group, and runs the detector flow from the
+ * input topic to the anomaly topic, InfluxDB and the dead-letter topic until stopped.
+ *
+ * @example const detector = await startDetector(loadPipeline('pipelines/sensors.yaml')); await detector.done;
+ */
+export async function startDetector(
+  config: Readonly<PipelineConfig>,
+  options: DetectOptions = {},
+): Promise<Detector> {
+  const pipeline = config.name;
+  const health = new Health();
+  health.set('model', false);
+  health.set('consumer', false);
+  const metrics = detectorMetrics();
+  const server =
+    options.metricsPort === null
+      ? null
+      : await startHealthServer(health, options.metricsPort ?? 9464);
+
+  const model = await openModel(config.frame, config.model, {
+    ...(options.modelVersion !== undefined ? { version: options.modelVersion } : {}),
+  });
+  metrics.modelInfo.set(
+    { pipeline, version: model.version, engine: model.engine, backend: model.backend },
+    1,
+  );
+  health.set('model', true);
+  logger.info(
+    { pipeline, model: model.version, engine: model.engine, backend: model.backend },
+    'model loaded',
+  );
+
+  const kafkaConfig = config.input.kafka;
+  const kafka = createKafka({ brokers: kafkaConfig.brokers, clientId: kafkaConfig.clientId });
+  const events = kafkaSinkFrom(kafkaConfig.brokers, config.output.kafka, kafka);
+  const dlqSink = kafkaSinkFrom(kafkaConfig.brokers, config.output.dlq, kafka);
+  await Promise.all([events.connect(), dlqSink.connect()]);
+  const influx = config.output.influx ? influxSinkFrom(config.output.influx) : null;
+  const codec = createCodec<Frame>({
+    schema: config.input.schema,
+    topic: kafkaConfig.topic,
+    ...(config.input.registry ? { registry: config.input.registry } : {}),
+  });
+  await codec.ready();
+
+  const sinks: BatchSink<Frame>[] = [
+    new AnomalyEventSink<Frame>(
+      events,
+      createAvroCodec<AnomalyEvent>('AnomalyEvent'),
+      pipeline,
+      options.onEvent,
+    ),
+  ];
+  if (influx) sinks.push(new ScoreSink<Frame>(influx, pipeline));
+
+  const source = kafkaSourceFrom(
+    options.shutdownMs !== undefined
+      ? { ...kafkaConfig, shutdownMs: options.shutdownMs }
+      : kafkaConfig,
+    kafka,
+  );
+  const registry = createThresholdRegistry(config.threshold);
+  const current = model;
+  const flow = source.records().pipe(
+    tap({ subscribe: () => health.set('consumer', true) }),
+    detectFlow({
+      config,
+      codec,
+      dlq: new DlqSink(dlqSink),
+      model: () => current,
+      judge: () => registry,
+      sinks,
+      metrics,
+    }),
+    tap((batch) => {
+      if (!options.onEvent) return;
+      for (const judged of batch)
+        if (judged.verdict === 'anomaly') options.onEvent(judged as never);
+    }),
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  const lag = async () => {
+    const lags = await consumerLag(admin, kafkaConfig.group, kafkaConfig.topic);
+    for (const p of lags) {
+      metrics.consumerLag.set(
+        { pipeline, topic: kafkaConfig.topic, partition: String(p.partition) },
+        p.lag,
+      );
+    }
+    return lags;
+  };
+  const stopReporter = influx
+    ? startPipelineReporter(pipeline, influx, {
+        lag,
+        model: () => ({
+          version: current.version,
+          engine: current.engine,
+          backend: current.backend,
+        }),
+      })
+    : null;
+  const lagTimer = influx ? null : setInterval(() => void lag().catch(() => undefined), 10_000);
+  lagTimer?.unref();
+  const removeSignals = source.handleSignals();
+  logger.info(
+    {
+      pipeline,
+      topic: kafkaConfig.topic,
+      group: kafkaConfig.group,
+      metricsPort: server?.port ?? null,
+    },
+    'detector started',
+  );
+
+  const done = lastValueFrom(flow, { defaultValue: [] })
+    .then(
+      () => undefined,
+      (err: unknown) => {
+        health.fail(err instanceof Error ? err.message : String(err));
+        throw err;
+      },
+    )
+    .finally(async () => {
+      removeSignals();
+      await source.stop().catch(() => undefined);
+      if (lagTimer) clearInterval(lagTimer);
+      await stopReporter?.().catch(() => undefined);
+      await admin.disconnect().catch(() => undefined);
+      await Promise.allSettled([events.disconnect(), dlqSink.disconnect(), influx?.close()]);
+      await current.dispose();
+      await server?.close();
+      logger.info({ pipeline }, 'detector stopped');
+    });
+
+  return {
+    done,
+    model,
+    metricsPort: server?.port ?? null,
+    async stop() {
+      await source.stop();
+      await done.catch(() => undefined);
+    },
+  };
+}
