@@ -1,3 +1,4 @@
+import { AeError, ErrorCodes } from '../errors';
 import { logger } from '../observability/logger';
 import { createThreshold, restoreThreshold } from './create-threshold';
 import type { ThresholdCommand } from './threshold-command';
@@ -58,6 +59,10 @@ export class ThresholdRegistry {
     this.perKey = options.perKey;
     this.warmup = options.warmup;
     for (const [key, spec] of Object.entries(options.overrides)) this.overrides.set(key, spec);
+    // Build each spec once now, so a bad combination (e.g. spot risk >= 1 - level) fails at
+    // startup rather than when its key's first score arrives.
+    checkSpec('threshold', this.spec);
+    for (const [key, spec] of this.overrides) checkSpec(`threshold.overrides.${key}`, spec);
   }
 
   /** Judges one score of one key; null while that key calibrates and warmup is `suppress`. */
@@ -102,6 +107,7 @@ export class ThresholdRegistry {
 
   /** Applies a ThresholdCommand (validate it with thresholdCommandSchema first). */
   command(cmd: ThresholdCommand): void {
+    if (cmd.action === 'set') checkSpec('ThresholdCommand.spec', cmd.spec);
     const all = cmd.key === undefined || cmd.key === SHARED;
     switch (cmd.action) {
       case 'set':
@@ -176,4 +182,14 @@ export class ThresholdRegistry {
 export function createThresholdRegistry(config: ThresholdConfig): ThresholdRegistry {
   const { perKey, warmup, overrides, ...spec } = config;
   return new ThresholdRegistry({ spec: spec as ThresholdSpec, perKey, warmup, overrides });
+}
+
+function checkSpec(path: string, spec: ThresholdSpec): void {
+  try {
+    createThreshold(spec);
+  } catch (err) {
+    throw new AeError(ErrorCodes.CONFIG_INVALID, `${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }

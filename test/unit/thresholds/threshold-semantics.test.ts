@@ -184,6 +184,21 @@ describe('ThresholdRegistry', () => {
     expect(registry.apply('b', 8)).toMatchObject({ threshold: 9 });
   });
 
+  it('refuses a spec that cannot work when the registry is built, not at the first score', () => {
+    const bad = thresholdSchema.parse({ kind: 'spot', risk: 0.05, level: 0.98 });
+    expect(() => createThresholdRegistry(bad)).toThrow(
+      /threshold: spot: risk must be below 1 - level/,
+    );
+    const registry = createThresholdRegistry(config);
+    expect(() =>
+      registry.command({
+        action: 'set',
+        key: 'a',
+        spec: { ...bad, kind: 'spot' } as ThresholdSpec,
+      }),
+    ).toThrow(AeError);
+  });
+
   it('refuses invalid commands and state', () => {
     expect(thresholdCommandSchema.safeParse({ action: 'override', key: 'a' }).success).toBe(false);
     expect(
