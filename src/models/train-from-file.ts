@@ -7,20 +7,29 @@ import { fitRange, fitRobust, normalize } from './normalization';
 import { readTrainingData, type TrainingData } from './training-data';
 import { type EpochReport, type TrainResult, trainAutoencoder } from './trainer';
 
-export interface TrainFromFileOptions {
-  data: string;
+export interface TrainOptionsOverride {
   epochs?: number;
   seed?: number;
-  maxSamples?: number;
   store?: string;
   onStart?: (info: { backend: string; samples: number; epochs: number; kind: string }) => void;
   onEpoch?: (report: EpochReport) => void;
 }
 
+export interface TrainFromFileOptions extends TrainOptionsOverride {
+  data: string;
+  maxSamples?: number;
+}
+
+export interface TrainedVersion {
+  version: number;
+  path: string;
+  metadata: ModelMetadata;
+  result: TrainResult;
+}
+
 /**
  * Offline training of a pipeline's autoencoder from a file (what `aestream train` runs):
- * read the data, fit the normalization (robust per feature for sensors, [0, 1] for images),
- * train with early stopping, and store the result as a new model version.
+ * read the data, then {@link trainAndStore}.
  *
  * @example
  * const { path } = await trainFromFile(loadPipeline('pipelines/sensors.yaml'), { data: 'nab.csv' });
@@ -28,26 +37,30 @@ export interface TrainFromFileOptions {
 export async function trainFromFile(
   config: Readonly<PipelineConfig>,
   opts: TrainFromFileOptions,
-): Promise<{ version: number; path: string; metadata: ModelMetadata; result: TrainResult }> {
+): Promise<TrainedVersion> {
   await initBackend(config.model.backend);
   const arch = architectureOf(config.frame, config.model);
   const stride = config.frame.kind === 'sensor' ? config.frame.stride : 1;
-  const data = readTrainingData(opts.data, arch, stride, opts.maxSamples ?? 0);
-  return trainAndStore(config, data, opts);
+  return trainAndStore(
+    config,
+    readTrainingData(opts.data, arch, stride, opts.maxSamples ?? 0),
+    opts,
+  );
 }
 
 /**
- * Trains a pipeline's autoencoder on samples already in memory (sensor windows W·D flat,
- * or images H·W·C) and stores it as a new model version: what `train`, the demo and the
- * retrainer share.
+ * Trains a pipeline's autoencoder on raw samples already in memory (the demo's synthetic
+ * windows, a retrain reservoir): fit the normalization (robust per feature for sensors,
+ * [0, 1] for images), train with early stopping, store the result as a new model version.
  *
- * @example await trainAndStore(config, { raw: windows, count: n, source: 'demo: first 1,500 readings' }, { epochs: 20 })
+ * @example
+ * await trainAndStore(config, { raw, count, source: 'synthetic' }, { onEpoch: console.log });
  */
 export async function trainAndStore(
   config: Readonly<PipelineConfig>,
   data: TrainingData,
-  opts: Omit<TrainFromFileOptions, 'data' | 'maxSamples'> = {},
-): Promise<{ version: number; path: string; metadata: ModelMetadata; result: TrainResult }> {
+  opts: TrainOptionsOverride = {},
+): Promise<TrainedVersion> {
   const backend = await initBackend(config.model.backend);
   const arch = architectureOf(config.frame, config.model);
   const norm = arch.kind === 'dense-ae' ? fitRobust(data.raw, arch.features) : fitRange(data.raw);

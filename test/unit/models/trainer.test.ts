@@ -10,6 +10,11 @@ import { initBackend } from '../../../src/models/backend';
 import { fitRobust, normalize } from '../../../src/models/normalization';
 import { reconstructionLoss, trainAutoencoder } from '../../../src/models/trainer';
 import { readTrainingData } from '../../../src/models/training-data';
+import { loadPipeline } from '../../../src/config/load-pipeline';
+import type { PipelineConfig } from '../../../src/config/pipeline-schema';
+import type { SensorFrameConfig } from '../../../src/codecs/frame-config';
+import { ModelStore } from '../../../src/models/model-store';
+import { trainFromFile } from '../../../src/models/train-from-file';
 
 const arch: Architecture = { kind: 'dense-ae', window: 16, features: 1, hidden: [8, 3] };
 const base = {
@@ -155,5 +160,45 @@ describe('training data', () => {
     expect(() => readTrainingData(file, { ...conv, height: 8, width: 8 })).toThrow(
       /images are 4x4x1, the pipeline's frames are 8x8x1/,
     );
+  });
+});
+
+describe('trainFromFile (aestream train)', () => {
+  it('trains the pipeline model on a NAB CSV and stores a loadable version', async () => {
+    const base = loadPipeline('pipelines/sensors.yaml');
+    const store = join(dir, 'store');
+    const config: PipelineConfig = {
+      ...base,
+      frame: { ...(base.frame as SensorFrameConfig), features: 1, window: 16, stride: 2 },
+      model: {
+        ...base.model,
+        kind: 'dense-ae' as const,
+        hidden: [8, 3],
+        store,
+        train: { ...base.model.train, epochs: 3 },
+      },
+    };
+    const rows = Array.from(
+      { length: 120 },
+      (_, i) => `2014-04-01 ${String(i).padStart(4, '0')},${Math.sin(i / 5)}`,
+    );
+    const file = join(dir, 'train.csv');
+    writeFileSync(file, ['timestamp,value', ...rows].join('\n'));
+    const epochs: number[] = [];
+    const saved = await trainFromFile(config, { data: file, onEpoch: (r) => epochs.push(r.epoch) });
+    expect(epochs).toEqual([1, 2, 3]);
+    expect(saved.path).toBe(join(store, 'v000001'));
+    const loaded = await new ModelStore(store).load({
+      expect: { kind: 'dense-ae', window: 16, features: 1, hidden: [8, 3] },
+    });
+    expect(loaded.metadata.training).toMatchObject({
+      source: file,
+      count: saved.result.trainCount,
+      epochs: 3,
+      range: { from: '2014-04-01 0000', to: '2014-04-01 0119' },
+    });
+    expect(loaded.metadata.normalization.kind).toBe('robust');
+    expect(loaded.metadata.validation.loss).toBeCloseTo(saved.result.valLoss, 10);
+    loaded.autoencoder.dispose();
   });
 });
