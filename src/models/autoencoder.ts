@@ -31,7 +31,9 @@ export class Autoencoder {
 
   /** Reconstructs a batch of normalized inputs [n, ...inputShape]. */
   reconstruct(x: tf.Tensor): tf.Tensor {
-    return this.model.predict(x) as tf.Tensor;
+    // apply() rather than predict(): predict slices the batch into chunks of 32 and
+    // concatenates them again, which made conv inference on WASM ~3x slower.
+    return this.model.apply(x, { training: false }) as tf.Tensor;
   }
 
   /** The latent vectors [n, latent] of a batch of normalized inputs (dimensionality reduction). */
@@ -43,7 +45,7 @@ export class Autoencoder {
         outputs: this.model.getLayer(LATENT_LAYER).output as tf.SymbolicTensor,
       });
     }
-    return this.encoderModel.predict(x) as tf.Tensor2D;
+    return this.encoderModel.apply(x, { training: false }) as tf.Tensor2D;
   }
 
   /** Frees the weights. */
