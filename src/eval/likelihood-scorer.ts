@@ -14,10 +14,11 @@ export interface LikelihoodScorerArgs extends AnomalyLikelihoodArgs {
   window: number;
 }
 
+/** Chosen on nab-dev (see README, "Thresholds and NAB evaluation"). */
 export const defaultLikelihoodArgs: LikelihoodScorerArgs = {
   window: 288,
-  history: 2880,
-  short: 5,
+  history: 5000,
+  short: 1,
   suppress: 300,
 };
 

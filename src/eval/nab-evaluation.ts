@@ -117,11 +117,11 @@ export function writeNabReport(
     const detections: number[] = [];
     for (let i = p; i < n; i++) if (scores[i]! >= standard.threshold) detections.push(i);
     const svg = linePlot({
-      title: `${file.name}: value (left), anomaly score and standard threshold (right); windows shaded, detections marked`,
+      title: file.name,
       x,
       series: [
         { name: 'value', values: file.values, color: '#1f77b4' },
-        { name: 'anomaly score', values: scores, color: '#ff7f0e', rightAxis: true },
+        { name: 'score', values: scores, color: '#ff7f0e', rightAxis: true },
         {
           name: 'threshold',
           values: new Float64Array(n).fill(Math.min(1, standard.threshold)),
