@@ -54,20 +54,28 @@ interface Row {
   vsTfjsCpu?: number;
 }
 
-/** Calls `step` (which handles `batch` samples) for about `seconds`, at least twice. */
+/**
+ * Samples/s of `step` (which handles `batch` samples): the best of three windows of
+ * `budget / 3` seconds each (at least two calls per window). Other jobs share these
+ * cores; the best window is the least disturbed one.
+ */
 async function rate(
   batch: number,
   step: () => Promise<unknown>,
   budget = seconds,
 ): Promise<number> {
   await step(); // warm-up: kernel setup, first-call compilation
-  let n = 0;
-  const started = performance.now();
-  while (n < 2 || performance.now() - started < budget * 1000) {
-    await step();
-    n++;
+  let best = 0;
+  for (let w = 0; w < 3; w++) {
+    let n = 0;
+    const started = performance.now();
+    while (n < 2 || performance.now() - started < (budget * 1000) / 3) {
+      await step();
+      n++;
+    }
+    best = Math.max(best, (n * batch) / ((performance.now() - started) / 1000));
   }
-  return (n * batch) / ((performance.now() - started) / 1000);
+  return best;
 }
 
 function input(arch: Architecture, n: number): Float32Array {
@@ -127,11 +135,11 @@ async function main(): Promise<void> {
     const trainBatch = 64;
     for (const backend of ['cpu', 'wasm']) {
       await tf.setBackend(backend);
-      const count = backend === 'cpu' && name === 'conv' ? 2 * trainBatch + 16 : 40 * trainBatch;
+      const count = backend === 'cpu' && name === 'conv' ? 2 * trainBatch + 16 : 30 * trainBatch;
       const x = input(arch, count);
       const student = Autoencoder.create(arch, { kind: 'range', min: 0, max: 1 }, 2);
       const result = await trainAutoencoder(student, x, count, {
-        epochs: 2,
+        epochs: 3,
         batchSize: trainBatch,
         learningRate: 1e-3,
         validation: 0.1,
@@ -139,15 +147,15 @@ async function main(): Promise<void> {
         seed: 1,
         denoise: 0,
       });
-      // The first epoch pays one-time kernel setup; the last one is the steady state.
-      const last = result.history.at(-1);
+      // Best epoch, as for inference: the least disturbed by other jobs on the machine.
+      const best = Math.max(...result.history.map((h) => h.samplesPerSecond));
       print({
         kind: 'training',
         model: name,
         engine: 'tfjs',
         backend,
         batch: trainBatch,
-        samplesPerSecond: last?.samplesPerSecond ?? result.samplesPerSecond,
+        samplesPerSecond: best,
       });
       student.dispose();
     }
@@ -186,6 +194,7 @@ async function main(): Promise<void> {
         cpus: 'shared 2-core machine',
         seconds,
         baseline: 'tfjs cpu backend, same run',
+        method: 'best of 3 windows per inference figure, best of 3 epochs per training figure',
         rows,
       },
       null,
