@@ -3,7 +3,7 @@ import { Autoencoder } from '../models/autoencoder';
 import { fitRobust, normalize } from '../models/normalization';
 import { trainAutoencoder } from '../models/trainer';
 import { KSigmaThreshold } from '../thresholds/ksigma-threshold';
-import { AnomalyLikelihood, type AnomalyLikelihoodArgs } from './likelihood-scorer';
+import { AnomalyLikelihood, SpatialAnomaly, type AnomalyLikelihoodArgs } from './likelihood-scorer';
 
 export interface AutoencoderDetectorArgs {
   /** Rows per input window of the dense autoencoder. */
@@ -38,7 +38,8 @@ export const defaultAutoencoderDetectorArgs: AutoencoderDetectorArgs = {
  * the dense autoencoder trained on the probationary rows only; then the series is scored
  * block by block, each block with the model trained before it, and after each block the
  * model is retrained on the windows a k-sigma threshold on the reconstruction error judged
- * normal. The reconstruction error becomes a score through {@link AnomalyLikelihood}.
+ * normal. The reconstruction error becomes a score through {@link AnomalyLikelihood}; a
+ * value that breaks the range of all earlier ones ({@link SpatialAnomaly}) scores 1.
  * Returns the scores and the raw reconstruction errors (0 before the first full window).
  *
  * @example
@@ -83,6 +84,8 @@ export async function scoreWithAutoencoder(
   await train(normal, args.epochs);
 
   const likelihood = new AnomalyLikelihood(args.likelihood);
+  const spatial = new SpatialAnomaly();
+  for (let i = 0; i < first; i++) spatial.check(values[i]!);
   const judge = new KSigmaThreshold({ k: 4, halfLife: 2000, calibration: 100 });
   for (let start = first; start < n; start += args.retrainEvery) {
     const end = Math.min(n, start + args.retrainEvery);
@@ -100,7 +103,7 @@ export async function scoreWithAutoencoder(
       }
       const err = sum / w;
       errors[i] = err;
-      scores[i] = likelihood.update(err);
+      scores[i] = likelihood.update(err, spatial.check(values[i]!));
       if (judge.update(err).verdict !== 'anomaly') normal.push(i);
     }
     if (normal.length > args.trainSize) normal = normal.slice(normal.length - args.trainSize);

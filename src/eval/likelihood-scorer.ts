@@ -91,10 +91,12 @@ export class AnomalyLikelihood {
     this.peaks = new Float64Array(Math.max(1, args.suppress));
   }
 
-  update(raw: number): number {
+  /** The score of the next raw score; `certain` (e.g. a spatial anomaly) scores 1 outright. */
+  update(raw: number, certain = false): number {
     this.recent.push(raw);
     let score = 0;
-    if (this.raws.count >= Math.min(100, this.args.history)) {
+    if (certain) score = 1;
+    else if (this.raws.count >= Math.min(100, this.args.history)) {
       const z = (this.recent.mean - this.raws.mean) / Math.max(this.raws.sd, 1e-4);
       score = z > 0 ? z / (z + 10) : 0;
     }
@@ -108,9 +110,36 @@ export class AnomalyLikelihood {
 }
 
 /**
+ * A value outside everything seen so far, by more than `tolerance` times the range seen:
+ * the "spatial anomaly" rule of numenta's NAB detector (same 5 % tolerance), which catches
+ * level breaks a model of local shape scores only mildly.
+ *
+ * @example
+ * const spatial = new SpatialAnomaly();
+ * spatial.check(value); // true when value leaves [min - 5 % range, max + 5 % range]
+ */
+export class SpatialAnomaly {
+  private min = Infinity;
+  private max = -Infinity;
+
+  constructor(readonly tolerance = 0.05) {}
+
+  /** Whether the value breaks the range of all earlier values; then learns it. */
+  check(value: number): boolean {
+    const range = this.max - this.min;
+    const outside =
+      range > 0 &&
+      (value > this.max + this.tolerance * range || value < this.min - this.tolerance * range);
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    return outside;
+  }
+}
+
+/**
  * The baseline streaming detector (needs no model): the raw score of a row is its distance
  * from the mean of the previous `window` values in their standard deviations, turned into
- * a score by {@link AnomalyLikelihood}.
+ * a score by {@link AnomalyLikelihood}; a {@link SpatialAnomaly} scores 1.
  *
  * @example
  * const s = new LikelihoodScorer();
@@ -119,6 +148,7 @@ export class AnomalyLikelihood {
 export class LikelihoodScorer implements StreamingScorer {
   private readonly values: RollingWindow;
   private readonly likelihood: AnomalyLikelihood;
+  private readonly spatial = new SpatialAnomaly();
 
   constructor(readonly args: LikelihoodScorerArgs = defaultLikelihoodArgs) {
     this.values = new RollingWindow(args.window);
@@ -133,6 +163,6 @@ export class LikelihoodScorer implements StreamingScorer {
       raw = Math.abs(value - this.values.mean) / scale;
     }
     this.values.push(value);
-    return this.likelihood.update(raw);
+    return this.likelihood.update(raw, this.spatial.check(value));
   }
 }

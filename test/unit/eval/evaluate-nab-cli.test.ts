@@ -34,7 +34,8 @@ const stamp = (i: number) =>
   new Date(Date.UTC(2020, 0, 1) + i * 300_000).toISOString().replace('T', ' ').slice(0, 19);
 
 /**
- * A tiny corpus in NAB's layout, generated: two daily-cycle series with one spike each
+ * A tiny corpus in NAB's layout, generated: two cyclic series (period 48 rows, so the
+ * 90 probationary rows see the whole range) with one spike each
  * (window of 21 rows around it) in a category NAB does not have, and one series without
  * anomalies in another.
  */
@@ -47,7 +48,7 @@ function makeCorpus(): string {
     for (let i = 0; i < 600; i++) {
       const v =
         50 +
-        10 * Math.sin((2 * Math.PI * i) / 288) +
+        10 * Math.sin((2 * Math.PI * i) / 48) +
         ((i * 7919) % 13) / 13 +
         (i === spikeAt ? 60 : 0);
       rows.push(`${stamp(i)},${v.toFixed(3)}`);
