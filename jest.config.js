@@ -19,8 +19,7 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',
-      // Real services: generous per-test deadlines; tests wait on conditions, never sleep.
-      testTimeout: 180_000,
+      setupFilesAfterEnv: ['<rootDir>/test/integration/setup-timeout.ts'],
       slowTestThreshold: 30,
     },
   ],

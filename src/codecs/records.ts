@@ -46,7 +46,11 @@ export interface ModelRelease {
   createdAt: number;
   architecture: string;
   inputShape: number[];
-  normalization: { kind: 'NONE' | 'MINMAX' | 'ZSCORE'; offset: number[]; scale: number[] };
+  normalization: {
+    kind: 'NONE' | 'MINMAX' | 'ZSCORE' | 'ROBUST';
+    offset: number[];
+    scale: number[];
+  };
   trainingFrom: number | null;
   trainingTo: number | null;
   trainingSize: number;

@@ -4,6 +4,22 @@ import { z } from 'zod';
 
 const common = {
   store: z.string().min(1).describe('Folder of the versioned model store.'),
+  releases: z
+    .strictObject({
+      topic: z
+        .string()
+        .regex(/^[a-zA-Z0-9._-]+$/)
+        .default('aestream.models')
+        .describe('Compacted topic of ModelReleases, keyed by pipeline.'),
+      follow: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Swap to each newer release of this pipeline while running (between micro-batches).',
+        ),
+    })
+    .prefault({})
+    .describe('Model rollout: where releases are published and whether detectors follow them.'),
   engine: z
     .enum(['auto', 'tfjs', 'onnx'])
     .default('auto')

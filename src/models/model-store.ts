@@ -310,4 +310,59 @@ export class ModelStore {
       onnx: new Uint8Array(c.buffer, c.byteOffset, c.byteLength),
     };
   }
+
+  /**
+   * Installs a version received from elsewhere (a model release) under its own number:
+   * the files are written to a temporary folder and renamed into place, so a reader never
+   * sees half a version. An existing version of that number is left as it is (the same
+   * release seen twice, or a store shared with the trainer); `load` then checks its hashes.
+   */
+  async install(
+    version: number,
+    files: Readonly<Record<string, Uint8Array>>,
+  ): Promise<{ path: string; installed: boolean }> {
+    const target = this.pathOf(version);
+    if ((await this.versions()).includes(version)) return { path: target, installed: false };
+    for (const name of [...FILES, 'metadata.json']) {
+      if (!(name in files)) {
+        throw new AeError(ErrorCodes.MODEL_CORRUPT, `model release v${version} lacks ${name}`);
+      }
+    }
+    await fs.mkdir(this.dir, { recursive: true });
+    const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await fs.mkdir(tmp);
+    try {
+      for (const [name, data] of Object.entries(files)) {
+        if (!/^[a-z.]+$/.test(name))
+          throw new AeError(ErrorCodes.MODEL_CORRUPT, `model release file name ${name}`);
+        await fs.writeFile(join(tmp, name), data);
+      }
+      await fs.rename(tmp, target);
+    } catch (err) {
+      await fs.rm(tmp, { recursive: true, force: true });
+      // Another writer won the race: its copy is checked by load like any other.
+      if ((await this.versions()).includes(version)) return { path: target, installed: false };
+      throw err;
+    }
+    return { path: target, installed: true };
+  }
+
+  /**
+   * Moves a version out of the way (to `.rejected-vNNNNNN-<time>`), so that a release that
+   * failed its checks is never picked as the latest at the next start.
+   */
+  async quarantine(version: number): Promise<string> {
+    const to = join(this.dir, `.rejected-${folderOf(version)}-${Date.now()}`);
+    await fs.rename(this.pathOf(version), to);
+    return to;
+  }
+
+  /** The files of a stored version, as `install` takes them. */
+  async files(version: number): Promise<Record<string, Uint8Array>> {
+    const out: Record<string, Uint8Array> = {};
+    for (const name of [...FILES, 'metadata.json']) {
+      out[name] = await fs.readFile(join(this.pathOf(version), name));
+    }
+    return out;
+  }
 }

@@ -90,7 +90,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     features: frame.features,
     seasons: [
       { period: 240, amplitude: 1 },
-      { period: 37, amplitude: 0.3 },
+      { period: 40, amplitude: 0.3 },
     ],
     noise: 0.08,
     anomaliesPerSource: 3,
@@ -239,7 +239,7 @@ export function summaryRows(s: DemoSummary, deadLetters = 0): Array<[string, str
   const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
   return [
     [
-      'frames',
+      'frames streamed',
       `${s.frames} from ${s.sources} sources (${s.scored} scored, ${deadLetters} dead letters)`,
     ],
     ['anomalies injected / found', `${s.match.injected} / ${s.match.found}`],

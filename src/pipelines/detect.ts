@@ -9,7 +9,15 @@ import { consumerLag } from '../io/consumer-lag';
 import { createKafka } from '../io/kafka-client';
 import { influxSinkFrom, kafkaSinkFrom, kafkaSourceFrom } from '../io/io-factory';
 import { ScoreSink } from '../io/score-sink';
-import { openModel, type ActiveModel } from '../models/active-model';
+import type { Kafka } from 'kafkajs';
+import { concatMap } from 'rxjs';
+import { AeError, messageOf } from '../errors';
+import { ReleaseSource } from '../io/release-source';
+import { activate, openModel, type ActiveModel } from '../models/active-model';
+import { architectureOf } from '../models/architecture';
+import { importRelease, versionNumber } from '../models/model-release';
+import { ModelStore } from '../models/model-store';
+import { counter } from '../observability/metrics';
 import { logger } from '../observability/logger';
 import { Health, startHealthServer } from '../observability/health-server';
 import { detectorMetrics } from '../observability/metrics';
@@ -32,6 +40,7 @@ export interface DetectOptions {
 export interface Detector {
   /** Resolves when the detector has stopped (after stop(), a signal, or a fatal error). */
   readonly done: Promise<void>;
+  /** The model in use now (changes when a newer release is swapped in). */
   readonly model: ActiveModel;
   readonly metricsPort: number | null;
   /** Stops gracefully: no more fetching, in-flight frames drained and committed. */
@@ -102,7 +111,36 @@ export async function startDetector(
     kafka,
   );
   const registry = createThresholdRegistry(config.threshold);
-  const current = model;
+  let current = model;
+  const retired: ActiveModel[] = [];
+  const releases = config.model.releases.follow
+    ? followReleases(
+        config,
+        kafka,
+        () => current,
+        (next) => {
+          const previous = current;
+          current = next; // read once per batch by inferBatch: the swap lands between batches
+          // A batch that started on the old model may still be in inference (milliseconds):
+          // free the old model a minute later, or at stop.
+          retired.push(previous);
+          setTimeout(() => {
+            const i = retired.indexOf(previous);
+            if (i >= 0)
+              void retired
+                .splice(i, 1)[0]
+                ?.dispose()
+                .catch(() => undefined);
+          }, 60_000).unref();
+          metrics.modelInfo.reset();
+          metrics.modelInfo.set(
+            { pipeline, version: next.version, engine: next.engine, backend: next.backend },
+            1,
+          );
+          logger.info({ pipeline, from: previous.version, to: next.version }, 'model swapped');
+        },
+      )
+    : null;
   const flow = source.records().pipe(
     tap({ subscribe: () => health.set('consumer', true) }),
     detectFlow({
@@ -170,18 +208,79 @@ export async function startDetector(
       await stopReporter?.().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
       await Promise.allSettled([events.disconnect(), dlqSink.disconnect(), influx?.close()]);
-      await current.dispose();
+      await releases?.stop();
+      for (const m of [...retired, current]) await m.dispose().catch(() => undefined);
       await server?.close();
       logger.info({ pipeline }, 'detector stopped');
     });
 
   return {
     done,
-    model,
+    get model() {
+      return current;
+    },
     metricsPort: server?.port ?? null,
     async stop() {
       await source.stop();
       await done.catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Follows the pipeline's model releases: each release newer than the model in use is
+ * installed into the store, checked (hash, files, architecture, finite weights) and opened
+ * on the pipeline's engine; only then `swap` is called. A refused release is logged with
+ * its reason and counted; the running model stays.
+ */
+function followReleases(
+  config: Readonly<PipelineConfig>,
+  kafka: Kafka,
+  current: () => ActiveModel,
+  swap: (next: ActiveModel) => void,
+): { stop(): Promise<void> } {
+  const pipeline = config.name;
+  const store = new ModelStore(config.model.store);
+  const expect = architectureOf(config.frame, config.model);
+  const refused = counter(
+    'aestream_model_releases_refused_total',
+    'Model releases refused, by reason code.',
+    ['pipeline', 'reason'],
+  );
+  const source = new ReleaseSource(kafka, config.model.releases.topic, pipeline);
+  const subscription = source
+    .releases()
+    .pipe(
+      concatMap(async (release) => {
+        const active = current();
+        if (versionNumber(release.version) <= versionNumber(active.version)) return;
+        try {
+          const stored = await importRelease(release, store, expect);
+          swap(await activate(stored, config.model, active.backend));
+        } catch (err) {
+          const reason = err instanceof AeError ? err.code : 'AE_ERR_MODEL_CORRUPT';
+          refused.inc({ pipeline, reason });
+          logger.warn(
+            {
+              pipeline,
+              release: release.version,
+              keeps: active.version,
+              reason,
+              err: messageOf(err),
+            },
+            'model release refused',
+          );
+        }
+      }),
+    )
+    .subscribe({
+      error: (err: unknown) =>
+        logger.warn({ pipeline, err: messageOf(err) }, 'model releases unavailable'),
+    });
+  return {
+    async stop() {
+      subscription.unsubscribe();
+      await source.stop();
     },
   };
 }

@@ -1,0 +1,188 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InfluxDB } from 'influx';
+import type { Admin } from 'kafkajs';
+import { register } from 'prom-client';
+import { createAvroCodec } from '../../src/codecs/avro-codec';
+import type { ModelRelease, SensorFrame } from '../../src/codecs/records';
+import { parsePipeline } from '../../src/config/load-pipeline';
+import { createKafka } from '../../src/io/kafka-client';
+import { KafkaSink } from '../../src/io/kafka-sink';
+import { SyntheticSource } from '../../src/io/synthetic-source';
+import { packRelease } from '../../src/models/model-release';
+import { ModelStore } from '../../src/models/model-store';
+import { trainFromFile } from '../../src/models/train-from-file';
+import { startDetector, type Detector } from '../../src/pipelines/detect';
+import { uniqueDatabase, uniqueName } from '../helpers/names';
+import { INFLUX_URL, KAFKA_BROKERS } from '../helpers/stack';
+import { waitFor } from '../helpers/wait-for';
+import { writeFileSync } from 'node:fs';
+
+/**
+ * A running detector follows the pipeline's model releases: a newer release put on the
+ * releases topic is swapped in between micro-batches (every frame scored once, by one
+ * model or the other); a tampered release is refused and the detector keeps its model.
+ */
+describe('aestream detect follows model releases (real Kafka and InfluxDB)', () => {
+  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
+  let admin: Admin;
+  const name = uniqueName('swap').replace(/[^a-z0-9-]/g, '');
+  const topics = {
+    input: `${name}.frames`,
+    anomalies: `${name}.anomalies`,
+    dlq: `${name}.dlq`,
+    releases: `${name}.models`,
+  };
+  const database = uniqueDatabase('swap');
+  const influx = new InfluxDB({
+    host: new URL(INFLUX_URL).hostname,
+    port: Number(new URL(INFLUX_URL).port),
+    database,
+  });
+  let detector: Detector | undefined;
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [topics.input, topics.anomalies, topics.dlq].map((topic) => ({
+        topic,
+        numPartitions: 3,
+      })),
+      waitForLeaders: true,
+    });
+  });
+
+  afterAll(async () => {
+    await detector?.stop();
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    await admin.disconnect();
+    await influx.dropDatabase(database).catch(() => undefined);
+  });
+
+  it('swaps to a newer release between batches and refuses a tampered one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aestream-swap-'));
+    const config = parsePipeline(
+      `
+name: ${name}
+input:
+  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${name}-detectors, fromBeginning: true }
+  schema: schemas/sensor-frame.avsc
+frame: { kind: sensor, features: 1, window: 16, stride: 1 }
+model:
+  kind: dense-ae
+  hidden: [8, 3]
+  store: ${join(dir, 'models')}
+  train: { epochs: 3, seed: 1 }
+  releases: { topic: ${topics.releases} }
+batch: { maxSize: 64, maxWaitMs: 10 }
+threshold: { kind: ksigma, k: 6, calibration: 50 }
+output:
+  kafka: { topic: ${topics.anomalies} }
+  influx: { url: "${INFLUX_URL}", database: ${database}, flushMs: 100 }
+  dlq: { topic: ${topics.dlq} }
+`,
+      'swap-test.yaml',
+      { env: {}, baseDir: process.cwd() },
+    );
+    // Two versions in the store; the detector starts on the first.
+    const csv = join(dir, 'train.csv');
+    const lines = ['value', ...Array.from({ length: 600 }, (_, i) => String(Math.sin(i / 5)))];
+    writeFileSync(csv, lines.join('\n'));
+    await trainFromFile(config, { data: csv });
+    await trainFromFile(config, { data: csv, seed: 2 });
+    const store = new ModelStore(config.model.store);
+    expect(await store.versions()).toEqual([1, 2]);
+
+    detector = await startDetector(config, { metricsPort: null, modelVersion: 1 });
+    expect(detector.model.version).toBe('v000001');
+
+    const codec = createAvroCodec<SensorFrame>('SensorFrame');
+    const gen = new SyntheticSource({ seed: 5, sources: 2, length: 600, anomaliesPerSource: 0 });
+    const frames = [...gen.frames()];
+    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.input, kafka });
+    await sink.connect();
+    const produce = (part: SensorFrame[]) =>
+      Promise.all(
+        part.map((f) =>
+          sink.send({
+            key: f.source,
+            value: codec.encode(f),
+            headers: codec.headers,
+            timestamp: f.time,
+          }),
+        ),
+      );
+    const pointsOf = async (model: string) => {
+      const rows = await influx.query<{ count: number }>(
+        `SELECT count("error") AS "count" FROM "score" WHERE "model" = '${model}'`,
+      );
+      return rows[0]?.count ?? 0;
+    };
+
+    await produce(frames.slice(0, 400));
+    await waitFor(async () => (await pointsOf('v000001')) === 400, {
+      what: '400 points scored by v000001',
+      timeoutMs: 120_000,
+      intervalMs: 250,
+    });
+
+    const releases = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.releases, kafka });
+    await releases.connect();
+    const releaseCodec = createAvroCodec<ModelRelease>('ModelRelease');
+    const v2 = await packRelease(store, 2, name);
+    await releases.send({
+      key: name,
+      value: releaseCodec.encode(v2),
+      headers: releaseCodec.headers,
+    });
+    await waitFor(() => detector!.model.version === 'v000002', {
+      what: 'the detector to swap to v000002',
+      timeoutMs: 60_000,
+    });
+
+    await produce(frames.slice(400, 800));
+    await waitFor(async () => (await pointsOf('v000002')) === 400, {
+      what: '400 points scored by v000002',
+      timeoutMs: 120_000,
+      intervalMs: 250,
+    });
+
+    // A release whose artifact was altered after it was hashed: refused, v000002 stays.
+    const tampered = {
+      ...v2,
+      version: 'v000003',
+      artifact: { bytes: Buffer.concat([v2.artifact.bytes!, Buffer.from(' ')]), uri: null },
+    };
+    await releases.send({
+      key: name,
+      value: releaseCodec.encode(tampered),
+      headers: releaseCodec.headers,
+    });
+    const refusals = async () => {
+      const metric = await register.getSingleMetric('aestream_model_releases_refused_total')?.get();
+      return (
+        metric?.values.find(
+          (v) => v.labels.pipeline === name && v.labels.reason === 'AE_ERR_MODEL_CORRUPT',
+        )?.value ?? 0
+      );
+    };
+    await waitFor(async () => (await refusals()) >= 1, {
+      what: 'the tampered release to be refused',
+      timeoutMs: 60_000,
+    });
+    expect(detector.model.version).toBe('v000002');
+    expect(await store.versions()).toEqual([1, 2]);
+
+    await produce(frames.slice(800));
+    await waitFor(async () => (await pointsOf('v000002')) === 800, {
+      what: 'the rest scored by v000002',
+      timeoutMs: 120_000,
+      intervalMs: 250,
+    });
+    // Every frame scored exactly once across the swap (one point per source and time).
+    expect((await pointsOf('v000001')) + (await pointsOf('v000002'))).toBe(frames.length);
+    await Promise.all([sink.disconnect(), releases.disconnect()]);
+  });
+});

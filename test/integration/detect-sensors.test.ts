@@ -1,0 +1,185 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InfluxDB } from 'influx';
+import type { Admin } from 'kafkajs';
+import { createAvroCodec } from '../../src/codecs/avro-codec';
+import { SensorWindows } from '../../src/codecs/sensor-windows';
+import type { AnomalyEvent, SensorFrame } from '../../src/codecs/records';
+import { parsePipeline } from '../../src/config/load-pipeline';
+import { matchEvents } from '../../src/eval/event-matching';
+import { createKafka } from '../../src/io/kafka-client';
+import { KafkaSink } from '../../src/io/kafka-sink';
+import { SyntheticSource } from '../../src/io/synthetic-source';
+import { trainAndStore } from '../../src/models/train-from-file';
+import { startDetector, type Detector } from '../../src/pipelines/detect';
+import { uniqueDatabase, uniqueName } from '../helpers/names';
+import { INFLUX_URL, KAFKA_BROKERS } from '../helpers/stack';
+import { waitFor } from '../helpers/wait-for';
+
+/**
+ * `aestream detect` through the real broker and InfluxDB: 20,000 sensor frames from 10
+ * sources with 30 injected anomalies (spikes, level shifts, drifts, noise bursts).
+ */
+describe('aestream detect (real Kafka and InfluxDB)', () => {
+  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
+  let admin: Admin;
+  const name = uniqueName('detect').replace(/[^a-z0-9-]/g, '');
+  const topics = { input: `${name}.frames`, anomalies: `${name}.anomalies`, dlq: `${name}.dlq` };
+  const database = uniqueDatabase('detect');
+  const influx = new InfluxDB({
+    host: new URL(INFLUX_URL).hostname,
+    port: Number(new URL(INFLUX_URL).port),
+    database,
+  });
+  let detector: Detector | undefined;
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
+      waitForLeaders: true,
+    });
+  });
+
+  afterAll(async () => {
+    await detector?.stop();
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    await admin.disconnect();
+    await influx.dropDatabase(database).catch(() => undefined);
+  });
+
+  it('finds at least 25 of 30 injected anomalies with at most 10 false events, and writes a score point for every frame', async () => {
+    const window = 32;
+    const config = parsePipeline(
+      `
+name: ${name}
+input:
+  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${name}-detectors, fromBeginning: true }
+  schema: schemas/sensor-frame.avsc
+frame: { kind: sensor, features: 2, window: ${window}, stride: 1 }
+model:
+  kind: dense-ae
+  hidden: [32, 8]
+  store: ${mkdtempSync(join(tmpdir(), 'aestream-detect-'))}
+  train: { epochs: 40, seed: 42 }
+batch: { maxSize: 256, maxWaitMs: 20 }
+threshold: { kind: spot, risk: 1.0e-5, calibration: 600, level: 0.9 }
+output:
+  kafka: { topic: ${topics.anomalies} }
+  influx: { url: "${INFLUX_URL}", database: ${database}, flushMs: 200 }
+  dlq: { topic: ${topics.dlq} }
+`,
+      'detect-test.yaml',
+      { env: {}, baseDir: process.cwd() },
+    );
+
+    // 10 sources x 2,600 readings: the first 600 train the model and are not streamed, the
+    // next 632 calibrate the thresholds, the 30 anomalies come after that.
+    const train = 600;
+    const gen = new SyntheticSource({
+      seed: 11,
+      sources: 10,
+      length: 2600,
+      features: 2,
+      seasons: [
+        { period: 240, amplitude: 1 },
+        { period: 40, amplitude: 0.3 },
+      ],
+      noise: 0.08,
+      anomaliesPerSource: 3,
+      magnitude: 2.5,
+      warmup: train + window + 600 + 50,
+    });
+    expect(gen.anomalies).toHaveLength(30);
+
+    const windows = new SensorWindows<null>({ window, stride: 1, features: 2 });
+    const chunks: Float32Array[] = [];
+    for (const source of gen.sources) {
+      let i = 0;
+      for (const reading of gen.series(source)) {
+        if (i++ >= train) break;
+        const w = windows.push(source, reading.values, null);
+        if (w) chunks.push(w.data);
+      }
+    }
+    const raw = new Float32Array(chunks.length * window * 2);
+    chunks.forEach((c, i) => raw.set(c, i * c.length));
+    await trainAndStore(config, { raw, count: chunks.length, source: 'synthetic seed 11' });
+
+    const codec = createAvroCodec<SensorFrame>('SensorFrame');
+    const sink = new KafkaSink({
+      brokers: KAFKA_BROKERS,
+      topic: topics.input,
+      kafka,
+      batchSize: 5_000,
+    });
+    await sink.connect();
+    const frames = [...gen.frames()].filter((f) => (f.seq ?? 0) >= train);
+    expect(frames).toHaveLength(20_000);
+    await Promise.all(
+      frames.map((f) =>
+        sink.send({
+          key: f.source,
+          value: codec.encode(f),
+          headers: codec.headers,
+          timestamp: f.time,
+        }),
+      ),
+    );
+    await sink.disconnect();
+
+    detector = await startDetector(config, { metricsPort: 0 });
+
+    // Every valid frame ends with a score point (the first W-1 of each source in a padded window).
+    const countPoints = async () => {
+      const rows = await influx.query<{ count: number }>(
+        `SELECT count("error") AS "count" FROM "score"`,
+      );
+      return rows[0]?.count ?? 0;
+    };
+    const failed = detector.done.then(() => {
+      throw new Error('the detector stopped before scoring every frame');
+    });
+    await Promise.race([
+      failed,
+      waitFor(async () => (await countPoints()) >= 20_000, {
+        what: '20,000 score points in InfluxDB',
+        timeoutMs: 240_000,
+        intervalMs: 500,
+      }),
+    ]);
+    failed.catch(() => undefined);
+    expect(await countPoints()).toBe(20_000);
+
+    // Points and events are acked together, so the anomaly topic is complete now.
+    const ends = await admin.fetchTopicOffsets(topics.anomalies);
+    const expected = ends.reduce((sum, p) => sum + Number(p.high), 0);
+    const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
+    const events: AnomalyEvent[] = [];
+    const consumer = kafka.consumer({ groupId: uniqueName('detect-events') });
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.anomalies, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        events.push(eventCodec.decode(message.value!, message.headers as never));
+      },
+    });
+    await waitFor(() => events.length >= expected, {
+      what: `${expected} anomaly events`,
+      timeoutMs: 60_000,
+    });
+    await consumer.disconnect();
+
+    const match = matchEvents(gen.anomalies, events, window * 60_000);
+    console.log(
+      `[detect] ${match.found}/${match.injected} anomalies found, ${match.events} events, ${match.falseEvents} false`,
+    );
+    expect(match.found).toBeGreaterThanOrEqual(25);
+    expect(match.falseEvents).toBeLessThanOrEqual(10);
+    // Event ids are the input coordinates: unique, and dedupe-able on redelivery.
+    expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+    expect(events.every((e) => e.pipeline === name && e.modelVersion === 'v000001')).toBe(true);
+  });
+});
