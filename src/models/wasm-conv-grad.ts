@@ -194,12 +194,63 @@ function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
 }
 
 let shippedBackpropInput: tf.KernelConfig | undefined;
+let shippedBatchMatMul: tf.KernelConfig | undefined;
+
+/**
+ * BatchMatMul with the transpose flags resolved by an explicit Transpose first: the
+ * shipped WASM kernel is ~5-10x slower on a transposed operand than on a row-major one,
+ * and the gradients of every dense layer multiply with `transposeA` or `transposeB`.
+ */
+function batchMatMulWasm(args: KernelArgs): tf.TensorInfo {
+  const shipped = shippedBatchMatMul as tf.KernelConfig;
+  const attrs = (args.attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+  if (!attrs.transposeA && !attrs.transposeB)
+    return shipped.kernelFunc(args as never) as tf.TensorInfo;
+  const transpose = tf.getKernel('Transpose', 'wasm');
+  if (transpose === undefined) return shipped.kernelFunc(args as never) as tf.TensorInfo;
+  const backend = args.backend as BackendWasm;
+  const temps: tf.TensorInfo[] = [];
+  const swapLast = (t: tf.TensorInfo): tf.TensorInfo => {
+    const perm = t.shape.map((_, i) => i);
+    const r = perm.length;
+    [perm[r - 2], perm[r - 1]] = [perm[r - 1] as number, perm[r - 2] as number];
+    const out = transpose.kernelFunc({
+      inputs: { x: t },
+      backend,
+      attrs: { perm },
+    }) as tf.TensorInfo;
+    temps.push(out);
+    return out;
+  };
+  const a = attrs.transposeA
+    ? swapLast(args.inputs.a as tf.TensorInfo)
+    : (args.inputs.a as tf.TensorInfo);
+  const b = attrs.transposeB
+    ? swapLast(args.inputs.b as tf.TensorInfo)
+    : (args.inputs.b as tf.TensorInfo);
+  try {
+    return shipped.kernelFunc({
+      inputs: { a, b },
+      backend,
+      attrs: { ...args.attrs, transposeA: false, transposeB: false },
+    } as never) as tf.TensorInfo;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
 
 /** The missing kernel, added to the WASM backend. */
 export const wasmBackpropFilterKernel: tf.KernelConfig = {
   kernelName: 'Conv2DBackpropFilter',
   backendName: 'wasm',
   kernelFunc: conv2DBackpropFilterWasm as unknown as tf.KernelFunc,
+};
+
+/** BatchMatMul that transposes explicitly (the shipped kernel still does the product). */
+export const wasmBatchMatMulKernel: tf.KernelConfig = {
+  kernelName: 'BatchMatMul',
+  backendName: 'wasm',
+  kernelFunc: batchMatMulWasm as unknown as tf.KernelFunc,
 };
 
 /** A faster replacement of the shipped kernel (which stays in use for NCHW). */
@@ -209,10 +260,18 @@ export const wasmBackpropInputKernel: tf.KernelConfig = {
   kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
 };
 
+function setupOf(k: tf.KernelConfig): Partial<tf.KernelConfig> {
+  return {
+    ...(k.setupFunc ? { setupFunc: k.setupFunc } : {}),
+    ...(k.disposeFunc ? { disposeFunc: k.disposeFunc } : {}),
+  };
+}
+
 /**
  * Registers the WASM training kernels (idempotent): Conv2DBackpropFilter, which the backend
- * lacks, and the faster Conv2DBackpropInput. Call after requiring
- * `@tensorflow/tfjs-backend-wasm` and before training on it; backend.ts does this.
+ * lacks, the faster Conv2DBackpropInput, and BatchMatMul with explicit transposes. Call
+ * after requiring `@tensorflow/tfjs-backend-wasm` and before the backend is first activated
+ * (kernel setup runs at activation); backend.ts does this.
  *
  * @example
  * require('@tensorflow/tfjs-backend-wasm');
@@ -227,8 +286,16 @@ export function registerWasmTrainingKernels(): void {
   if (current !== undefined && current.kernelFunc !== wasmBackpropInputKernel.kernelFunc) {
     shippedBackpropInput = current;
     tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-  }
-  if (tf.getKernel('Conv2DBackpropInput', 'wasm') === undefined) {
+    // The shipped kernel's setup (binding its WASM function) must still run at backend
+    // init: the replacement falls back to it for NCHW.
+    tf.registerKernel({ ...wasmBackpropInputKernel, ...setupOf(current) });
+  } else if (current === undefined) {
     tf.registerKernel(wasmBackpropInputKernel);
+  }
+  const matMul = tf.getKernel('BatchMatMul', 'wasm');
+  if (matMul !== undefined && matMul.kernelFunc !== wasmBatchMatMulKernel.kernelFunc) {
+    shippedBatchMatMul = matMul;
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel({ ...wasmBatchMatMulKernel, ...setupOf(matMul) });
   }
 }

@@ -109,6 +109,25 @@ describe('WASM conv gradient kernels', () => {
     expectClose(wasm.dT, cpu.dT);
   });
 
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('BatchMatMul with transposeA=%s transposeB=%s matches the CPU backend', async (ta, tb) => {
+    const run = async (backend: string): Promise<Float32Array> => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const a = seeded(ta ? [2, 5, 3] : [2, 3, 5], 4) as tf.Tensor3D;
+        const b = seeded(tb ? [2, 4, 5] : [2, 5, 4], 5) as tf.Tensor3D;
+        const c = tf.matMul(a, b, ta, tb);
+        expect(c.shape).toEqual([2, 3, 4]);
+        return c.dataSync() as Float32Array;
+      });
+    };
+    expectClose(await run('wasm'), await run('cpu'));
+  });
+
   it('free their intermediate buffers', async () => {
     await tf.setBackend('wasm');
     const c = cases[1] as Case;
