@@ -3,24 +3,26 @@ import { AeError, ErrorCodes } from '../errors';
 import type { ImageFrame } from './records';
 
 /**
- * The pixels of an image frame as model input: H·W·C floats in [0,1], row-major HWC.
- * RAW_U8 is scaled by 1/255, RAW_F32 is read as little-endian floats, PNG is decoded
- * (grey or RGB as the frame says; alpha dropped). The frame was checked before (sizes),
- * so a failure here is a corrupt PNG, reported with AE_ERR_IMAGE_DECODE.
+ * The pixels of an image frame as model input: H·W·C 8-bit intensities (0 to 255) as
+ * floats, row-major HWC: the unit image models are trained in (IDX files hold bytes), so
+ * the model's own normalization applies unchanged. RAW_U8 is taken as it is, RAW_F32
+ * (floats in [0,1]) is scaled by 255, PNG is decoded (grey or RGB as the frame says; alpha
+ * dropped). The frame was checked before (sizes), so a failure here is a corrupt PNG,
+ * reported with AE_ERR_IMAGE_DECODE.
  *
- * @example imagePixels({ ...frame, encoding: 'RAW_U8', data: Buffer.from([0, 255]) }) // [0, 1]
+ * @example imagePixels({ ...frame, encoding: 'RAW_F32', data: floats([0, 1]) }) // [0, 255]
  */
 export function imagePixels(frame: ImageFrame): Float32Array {
   const size = frame.width * frame.height * frame.channels;
   switch (frame.encoding) {
     case 'RAW_U8': {
       const out = new Float32Array(size);
-      for (let i = 0; i < size; i++) out[i] = frame.data[i] / 255;
+      for (let i = 0; i < size; i++) out[i] = frame.data[i];
       return out;
     }
     case 'RAW_F32': {
       const out = new Float32Array(size);
-      for (let i = 0; i < size; i++) out[i] = frame.data.readFloatLE(i * 4);
+      for (let i = 0; i < size; i++) out[i] = frame.data.readFloatLE(i * 4) * 255;
       return out;
     }
     case 'PNG':
@@ -47,8 +49,8 @@ function pngPixels(frame: ImageFrame, size: number): Float32Array {
   const out = new Float32Array(size);
   const c = frame.channels;
   for (let p = 0; p < frame.width * frame.height; p++) {
-    if (c === 1) out[p] = png.data[p * 4] / 255;
-    else for (let k = 0; k < c; k++) out[p * c + k] = png.data[p * 4 + k] / 255;
+    if (c === 1) out[p] = png.data[p * 4];
+    else for (let k = 0; k < c; k++) out[p * c + k] = png.data[p * 4 + k];
   }
   return out;
 }

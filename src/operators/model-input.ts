@@ -10,7 +10,7 @@ import type { Verdict } from '../thresholds/threshold';
 export interface ModelInput<F> {
   /** Source id: the threshold key and the event key. */
   key: string;
-  /** The flat model input (W·D readings, or H·W·C pixels in [0,1]). */
+  /** The flat model input, not yet normalized (W·D readings, or H·W·C pixel intensities 0-255). */
   data: Float32Array;
   /** The record that completed this input: its event time, offset and id are the input's. */
   last: Accepted<F>;

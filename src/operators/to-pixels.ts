@@ -8,8 +8,8 @@ import type { Outcome } from '../io/kafka-record';
 export type PixelFrame = ImageFrame & { pixels: Float32Array };
 
 /**
- * Decodes the pixels of each checked image frame (RAW_U8, RAW_F32, PNG) into floats in
- * [0,1]. A PNG that does not decode becomes a failed outcome (AE_ERR_IMAGE_DECODE), so it
+ * Decodes the pixels of each checked image frame (RAW_U8, RAW_F32, PNG) into 0-255
+ * intensities. A PNG that does not decode becomes a failed outcome (AE_ERR_IMAGE_DECODE), so it
  * goes to the dead-letter topic like any other bad frame; failed outcomes pass unchanged.
  *
  * @example outcomes$.pipe(validateFrames(frame), toPixels(), toDeadLetters(dlq))
