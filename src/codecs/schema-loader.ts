@@ -4,8 +4,16 @@ import { Type, type Schema } from 'avsc';
 import { AeError, ErrorCodes, messageOf } from '../errors';
 import { logicalTypes } from './timestamp-millis';
 
-/** Where the schemas shipped with aestream live (works from src/ under ts-jest and from dist/). */
-export const SCHEMAS_DIR = resolve(__dirname, '..', '..', 'schemas');
+/**
+ * Where the schemas shipped with aestream live: the package root's schemas/, found from
+ * src/ (ts-jest), dist/ (the CLI) and dist/bench-build/src/ (benchmarks).
+ */
+export const SCHEMAS_DIR =
+  [
+    resolve(__dirname, '..', '..', 'schemas'),
+    resolve(__dirname, '..', '..', '..', '..', 'schemas'),
+  ].find((d) => existsSync(join(d, 'sensor-frame.avsc'))) ??
+  resolve(__dirname, '..', '..', 'schemas');
 
 /** The record names of the shipped schemas and their files in schemas/. */
 export const SCHEMA_FILES = {

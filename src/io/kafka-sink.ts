@@ -31,10 +31,17 @@ export interface KafkaSinkOptions {
   kafka?: Kafka;
 }
 
-interface Pending {
-  message: OutboundMessage;
+/** One send/sendMany call: settled when all its messages are acked, or one failed. */
+interface Call {
+  remaining: number;
+  failed: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
+}
+
+interface Pending {
+  message: OutboundMessage;
+  call: Call;
 }
 
 /**
@@ -98,16 +105,20 @@ export class KafkaSink {
 
   /** Queues one message; resolves when the broker acked it, rejects with AE_ERR_KAFKA. */
   send(message: OutboundMessage): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.buffer.push({ message, resolve, reject });
-      if (this.buffer.length === this.batchSize) this.scheduleFlush(0);
-      else this.scheduleFlush(this.lingerMs);
-    });
+    return this.sendMany([message]);
   }
 
-  /** Queues many messages; resolves when all are acked. */
+  /** Queues many messages (one promise for all: cheaper than many sends); resolves when all are acked. */
   sendMany(messages: readonly OutboundMessage[]): Promise<void> {
-    return Promise.all(messages.map((m) => this.send(m))).then(() => undefined);
+    if (messages.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const call: Call = { remaining: messages.length, failed: false, resolve, reject };
+      for (const message of messages) {
+        this.buffer.push({ message, call });
+        if (this.buffer.length % this.batchSize === 0) this.scheduleFlush(0);
+      }
+      if (this.buffer.length % this.batchSize !== 0) this.scheduleFlush(this.lingerMs);
+    });
   }
 
   /** Sends whatever is queued and waits for every earlier send. */
@@ -152,7 +163,7 @@ export class KafkaSink {
           })),
         });
         this.sent += batch.length;
-        for (const p of batch) p.resolve();
+        for (const p of batch) if (--p.call.remaining === 0 && !p.call.failed) p.call.resolve();
       } catch (err) {
         logger.warn(
           { topic: this.topic, err: messageOf(err), messages: batch.length },
@@ -166,7 +177,10 @@ export class KafkaSink {
             retriable: true,
           },
         );
-        for (const p of batch) p.reject(error);
+        for (const p of batch) {
+          if (!p.call.failed) p.call.reject(error);
+          p.call.failed = true;
+        }
       }
     }
   }
