@@ -2,17 +2,21 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /**
- * Gradient kernels the WASM backend does not ship, so that convolutional autoencoders can
- * train on it. tfjs-backend-wasm 4.x has Conv2D and Conv2DBackpropInput but no
- * Conv2DBackpropFilter, the gradient of a convolution (and of a transposed convolution)
- * with respect to its filter. Without it `model.fit` fails on the first conv layer.
+ * Kernels that make convolutional autoencoders train on the WASM backend.
+ * tfjs-backend-wasm 4.x has Conv2D and Conv2DBackpropInput but no Conv2DBackpropFilter,
+ * the gradient of a convolution (and of a transposed convolution) with respect to its
+ * filter; without it training fails on the first conv layer.
  *
- * The kernel below is the textbook im2col formulation: gather every receptive field of
- * `x` into a matrix `cols` [N = batch·outH·outW, K = kH·kW·inC] (one pass over the heap in
- * JS, with zero padding), then let the backend's own BatchMatMul (XNNPACK, SIMD) compute
- * `colsᵀ · dy` = [K, outC], which is the filter gradient in tfjs' [kH, kW, inC, outC]
- * layout. The result is checked against the CPU backend in
- * test/unit/models/wasm-conv-grad.test.ts.
+ * - Conv2DBackpropFilter, the textbook im2col way: every receptive field of `x` is copied
+ *   (one JS pass over the WASM heap, zero padding) into `cols`, laid out [K = kH·kW·inC,
+ *   N = batch·outH·outW]; the backend's own BatchMatMul (XNNPACK, SIMD) then computes
+ *   `cols · dy` = [K, outC], the filter gradient in tfjs' [kH, kW, inC, outC] layout.
+ * - Conv2DBackpropInput, replaced by col2im: `dy · filterᵀ` on BatchMatMul, then each row
+ *   added back into its receptive field (the shipped direct loop was ~half a step).
+ * - BatchMatMul, wrapped to transpose operands explicitly (the shipped kernel is 5-10x
+ *   slower with transpose flags, which every dense-layer gradient uses).
+ *
+ * All are checked against the CPU backend in test/unit/models/wasm-conv-grad.test.ts.
  */
 
 type KernelArgs = {
