@@ -1,7 +1,7 @@
-import { AeError, ErrorCodes } from '../errors';
+import { AeError, ErrorCodes, type ErrorCode } from '../errors';
 import { logger } from '../observability/logger';
 import { createThreshold, restoreThreshold } from './create-threshold';
-import type { ThresholdCommand } from './threshold-command';
+import { applyParams, type ThresholdCommand } from './threshold-command';
 import type { ThresholdConfig, ThresholdSpec } from './threshold-config';
 import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
 import { assertFiniteScore } from './threshold';
@@ -10,7 +10,7 @@ import { assertFiniteScore } from './threshold';
 export interface ThresholdDecision extends ThresholdResult {
   readonly key: string;
   readonly score: number;
-  /** The kind that judged it, or `pinned` under an operator's override. */
+  /** The kind of threshold that judged it. */
   readonly kind: string;
 }
 
@@ -31,7 +31,6 @@ export interface RegistryState {
   readonly perKey: boolean;
   readonly warmup: 'suppress' | 'flag';
   readonly overrides: Record<string, ThresholdSpec>;
-  readonly pins: Record<string, number>;
   readonly thresholds: Record<string, ThresholdState>;
 }
 
@@ -51,7 +50,6 @@ export class ThresholdRegistry {
   private readonly perKey: boolean;
   private readonly warmup: 'suppress' | 'flag';
   private readonly overrides = new Map<string, ThresholdSpec>();
-  private readonly pins = new Map<string, number>();
   private readonly thresholds = new Map<string, Threshold>();
 
   constructor(options: ThresholdRegistryOptions) {
@@ -68,18 +66,6 @@ export class ThresholdRegistry {
   /** Judges one score of one key; null while that key calibrates and warmup is `suppress`. */
   apply(key: string, score: number): ThresholdDecision | null {
     assertFiniteScore(score);
-    const pin = this.pins.get(key) ?? this.pins.get(SHARED);
-    if (pin !== undefined) {
-      const anomaly = score > pin;
-      return {
-        key,
-        score,
-        kind: 'pinned',
-        threshold: pin,
-        verdict: anomaly ? 'anomaly' : 'normal',
-        probability: anomaly ? 1 : 0,
-      };
-    }
     const id = this.stateKey(key);
     let threshold = this.thresholds.get(id);
     if (!threshold) {
@@ -100,42 +86,31 @@ export class ThresholdRegistry {
 
   /** The current threshold of a key, null while it calibrates or before its first score. */
   current(key: string): number | null {
-    const pin = this.pins.get(key) ?? this.pins.get(SHARED);
-    if (pin !== undefined) return pin;
     return this.thresholds.get(this.stateKey(key))?.current ?? null;
   }
 
-  /** Applies a ThresholdCommand (validate it with thresholdCommandSchema first). */
+  /**
+   * Applies a ThresholdCommand (parse it with `parseThresholdCommand` first). A command
+   * that would give an unusable spec throws AeError and changes nothing.
+   */
   command(cmd: ThresholdCommand): void {
-    if (cmd.action === 'set') checkSpec('ThresholdCommand.spec', cmd.spec);
     const all = cmd.key === undefined || cmd.key === SHARED;
-    switch (cmd.action) {
-      case 'set':
-        if (all) {
-          this.spec = cmd.spec;
-          for (const id of [...this.thresholds.keys()])
-            if (!this.overrides.has(id)) this.thresholds.delete(id);
-        } else {
-          this.overrides.set(cmd.key!, cmd.spec);
-          this.thresholds.delete(cmd.key!);
+    if (cmd.action === 'reset') {
+      if (all) this.thresholds.clear();
+      else this.thresholds.delete(this.stateKey(cmd.key!));
+    } else {
+      const current = all ? this.spec : (this.overrides.get(cmd.key!) ?? this.spec);
+      const spec = cmd.action === 'set' ? applyParams(current, cmd.params) : cmd.spec;
+      checkSpec('threshold command', spec, ErrorCodes.THRESHOLD_COMMAND);
+      if (all) {
+        this.spec = spec;
+        for (const id of [...this.thresholds.keys()]) {
+          if (!this.overrides.has(id)) this.thresholds.delete(id);
         }
-        break;
-      case 'override': {
-        const id = all ? SHARED : cmd.key!;
-        if (all) this.pins.clear();
-        if (cmd.value === null) this.pins.delete(id);
-        else this.pins.set(id, cmd.value);
-        break;
+      } else {
+        this.overrides.set(cmd.key!, spec);
+        this.thresholds.delete(cmd.key!);
       }
-      case 'reset':
-        if (all) {
-          this.thresholds.clear();
-          this.pins.clear();
-        } else {
-          this.thresholds.delete(this.stateKey(cmd.key!));
-          this.pins.delete(cmd.key!);
-        }
-        break;
     }
     logger.info({ command: cmd }, 'threshold command applied');
   }
@@ -149,7 +124,6 @@ export class ThresholdRegistry {
       perKey: this.perKey,
       warmup: this.warmup,
       overrides: Object.fromEntries(this.overrides),
-      pins: Object.fromEntries(this.pins),
       thresholds,
     };
   }
@@ -162,7 +136,6 @@ export class ThresholdRegistry {
       warmup: state.warmup,
       overrides: state.overrides,
     });
-    for (const [key, value] of Object.entries(state.pins)) r.pins.set(key, value);
     for (const [id, t] of Object.entries(state.thresholds))
       r.thresholds.set(id, restoreThreshold(t));
     return r;
@@ -184,11 +157,15 @@ export function createThresholdRegistry(config: ThresholdConfig): ThresholdRegis
   return new ThresholdRegistry({ spec: spec as ThresholdSpec, perKey, warmup, overrides });
 }
 
-function checkSpec(path: string, spec: ThresholdSpec): void {
+function checkSpec(
+  path: string,
+  spec: ThresholdSpec,
+  code: ErrorCode = ErrorCodes.CONFIG_INVALID,
+): void {
   try {
     createThreshold(spec);
   } catch (err) {
-    throw new AeError(ErrorCodes.CONFIG_INVALID, `${path}: ${(err as Error).message}`, {
+    throw new AeError(code, `${path}: ${(err as Error).message}`, {
       cause: err,
     });
   }

@@ -9,7 +9,6 @@ const registryStateSchema = z.strictObject({
   perKey: z.boolean(),
   warmup: z.enum(['suppress', 'flag']),
   overrides: z.record(z.string(), thresholdSpecSchema),
-  pins: z.record(z.string(), z.number()),
   thresholds: z.record(z.string(), z.looseObject({ kind: z.string() })),
 });
 

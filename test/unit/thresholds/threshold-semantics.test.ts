@@ -10,7 +10,10 @@ import {
   decodeRegistryState,
   encodeRegistryState,
 } from '../../../src/thresholds/threshold-state-codec';
-import { thresholdCommandSchema } from '../../../src/thresholds/threshold-command';
+import {
+  parseThresholdCommand,
+  thresholdCommandFromRecord,
+} from '../../../src/thresholds/threshold-command';
 import { AeError } from '../../../src/errors';
 import { exponential, gaussian, seeded } from './random';
 
@@ -142,68 +145,129 @@ describe('ThresholdRegistry', () => {
     expect(registry.current('pump-7')).toBe(0.4);
   });
 
-  it('applies ThresholdCommands to a running registry: override (pin), set, reset; per key or all', () => {
+  it('applies ThresholdCommands to a running registry: set, override, reset; per key or all', () => {
     const registry = createThresholdRegistry(config);
-    const feed = (key: string, n: number): Array<ThresholdDecision | null> =>
-      gaussian(seeded(28), n, 1, 0.1).map((x) => registry.apply(key, x));
+    const feed = (key: string, n: number, seed = 28): Array<ThresholdDecision | null> =>
+      gaussian(seeded(seed), n, 1, 0.1).map((x) => registry.apply(key, x));
     feed('a', 100);
     feed('b', 100);
-    const learned = registry.current('a')!;
+    const learnedB = registry.current('b')!;
 
-    registry.command(thresholdCommandSchema.parse({ action: 'override', key: 'a', value: 5 }));
-    expect(registry.apply('a', 4)).toMatchObject({
-      verdict: 'normal',
-      threshold: 5,
-      kind: 'pinned',
-    });
-    expect(registry.apply('a', 6)).toMatchObject({ verdict: 'anomaly' });
-    expect(registry.current('b')).not.toBe(5);
-    registry.command({ action: 'override', key: 'a', value: null });
-    expect(registry.current('a')).toBe(learned); // learning was frozen while pinned
+    // set: new parameters for the same kind; the key recalibrates with them
+    registry.command(parseThresholdCommand({ action: 'set', key: 'a', params: { k: 6 } }));
+    expect(registry.current('a')).toBeNull();
+    expect(registry.current('b')).toBe(learnedB);
+    expect(feed('a', 50).every((d) => d === null)).toBe(true);
+    const k6 = registry.apply('a', 1)!;
+    const reference = createThresholdRegistry(
+      thresholdSchema.parse({ kind: 'ksigma', k: 6, halfLife: 100, calibration: 50 }),
+    );
+    gaussian(seeded(28), 50, 1, 0.1).forEach((x) => reference.apply('a', x));
+    expect(k6).toEqual(reference.apply('a', 1));
 
-    registry.command({ action: 'override', value: 2 }); // all keys
-    expect(registry.current('b')).toBe(2);
-    expect(registry.current('zzz')).toBe(2);
-    registry.command({ action: 'override', key: '*', value: null });
-
-    registry.command({ action: 'set', key: 'b', spec: { kind: 'static', value: 9 } });
+    // override: another kind for one key, then for all keys
+    registry.command(
+      parseThresholdCommand({ action: 'override', key: 'b', spec: { kind: 'static', value: 9 } }),
+    );
     expect(registry.apply('b', 8)).toMatchObject({
       verdict: 'normal',
       threshold: 9,
       kind: 'static',
     });
+    registry.command(
+      parseThresholdCommand({ action: 'override', spec: { kind: 'static', value: 2 } }),
+    );
+    expect(registry.apply('new-key', 3)).toMatchObject({ verdict: 'anomaly', threshold: 2 });
+    expect(registry.apply('new-key', 1)).toMatchObject({ verdict: 'normal', threshold: 2 });
+    expect(registry.apply('a', 1)).toMatchObject({ kind: 'ksigma' }); // 'a' has its own spec since the set
+    expect(registry.apply('b', 3)).toMatchObject({ threshold: 9 }); // its own override stays
+    expect(registry.apply('pump-7', 0.5)).toMatchObject({ threshold: 0.4 }); // config override stays
 
-    registry.command({ action: 'reset', key: 'a' });
-    expect(registry.apply('a', 1)).toBeNull(); // recalibrating
+    // set for all changes the default spec's parameters
+    registry.command(parseThresholdCommand({ action: 'set', key: '*', params: { value: 5 } }));
+    expect(registry.apply('new-key', 3)).toMatchObject({ verdict: 'normal', threshold: 5 });
 
-    registry.command({ action: 'set', spec: { kind: 'static', value: 7 } });
-    expect(registry.apply('a', 8)).toMatchObject({ verdict: 'anomaly', threshold: 7 });
-    expect(registry.apply('b', 8)).toMatchObject({ threshold: 9 }); // its own override stays
-
-    registry.command({ action: 'reset' });
-    expect(registry.apply('b', 8)).toMatchObject({ threshold: 9 });
+    // reset: learned state is dropped and the key calibrates again
+    registry.command(
+      parseThresholdCommand({
+        action: 'override',
+        key: 'c',
+        spec: { kind: 'ksigma', calibration: 20 },
+      }),
+    );
+    feed('c', 30);
+    expect(registry.current('c')).not.toBeNull();
+    registry.command(parseThresholdCommand({ action: 'reset', key: 'c' }));
+    expect(registry.apply('c', 1)).toBeNull();
+    feed('c', 30);
+    registry.command(parseThresholdCommand({ action: 'reset' }));
+    expect(registry.current('c')).toBeNull();
   });
 
-  it('refuses a spec that cannot work when the registry is built, not at the first score', () => {
+  it('reads commands from ThresholdCommand records (string parameters)', () => {
+    expect(
+      thresholdCommandFromRecord({
+        key: 'pump-7',
+        action: 'OVERRIDE',
+        parameters: { kind: 'static', value: '0.4' },
+      }),
+    ).toEqual({ action: 'override', key: 'pump-7', spec: { kind: 'static', value: 0.4 } });
+    expect(
+      thresholdCommandFromRecord({ key: null, action: 'SET', parameters: { risk: '1e-4' } }),
+    ).toEqual({
+      action: 'set',
+      key: undefined,
+      params: { risk: 1e-4 },
+    });
+    expect(thresholdCommandFromRecord({ key: 'a', action: 'RESET', parameters: {} })).toEqual({
+      action: 'reset',
+      key: 'a',
+    });
+    // an override gets the kind's defaults
+    expect(
+      thresholdCommandFromRecord({
+        key: null,
+        action: 'OVERRIDE',
+        parameters: { kind: 'spot', risk: '0.001' },
+      }),
+    ).toMatchObject({
+      spec: { kind: 'spot', risk: 0.001, calibration: 2000, level: 0.98 },
+    });
+    expect(() =>
+      thresholdCommandFromRecord({ key: 'a', action: 'SET', parameters: { risk: 'high' } }),
+    ).toThrow(/AE_ERR_THRESHOLD_COMMAND|not a number/);
+    expect(() =>
+      thresholdCommandFromRecord({ key: 'a', action: 'OVERRIDE', parameters: { kind: 'nope' } }),
+    ).toThrow(AeError);
+  });
+
+  it('refuses a spec that cannot work when the registry is built or a command arrives, not at the first score', () => {
     const bad = thresholdSchema.parse({ kind: 'spot', risk: 0.05, level: 0.98 });
     expect(() => createThresholdRegistry(bad)).toThrow(
       /threshold: spot: risk must be below 1 - level/,
     );
-    const registry = createThresholdRegistry(config);
-    expect(() =>
-      registry.command({
-        action: 'set',
-        key: 'a',
-        spec: { ...bad, kind: 'spot' } as ThresholdSpec,
+    const registry = createThresholdRegistry(
+      thresholdSchema.parse({
+        kind: 'spot',
+        risk: 0.01,
+        level: 0.98,
+        calibration: 100,
+        maxPeaks: 100,
       }),
-    ).toThrow(AeError);
+    );
+    const attempt = () => registry.command({ action: 'set', params: { risk: 0.05 } });
+    expect(attempt).toThrow(AeError);
+    expect(attempt).toThrow(/risk must be below 1 - level/);
+    expect(() => registry.command({ action: 'set', params: { k: 3 } })).toThrow(
+      /threshold command|Unrecognized|unknown/i,
+    );
   });
 
   it('refuses invalid commands and state', () => {
-    expect(thresholdCommandSchema.safeParse({ action: 'override', key: 'a' }).success).toBe(false);
-    expect(
-      thresholdCommandSchema.safeParse({ action: 'set', spec: { kind: 'nope' } }).success,
-    ).toBe(false);
+    expect(() => parseThresholdCommand({ action: 'override', key: 'a' })).toThrow(AeError);
+    expect(() => parseThresholdCommand({ action: 'set', params: { risk: 'x' } })).toThrow(
+      /invalid threshold command/,
+    );
     expect(() => decodeRegistryState('{')).toThrow(AeError);
     expect(() => decodeRegistryState('{"version":2}')).toThrow(/threshold state is invalid/);
   });
