@@ -161,4 +161,50 @@ describe('KafkaSink -> KafkaSource (real broker)', () => {
     const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
     expect(committed[0].partitions[0].offset).toBe('40');
   }, 60_000);
+  it('on SIGTERM stops fetching, completes, waits for in-flight acks, commits them and disconnects', async () => {
+    const topic = await topicWith(2);
+    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic, kafka });
+    await sink.connect();
+    await sink.sendMany(
+      Array.from({ length: 1_000 }, (_, i) => ({
+        key: `k${i % 4}`,
+        value: Buffer.from(String(i)),
+      })),
+    );
+    await sink.disconnect();
+
+    const group = uniqueName('kafka-dp-group');
+    const source = new KafkaSource({
+      brokers: KAFKA_BROKERS,
+      topic,
+      group,
+      kafka,
+      fromBeginning: true,
+      commitIntervalMs: 60_000,
+      shutdownMs: 5_000,
+    });
+    const held: Array<() => void> = [];
+    let completed = false;
+    let seen = 0;
+    source.records().subscribe({
+      next: (r) => {
+        seen++;
+        held.push(() => r.ack()); // a slow sink: acks come later
+      },
+      complete: () => (completed = true),
+    });
+    const removeSignals = source.handleSignals();
+    await waitFor(() => seen === 1_000, { what: '1,000 records delivered' });
+    process.emit('SIGTERM');
+    await waitFor(() => completed, { what: 'the stream to complete on SIGTERM' });
+    // the sink finishes its work after the signal; the source waits for it before committing
+    setTimeout(() => held.splice(0).forEach((ack) => ack()), 300);
+    expect(await source.stop()).toEqual({ drained: true, inFlight: 0 });
+    removeSignals();
+    const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const ends = await admin.fetchTopicOffsets(topic);
+    for (const e of ends) {
+      expect(committed[0].partitions.find((p) => p.partition === e.partition)?.offset).toBe(e.high);
+    }
+  }, 60_000);
 });
