@@ -33,6 +33,8 @@ export interface DetectOptions {
   modelVersion?: number;
   /** Called for each anomaly event as it is handed to the anomaly topic. */
   onEvent?: (event: AnomalyEvent) => void;
+  /** How often the pipeline's own figures go to InfluxDB's `pipeline` measurement (ms). */
+  reportIntervalMs?: number;
   /** Longest a graceful stop waits for in-flight frames (ms). */
   shutdownMs?: number;
 }
@@ -171,14 +173,19 @@ export async function startDetector(
     return lags;
   };
   const stopReporter = influx
-    ? startPipelineReporter(pipeline, influx, {
-        lag,
-        model: () => ({
-          version: current.version,
-          engine: current.engine,
-          backend: current.backend,
-        }),
-      })
+    ? startPipelineReporter(
+        pipeline,
+        influx,
+        {
+          lag,
+          model: () => ({
+            version: current.version,
+            engine: current.engine,
+            backend: current.backend,
+          }),
+        },
+        options.reportIntervalMs,
+      )
     : null;
   const lagTimer = influx ? null : setInterval(() => void lag().catch(() => undefined), 10_000);
   lagTimer?.unref();

@@ -130,7 +130,7 @@ output:
     );
     await sink.disconnect();
 
-    detector = await startDetector(config, { metricsPort: 0 });
+    detector = await startDetector(config, { metricsPort: 0, reportIntervalMs: 1_000 });
 
     // Every valid frame ends with a score point (the first W-1 of each source in a padded window).
     const countPoints = async () => {
@@ -180,6 +180,31 @@ output:
     expect(match.falseEvents).toBeLessThanOrEqual(10);
     // Event ids are the input coordinates: unique, and dedupe-able on redelivery.
     expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
+
+    // Observability: Prometheus counters, readiness, and the pipeline measurement in InfluxDB.
+    const metrics = await (await fetch(`http://127.0.0.1:${detector.metricsPort}/metrics`)).text();
+    expect(metrics).toContain(`aestream_frames_scored_total{pipeline="${name}"} 20000`);
+    expect(metrics).toContain(`aestream_anomalies_total{pipeline="${name}"} ${events.length}`);
+    expect(metrics).toMatch(
+      new RegExp(
+        `aestream_consumer_lag\\{pipeline="${name}",topic="${topics.input}",partition="0"\\} \\d+`,
+      ),
+    );
+    expect((await fetch(`http://127.0.0.1:${detector.metricsPort}/readyz`)).status).toBe(200);
+    await waitFor(
+      async () =>
+        (
+          await influx.query<{ scored: number }>(
+            `SELECT sum("scored_per_s") AS "scored" FROM "pipeline"`,
+          )
+        )[0]?.scored > 0,
+      { what: 'pipeline figures in InfluxDB', timeoutMs: 30_000, intervalMs: 500 },
+    );
+    const [figures] = await influx.query<{ backend: string; engine: string }>(
+      `SELECT last("backend") AS "backend", last("engine") AS "engine" FROM "pipeline"`,
+    );
+    expect(figures.backend).toBe(detector.model.backend);
+    expect(figures.engine).toBe(detector.model.engine);
     expect(events.every((e) => e.pipeline === name && e.modelVersion === 'v000001')).toBe(true);
   });
 });
