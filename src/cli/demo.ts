@@ -7,6 +7,7 @@ interface DemoOpts {
   length: string;
   out: string;
   quiet?: boolean;
+  kafka?: string | boolean;
 }
 
 function positive(name: string, value: string, min = 1): number {
@@ -36,12 +37,19 @@ export function demoCommand(): Command {
       'demo-report',
     )
     .option('--quiet', 'no progress and no per-event lines, only the summary')
+    .option(
+      '--kafka [brokers]',
+      'run through a real Kafka broker instead of in-process (default: $KAFKA_BROKERS or 127.0.0.1:9092); scores also go to InfluxDB when $INFLUX_URL is set',
+    )
     .addHelpText(
       'after',
       '\nThe demo pipeline is pipelines/demo.yaml (2 features, windows of 32, dense autoencoder, SPOT\n' +
         'thresholds per sensor). The first 25 % of each sensor trains the model, the next 15 % calibrates\n' +
         'the thresholds, anomalies (spikes, level shifts, drifts, noise bursts) come after that.\n' +
-        '\nExample:\n  aestream demo --sources 8 --length 6000 --out /tmp/demo',
+        '\nWith --kafka the frames go through a real broker (npm run stack:up starts one): produced to a\n' +
+        'topic of their own, scored by the same code as `aestream detect` until every offset is committed.\n' +
+        '\nExamples:\n  aestream demo --sources 8 --length 6000 --out /tmp/demo\n' +
+        '  INFLUX_URL=http://127.0.0.1:8086 aestream demo --kafka 127.0.0.1:9092',
     )
     .action(async (opts: DemoOpts) => {
       const seed = positive('--seed', opts.seed, 0);
@@ -61,6 +69,17 @@ export function demoCommand(): Command {
         sources,
         length,
         out: opts.out,
+        ...(opts.kafka
+          ? {
+              kafka: {
+                brokers:
+                  typeof opts.kafka === 'string'
+                    ? opts.kafka
+                    : (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092'),
+                ...(process.env.INFLUX_URL ? { influxUrl: process.env.INFLUX_URL } : {}),
+              },
+            }
+          : {}),
         onTrainStart: ({ windows, epochs }) => {
           if (!opts.quiet)
             err.write(`training the first model on ${windows} windows (up to ${epochs} epochs)\n`);

@@ -14,6 +14,10 @@ import { MemoryDlq, MemoryMessages, MemoryPoints, MemoryTopic } from '../io/memo
 import { ScoreSink } from '../io/score-sink';
 import { SyntheticSource } from '../io/synthetic-source';
 import { openModel } from '../models/active-model';
+import { createKafka } from '../io/kafka-client';
+import { kafkaSinkFrom } from '../io/io-factory';
+import type { Judged } from '../operators/model-input';
+import { startDetector } from './detect';
 import { trainAndStore } from '../models/train-from-file';
 import type { EpochReport } from '../models/trainer';
 import { createThresholdRegistry } from '../thresholds/threshold-registry';
@@ -34,6 +38,8 @@ export interface DemoOptions {
   onProgress?: (done: number, total: number, anomalies: number) => void;
   /** Each anomaly event; `incident` is true for the first event of a run of a source's events. */
   onEvent?: (event: AnomalyEvent, incident: boolean) => void;
+  /** Run through a real broker (and InfluxDB when influxUrl is set) instead of in-process. */
+  kafka?: { brokers: string; influxUrl?: string };
 }
 
 export interface DemoSummary {
@@ -51,6 +57,8 @@ export interface DemoSummary {
   engine: string;
   backend: string;
   reportPath: string;
+  /** Where the frames went: in-process, or a Kafka broker (and InfluxDB). */
+  via: string;
 }
 
 /**
@@ -127,21 +135,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     options.onEpoch ? { onEpoch: options.onEpoch } : {},
   );
   const trainSeconds = (Date.now() - trainStarted) / 1000;
-  const model = await openModel(config.frame, config.model);
 
-  // 2. Stream every frame through the detector, in event-time order.
-  const codec = createAvroCodec<SensorFrame>('SensorFrame');
-  const topic = new MemoryTopic(config.input.kafka.topic, 3);
-  // The training stretch is not streamed: scores of data the model was fitted on are too
-  // low to calibrate thresholds with.
-  const records = [...gen.frames()]
-    .filter((f) => (f.seq ?? 0) >= trainReadings)
-    .map((f) => topic.record(f.source, codec.encode(f), { ...codec.headers }, f.time));
+  // 2. Stream every frame through the detector, in event-time order. The training stretch
+  // is not streamed: scores of data the model was fitted on are too low to calibrate with.
+  const frames = [...gen.frames()].filter((f) => (f.seq ?? 0) >= trainReadings);
   const events: AnomalyEvent[] = [];
-  const eventWriter = new MemoryMessages();
-  const points = new MemoryPoints();
-  const dlq = new MemoryDlq();
-  const registry = createThresholdRegistry(config.threshold);
   const traces = new Map<string, SourceTrace>(
     gen.sources.map((s) => [
       s,
@@ -153,56 +151,41 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   let incidents = 0;
   let done = 0;
   let scored = 0;
+  const hooks: StreamHooks = {
+    onEvent: (e) => {
+      events.push(e);
+      traces.get(e.source)?.events.push(e.eventTime);
+      const previous = lastEvent.get(e.source);
+      const incident = previous === undefined || e.eventTime - previous > tailMs;
+      if (incident) incidents++;
+      lastEvent.set(e.source, e.eventTime);
+      options.onEvent?.(e, incident);
+    },
+    onScored: (batch) => {
+      for (const j of batch) {
+        done += j.covered.length;
+        scored++;
+        const f = j.last.value as SensorFrame;
+        const t = traces.get(j.key)!;
+        t.times.push(f.time);
+        t.values.push(f.values);
+        t.scores.push(j.score);
+        t.thresholds.push(j.threshold);
+      }
+      options.onProgress?.(done, frames.length, events.length);
+    },
+  };
   const streamStarted = Date.now();
-  await lastValueFrom(
-    from(records).pipe(
-      detectFlow({
-        config,
-        codec: codec as never,
-        dlq,
-        model: () => model,
-        judge: () => registry,
-        sinks: [
-          new AnomalyEventSink<Frame>(
-            eventWriter,
-            createAvroCodec<AnomalyEvent>('AnomalyEvent'),
-            config.name,
-            (e) => {
-              events.push(e);
-              traces.get(e.source)?.events.push(e.eventTime);
-              const previous = lastEvent.get(e.source);
-              const incident = previous === undefined || e.eventTime - previous > tailMs;
-              if (incident) incidents++;
-              lastEvent.set(e.source, e.eventTime);
-              options.onEvent?.(e, incident);
-            },
-          ),
-          new ScoreSink<Frame>(points, config.name),
-        ],
-      }),
-      tap((batch) => {
-        for (const j of batch) {
-          done += j.covered.length;
-          scored++;
-          const f = j.last.value as SensorFrame;
-          const t = traces.get(j.key)!;
-          t.times.push(f.time);
-          t.values.push(f.values);
-          t.scores.push(j.score);
-          t.thresholds.push(j.threshold);
-        }
-        options.onProgress?.(done, records.length, events.length);
-      }),
-    ),
-    { defaultValue: [] },
-  );
+  const run = options.kafka
+    ? await streamThroughKafka(config, frames, options.kafka, hooks)
+    : await streamInProcess(config, frames, hooks);
   const streamSeconds = (Date.now() - streamStarted) / 1000;
-  await model.dispose();
+  const model = run.model;
 
   // 3. Score the events against what was injected, and write the report.
   const match = matchEvents(gen.anomalies, events, tailMs);
   const summary: DemoSummary = {
-    frames: records.length,
+    frames: frames.length,
     sources: gen.sources.length,
     scored,
     events: events.length,
@@ -210,7 +193,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     match,
     trainSeconds,
     streamSeconds,
-    framesPerSecond: records.length / Math.max(streamSeconds, 1e-3),
+    framesPerSecond: frames.length / Math.max(streamSeconds, 1e-3),
+    via: options.kafka
+      ? `Kafka at ${options.kafka.brokers}${options.kafka.influxUrl ? ` and InfluxDB at ${options.kafka.influxUrl}` : ''}`
+      : 'in-process topic and sinks',
     modelVersion: model.version,
     engine: model.engine,
     backend: model.backend,
@@ -221,7 +207,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     summary.reportPath,
     demoReport({
       title: 'aestream demo',
-      summary: summaryRows(summary, dlq.letters.length),
+      summary: summaryRows(summary, run.deadLetters),
       match,
       traces: [...traces.values()],
       anomalies: gen.anomalies,
@@ -255,4 +241,143 @@ export function summaryRows(s: DemoSummary, deadLetters = 0): Array<[string, str
       `${s.modelVersion} on ${s.engine} (${s.backend}), trained in ${s.trainSeconds.toFixed(1)} s`,
     ],
   ];
+}
+
+interface StreamHooks {
+  onEvent: (event: AnomalyEvent) => void;
+  onScored: (batch: readonly Judged<Frame>[]) => void;
+}
+
+interface StreamRun {
+  model: { version: string; engine: string; backend: string };
+  deadLetters: number;
+}
+
+/** The frames through detectFlow with an in-process topic, DLQ and sinks. */
+async function streamInProcess(
+  config: Readonly<PipelineConfig>,
+  frames: readonly SensorFrame[],
+  hooks: StreamHooks,
+): Promise<StreamRun> {
+  const model = await openModel(config.frame, config.model);
+  const codec = createAvroCodec<SensorFrame>('SensorFrame');
+  const topic = new MemoryTopic(config.input.kafka.topic, 3);
+  const records = frames.map((f) =>
+    topic.record(f.source, codec.encode(f), { ...codec.headers }, f.time),
+  );
+  const dlq = new MemoryDlq();
+  const registry = createThresholdRegistry(config.threshold);
+  try {
+    await lastValueFrom(
+      from(records).pipe(
+        detectFlow({
+          config,
+          codec: codec as never,
+          dlq,
+          model: () => model,
+          judge: () => registry,
+          sinks: [
+            new AnomalyEventSink<Frame>(
+              new MemoryMessages(),
+              createAvroCodec<AnomalyEvent>('AnomalyEvent'),
+              config.name,
+              hooks.onEvent,
+            ),
+            new ScoreSink<Frame>(new MemoryPoints(), config.name),
+          ],
+        }),
+        tap(hooks.onScored),
+      ),
+      { defaultValue: [] },
+    );
+  } finally {
+    await model.dispose();
+  }
+  return { model, deadLetters: dlq.letters.length };
+}
+
+/**
+ * The frames through a real broker: produced to a fresh input topic of this run, scored by
+ * `startDetector` (the code of `aestream detect`) until every offset is committed; the
+ * run's topics are deleted afterwards. Scores go to InfluxDB too when a URL is given.
+ */
+async function streamThroughKafka(
+  base: Readonly<PipelineConfig>,
+  frames: readonly SensorFrame[],
+  target: { brokers: string; influxUrl?: string },
+  hooks: StreamHooks,
+): Promise<StreamRun> {
+  const run = `demo-${Date.now().toString(36)}`;
+  const topics = { input: `${run}.frames`, anomalies: `${run}.anomalies`, dlq: `${run}.dlq` };
+  const config: Readonly<PipelineConfig> = {
+    ...base,
+    input: {
+      ...base.input,
+      kafka: { ...base.input.kafka, brokers: target.brokers, topic: topics.input, group: run },
+    },
+    model: { ...base.model, releases: { ...base.model.releases, follow: false } },
+    output: {
+      ...base.output,
+      kafka: { ...base.output.kafka, topic: topics.anomalies },
+      dlq: { ...base.output.dlq, topic: topics.dlq },
+      ...(target.influxUrl
+        ? { influx: { url: target.influxUrl, database: 'aestream', batchSize: 5000, flushMs: 500 } }
+        : {}),
+    },
+  };
+  const kafka = createKafka({ brokers: target.brokers, clientId: 'aestream-demo' });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
+      waitForLeaders: true,
+    });
+    const codec = createAvroCodec<SensorFrame>('SensorFrame');
+    const sink = kafkaSinkFrom(target.brokers, { topic: topics.input, batchSize: 5000 }, kafka);
+    await sink.connect();
+    await Promise.all(
+      frames.map((f) =>
+        sink.send({
+          key: f.source,
+          value: codec.encode(f),
+          headers: codec.headers,
+          timestamp: f.time,
+        }),
+      ),
+    );
+    await sink.disconnect();
+    const ends = await admin.fetchTopicOffsets(topics.input);
+    const total = ends.reduce((sum, p) => sum + Number(p.high), 0);
+
+    const detector = await startDetector(config, {
+      metricsPort: null,
+      onEvent: hooks.onEvent,
+      onScored: hooks.onScored,
+    });
+    try {
+      const committed = async () => {
+        const [offsets] = await admin.fetchOffsets({ groupId: run, topics: [topics.input] });
+        return (offsets?.partitions ?? []).reduce(
+          (sum, p) => sum + Math.max(0, Number(p.offset)),
+          0,
+        );
+      };
+      // Offsets are committed once the sinks acked: then every frame is scored and written.
+      while ((await committed()) < total) {
+        const failed = await Promise.race([
+          detector.done.then(() => true),
+          new Promise((r) => setTimeout(r, 250, false)),
+        ]);
+        if (failed) throw new Error('the detector stopped before it scored every frame');
+      }
+      return { model: detector.model, deadLetters: 0 };
+    } finally {
+      await detector.stop();
+    }
+  } finally {
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    await admin.deleteGroups([run]).catch(() => undefined);
+    await admin.disconnect();
+  }
 }

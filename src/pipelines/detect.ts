@@ -22,6 +22,7 @@ import { logger } from '../observability/logger';
 import { Health, startHealthServer } from '../observability/health-server';
 import { detectorMetrics } from '../observability/metrics';
 import { startPipelineReporter } from '../observability/pipeline-reporter';
+import type { Judged } from '../operators/model-input';
 import type { BatchSink } from '../operators/write-and-ack';
 import { createThresholdRegistry } from '../thresholds/threshold-registry';
 import { detectFlow } from './detect-flow';
@@ -31,6 +32,8 @@ export interface DetectOptions {
   metricsPort?: number | null;
   /** Model version to start with (default: the newest in the store). */
   modelVersion?: number;
+  /** Called with each batch once every sink acked it (the demo draws its report from these). */
+  onScored?: (batch: readonly Judged<Frame>[]) => void;
   /** Called for each anomaly event as it is handed to the anomaly topic. */
   onEvent?: (event: AnomalyEvent) => void;
   /** How often the pipeline's own figures go to InfluxDB's `pipeline` measurement (ms). */
@@ -154,11 +157,7 @@ export async function startDetector(
       sinks,
       metrics,
     }),
-    tap((batch) => {
-      if (!options.onEvent) return;
-      for (const judged of batch)
-        if (judged.verdict === 'anomaly') options.onEvent(judged as never);
-    }),
+    tap((batch) => options.onScored?.(batch)),
   );
   const admin = kafka.admin();
   await admin.connect();
