@@ -73,9 +73,18 @@ export async function startDetector(
       ? null
       : await startHealthServer(health, options.metricsPort ?? 9464);
 
+  // Until the detector runs, whatever was opened is closed again on a failed start.
+  const opened: Array<() => Promise<unknown>> = [];
+  if (server) opened.push(() => server.close());
+  const failedStart = async (err: unknown): Promise<never> => {
+    for (const close of opened.reverse()) await close().catch(() => undefined);
+    throw err;
+  };
+
   const model = await openModel(config.frame, config.model, {
     ...(options.modelVersion !== undefined ? { version: options.modelVersion } : {}),
-  });
+  }).catch(failedStart);
+  opened.push(() => model.dispose());
   metrics.modelInfo.set(
     { pipeline, version: model.version, engine: model.engine, backend: model.backend },
     1,
@@ -90,14 +99,19 @@ export async function startDetector(
   const kafka = createKafka({ brokers: kafkaConfig.brokers, clientId: kafkaConfig.clientId });
   const events = kafkaSinkFrom(kafkaConfig.brokers, config.output.kafka, kafka);
   const dlqSink = kafkaSinkFrom(kafkaConfig.brokers, config.output.dlq, kafka);
-  await Promise.all([events.connect(), dlqSink.connect()]);
+  opened.push(
+    () => events.disconnect(),
+    () => dlqSink.disconnect(),
+  );
+  await Promise.all([events.connect(), dlqSink.connect()]).catch(failedStart);
   const influx = config.output.influx ? influxSinkFrom(config.output.influx) : null;
   const codec = createCodec<Frame>({
     schema: config.input.schema,
     topic: kafkaConfig.topic,
     ...(config.input.registry ? { registry: config.input.registry } : {}),
   });
-  await codec.ready();
+  if (influx) opened.push(() => influx.close());
+  await codec.ready().catch(failedStart);
 
   const sinks: BatchSink<Frame>[] = [
     new AnomalyEventSink<Frame>(
@@ -160,7 +174,10 @@ export async function startDetector(
     tap((batch) => options.onScored?.(batch)),
   );
   const admin = kafka.admin();
-  await admin.connect();
+  await admin.connect().catch(async (err: unknown) => {
+    await releases?.stop();
+    return failedStart(err);
+  });
   const lag = async () => {
     const lags = await consumerLag(admin, kafkaConfig.group, kafkaConfig.topic);
     for (const p of lags) {

@@ -94,3 +94,28 @@ describe('aestream', () => {
     expect(r.err).toContain("unknown command 'frobnicate'");
   });
 });
+
+describe('aestream detect', () => {
+  it('refuses to start without a model, pointing to aestream train', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aestream-detect-'));
+    const file = join(dir, 'no-model.yaml');
+    writeFileSync(
+      file,
+      readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8').replace(
+        'store: ./models/sensors',
+        `store: ${join(dir, 'models')}`,
+      ),
+    );
+    const r = await run('detect', '-p', file, '--metrics-port', 'off');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /error AE_ERR_MODEL_NOT_FOUND: no model in .*models; train one with: aestream train -p <pipeline.yaml> --data <file>/,
+    );
+  }, 60_000);
+
+  it('names a bad --metrics-port', async () => {
+    const r = await run('detect', '-p', 'pipelines/sensors.yaml', '--metrics-port', 'http');
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`--metrics-port must be a port (0-65535) or "off", got 'http'`);
+  });
+});
