@@ -2,7 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { AeError, ErrorCodes } from '../errors';
-import type { ImageEvalReport } from '../eval/images-eval';
+import type { ImageEvalReport, ImageScore } from '../eval/images-eval';
+
+// Duplicated from images-eval (not imported) so that loading the CLI does not load tfjs.
+const SCORES: readonly ImageScore[] = ['recon', 'blur', 'latent', 'recon+latent', 'blur+latent'];
 import { nabCommand } from './evaluate-nab';
 
 const ints =
@@ -30,7 +33,7 @@ const num =
 export function formatImageReport(r: ImageEvalReport): string {
   const rows = r.classes.map(
     (c) =>
-      `| ${c.cls} | ${c.auroc.toFixed(4)} | ${c.aurocWorstRegion.toFixed(4)} | ${c.trainImages} | ${c.epochs} | ` +
+      `| ${c.cls} | ${c.auroc.toFixed(4)} | ${SCORES.map((k) => c.aurocByScore[k].toFixed(4)).join(' | ')} | ${c.aurocWorstRegion.toFixed(4)} | ${c.trainImages} | ${c.epochs} | ` +
       `${c.trainSeconds.toFixed(1)} | ${Math.round(c.trainSamplesPerSecond)} |`,
   );
   return [
@@ -41,12 +44,12 @@ export function formatImageReport(r: ImageEvalReport): string {
     `budget: ${Object.entries(r.budget)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
-    'AUROC = frame score (mean reconstruction error, the headline); worst region = error of the worst 7x7 region.',
+    `AUROC = the headline score (${String(r.budget.score)}); then the AUROC of every score; worst region = error of the worst 7x7 region.`,
     '',
-    '| class | AUROC | AUROC worst region | train images | epochs | train s | train samples/s |',
-    '|---:|---:|---:|---:|---:|---:|---:|',
+    `| class | AUROC | ${SCORES.join(' | ')} | worst region | train images | epochs | train s | train samples/s |`,
+    `|---:|---:|${SCORES.map(() => '---:|').join('')}---:|---:|---:|---:|---:|`,
     ...rows,
-    `| **mean** | **${r.meanAuroc.toFixed(4)}** | ${r.meanAurocWorstRegion.toFixed(4)} | | | ${r.totalSeconds.toFixed(0)} (total) | |`,
+    `| **mean** | **${r.meanAuroc.toFixed(4)}** | ${SCORES.map((k) => r.meanAurocByScore[k].toFixed(4)).join(' | ')} | ${r.meanAurocWorstRegion.toFixed(4)} | | | ${r.totalSeconds.toFixed(0)} (total) | |`,
     '',
   ].join('\n');
 }
@@ -87,6 +90,14 @@ function imagesCommand(): Command {
       0,
     )
     .option('--error <kind>', 'mse or mae', 'mse')
+    .option('--score <kind>', `headline score: ${SCORES.join(', ')} (all are reported)`, 'recon')
+    .option(
+      '--shrinkage <x>',
+      'latent Gaussian covariance shrinkage in [0,1]',
+      num('--shrinkage'),
+      0.1,
+    )
+    .option('--blur <radius>', 'box-blur radius of the blur scores (1 = 3x3)', num('--blur'), 1)
     .option('--seed <n>', 'seed', num('--seed'), 1)
     .option(
       '--out <file>',
@@ -110,11 +121,24 @@ function imagesCommand(): Command {
         patience: number;
         denoise: number;
         error: string;
+        score: string;
+        shrinkage: number;
+        blur: number;
         seed: number;
         out: string;
       }) => {
         if (o.error !== 'mse' && o.error !== 'mae')
           throw new AeError(ErrorCodes.CLI_USAGE, `--error must be mse or mae, got '${o.error}'`);
+        if (!SCORES.includes(o.score as ImageScore))
+          throw new AeError(
+            ErrorCodes.CLI_USAGE,
+            `--score must be one of ${SCORES.join(', ')}, got '${o.score}'`,
+          );
+        if (o.shrinkage > 1)
+          throw new AeError(
+            ErrorCodes.CLI_USAGE,
+            `--shrinkage must be in [0,1], got ${o.shrinkage}`,
+          );
         // Loaded on use: tfjs takes a while to import and other commands do not need it.
         const { evaluateImages } = await import('../eval/images-eval');
         const report = await evaluateImages({
@@ -130,10 +154,13 @@ function imagesCommand(): Command {
           maxTrain: o.maxTrain,
           denoise: o.denoise,
           error: o.error,
+          score: o.score as ImageScore,
+          shrinkage: o.shrinkage,
+          blurRadius: o.blur,
           seed: o.seed,
           onClass: (c) =>
             console.error(
-              `class ${c.cls}: AUROC ${c.auroc.toFixed(4)} (${c.trainImages} images, ${c.epochs} epochs, ${c.trainSeconds.toFixed(0)} s)`,
+              `class ${c.cls}: AUROC ${c.auroc.toFixed(4)} [${SCORES.map((k) => `${k} ${c.aurocByScore[k].toFixed(4)}`).join(', ')}] (${c.trainImages} images, ${c.epochs} epochs, ${c.trainSeconds.toFixed(0)} s)`,
             ),
         });
         const out = resolve(o.out);

@@ -12,7 +12,24 @@ import { fitRange, normalize } from '../models/normalization';
 import { exportOnnx } from '../models/onnx-export';
 import { type ContributionLayout, type ErrorKind, layoutOf, scoreBatch } from '../models/scoring';
 import { type EpochReport, trainAutoencoder } from '../models/trainer';
+import * as tf from '@tensorflow/tfjs';
+import { combineZ, fitLatentGaussian, fitScoreStats, mahalanobis } from '../models/latent-gaussian';
+import { blurredErrors } from '../models/blurred-error';
 import { auroc } from './auroc';
+
+/**
+ * The frame scores an evaluation measures (every one on every class; `score` picks the
+ * headline). All statistics they need are fitted on the training images of the class.
+ * - `recon`: mean reconstruction error of the frame (MSE or MAE);
+ * - `blur`: mean squared 3x3-box-blurred reconstruction error (local structure, forgives
+ *   one-pixel edge misalignments);
+ * - `latent`: squared Mahalanobis distance of the latent code to a Gaussian (shrunk
+ *   covariance) fitted on the training codes;
+ * - `recon+latent`, `blur+latent`: sums of the two z-scored scores (z statistics from the
+ *   training images).
+ */
+export const IMAGE_SCORES = ['recon', 'blur', 'latent', 'recon+latent', 'blur+latent'] as const;
+export type ImageScore = (typeof IMAGE_SCORES)[number];
 
 /**
  * The one-class protocol on an image dataset in IDX files (MNIST, Fashion-MNIST): for
@@ -35,6 +52,12 @@ export interface ImageEvalOptions {
   maxTrain: number;
   denoise: number;
   error: ErrorKind;
+  /** The headline score (see {@link IMAGE_SCORES}). */
+  score: ImageScore;
+  /** Radius of the box blur of the `blur` scores (1 = 3x3). */
+  blurRadius: number;
+  /** Covariance shrinkage of the latent Gaussian, in [0,1]. */
+  shrinkage: number;
   seed: number;
   onEpoch?: (cls: number, report: EpochReport) => void;
   onClass?: (result: ClassResult) => void;
@@ -42,8 +65,10 @@ export interface ImageEvalOptions {
 
 export interface ClassResult {
   cls: number;
-  /** AUROC of the frame score (mean reconstruction error): the headline figure. */
+  /** AUROC of the headline score (`score` of the options). */
   auroc: number;
+  /** AUROC of every score in {@link IMAGE_SCORES}, for comparison. */
+  aurocByScore: Record<ImageScore, number>;
   /** AUROC of the error of each image's worst 7x7 region (the top contribution), for comparison. */
   aurocWorstRegion: number;
   trainImages: number;
@@ -63,6 +88,7 @@ export interface ImageEvalReport {
   budget: Record<string, number | string>;
   classes: ClassResult[];
   meanAuroc: number;
+  meanAurocByScore: Record<ImageScore, number>;
   meanAurocWorstRegion: number;
   totalSeconds: number;
   createdAt: string;
@@ -119,10 +145,14 @@ async function scoreAll(
   n: number,
   layout: ContributionLayout,
   error: ErrorKind,
-): Promise<{ mean: Float32Array; worstRegion: Float32Array }> {
+  height: number,
+  width: number,
+  blurRadius: number,
+): Promise<{ mean: Float32Array; worstRegion: Float32Array; blur: Float32Array }> {
   const size = x.length / n;
   const mean = new Float32Array(n);
   const worstRegion = new Float32Array(n);
+  const blur = new Float32Array(n);
   const batch = 256;
   for (let from = 0; from < n; from += batch) {
     const to = Math.min(n, from + batch);
@@ -131,8 +161,47 @@ async function scoreAll(
     const s = scoreBatch(xb, y, to - from, layout, error, 1);
     mean.set(s.scores, from);
     s.top.forEach((t, i) => (worstRegion[from + i] = t[0]?.error ?? 0));
+    blur.set(blurredErrors(xb, y, to - from, height, width, blurRadius), from);
   }
-  return { mean, worstRegion };
+  return { mean, worstRegion, blur };
+}
+
+/** Latent codes [n, latent] of normalized images, in batches (tfjs, inside tf.tidy). */
+function encodeAll(ae: Autoencoder, x: Float32Array, n: number, latent: number): Float32Array {
+  const size = x.length / n;
+  const out = new Float32Array(n * latent);
+  const batch = 256;
+  for (let from = 0; from < n; from += batch) {
+    const to = Math.min(n, from + batch);
+    const codes = tf.tidy(() =>
+      ae.encode(tf.tensor(x.subarray(from * size, to * size), [to - from, ...ae.inputShape])),
+    );
+    out.set(codes.dataSync() as Float32Array, from * latent);
+    codes.dispose();
+  }
+  return out;
+}
+
+/** Every score of {@link IMAGE_SCORES} for the test images, fitted on the training images. */
+function allScores(
+  train: { recon: Float32Array; blur: Float32Array; codes: Float32Array; n: number },
+  test: { recon: Float32Array; blur: Float32Array; codes: Float32Array; n: number },
+  latent: number,
+  shrinkage: number,
+): Record<ImageScore, Float32Array> {
+  const g = fitLatentGaussian(train.codes, train.n, latent, shrinkage);
+  const trainLatent = mahalanobis(g, train.codes, train.n);
+  const testLatent = mahalanobis(g, test.codes, test.n);
+  const zr = fitScoreStats(train.recon);
+  const zb = fitScoreStats(train.blur);
+  const zl = fitScoreStats(trainLatent);
+  return {
+    recon: test.recon,
+    blur: test.blur,
+    latent: testLatent,
+    'recon+latent': combineZ([test.recon, testLatent], [zr, zl]),
+    'blur+latent': combineZ([test.blur, testLatent], [zb, zl]),
+  };
 }
 
 /**
@@ -191,14 +260,54 @@ export async function evaluateImages(opts: ImageEvalOptions): Promise<ImageEvalR
       engine = await createTfjsEngine(ae);
       scoringEngine = 'tfjs';
     }
+    const layout = layoutOf(arch, 7);
     const testX = normalize(norm, test.images);
-    const scores = await scoreAll(engine, testX, test.count, layoutOf(arch, 7), opts.error);
+    const scores = await scoreAll(
+      engine,
+      testX,
+      test.count,
+      layout,
+      opts.error,
+      test.height,
+      test.width,
+      opts.blurRadius,
+    );
+    const trainScores = await scoreAll(
+      engine,
+      x,
+      subset.count,
+      layout,
+      opts.error,
+      test.height,
+      test.width,
+      opts.blurRadius,
+    );
     await engine.dispose();
+    const byScore = allScores(
+      {
+        recon: trainScores.mean,
+        blur: trainScores.blur,
+        codes: encodeAll(ae, x, subset.count, opts.latent),
+        n: subset.count,
+      },
+      {
+        recon: scores.mean,
+        blur: scores.blur,
+        codes: encodeAll(ae, testX, test.count, opts.latent),
+        n: test.count,
+      },
+      opts.latent,
+      opts.shrinkage,
+    );
     ae.dispose();
     const positive = Array.from(test.labels, (l) => l !== cls);
+    const aurocByScore = Object.fromEntries(
+      IMAGE_SCORES.map((k) => [k, auroc(byScore[k], positive)]),
+    ) as Record<ImageScore, number>;
     const row: ClassResult = {
       cls,
-      auroc: auroc(scores.mean, positive),
+      auroc: aurocByScore[opts.score],
+      aurocByScore,
       aurocWorstRegion: auroc(scores.worstRegion, positive),
       trainImages: subset.count,
       epochs: result.epochs,
@@ -226,10 +335,19 @@ export async function evaluateImages(opts: ImageEvalOptions): Promise<ImageEvalR
       patience: opts.patience,
       denoise: opts.denoise,
       error: opts.error,
+      score: opts.score,
+      shrinkage: opts.shrinkage,
+      blurRadius: opts.blurRadius,
       seed: opts.seed,
     },
     classes: results,
     meanAuroc: results.reduce((a, r) => a + r.auroc, 0) / results.length,
+    meanAurocByScore: Object.fromEntries(
+      IMAGE_SCORES.map((k) => [
+        k,
+        results.reduce((a, r) => a + r.aurocByScore[k], 0) / results.length,
+      ]),
+    ) as Record<ImageScore, number>,
     meanAurocWorstRegion: results.reduce((a, r) => a + r.aurocWorstRegion, 0) / results.length,
     totalSeconds: (performance.now() - started) / 1000,
     createdAt: new Date().toISOString(),
