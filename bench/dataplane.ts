@@ -39,6 +39,7 @@ function arg(name: string, fallback: string): string {
 const dataDir = resolve(arg('data', '../shared/datasets'));
 const frames = Number(arg('frames', '100000'));
 const rounds = Number(arg('rounds', '2'));
+const maxInFlight = Number(arg('max-in-flight', '10000'));
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const nabFile = join(
   dataDir,
@@ -125,7 +126,7 @@ async function oursPassthrough(
   input: string,
   output: string,
   n: number,
-): Promise<number> {
+): Promise<{ seconds: number; pauses: number }> {
   const codec = createAvroCodec<SensorFrame>('SensorFrame');
   const frame = frameSchema.parse({ kind: 'sensor', features: 1, window: 64 });
   const source = new KafkaSource({
@@ -134,6 +135,7 @@ async function oursPassthrough(
     group: `bench-ours-${Date.now()}`,
     kafka,
     fromBeginning: true,
+    maxInFlight,
   });
   const sink = new KafkaSink({ brokers, topic: output, kafka, batchSize: 5_000 });
   await sink.connect();
@@ -164,7 +166,7 @@ async function oursPassthrough(
   const seconds = (performance.now() - first) / 1000;
   await source.stop();
   await sink.disconnect();
-  return seconds;
+  return { seconds, pauses: source.pauses };
 }
 
 /** Baseline: raw kafkajs eachBatch consume -> produce of the same bytes. */
@@ -241,7 +243,7 @@ async function main(): Promise<void> {
   await fillTopic(kafka, input, values, keys);
   console.error(`${frames} frames written to ${input}`);
 
-  const runs: Array<{ round: number; ours: number; raw: number }> = [];
+  const runs: Array<{ round: number; ours: number; raw: number; pauses: number }> = [];
   for (let round = 0; round < rounds; round++) {
     const outRaw = `bench-dp-raw-${stamp}-${round}`;
     const outOurs = `bench-dp-ours-${stamp}-${round}`;
@@ -252,11 +254,11 @@ async function main(): Promise<void> {
     });
     // Alternate the order so neither side always runs on a warmer broker.
     const raw = round % 2 === 0 ? await rawPassthrough(kafka, input, outRaw, frames) : NaN;
-    const ours = await oursPassthrough(kafka, input, outOurs, frames);
+    const { seconds: ours, pauses } = await oursPassthrough(kafka, input, outOurs, frames);
     const raw2 = round % 2 === 1 ? await rawPassthrough(kafka, input, outRaw, frames) : raw;
-    runs.push({ round, ours: frames / ours, raw: frames / raw2 });
+    runs.push({ round, ours: frames / ours, raw: frames / raw2, pauses });
     console.error(
-      `round ${round}: ours ${Math.round(frames / ours)}/s, raw ${Math.round(frames / raw2)}/s`,
+      `round ${round}: ours ${Math.round(frames / ours)}/s (${pauses} partition pauses), raw ${Math.round(frames / raw2)}/s`,
     );
   }
   await admin.deleteTopics({ topics }).catch(() => undefined);
@@ -273,7 +275,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    `\npassthrough through the broker (${frames} frames, 3 partitions, ${rounds} rounds; frames/s)`,
+    `\npassthrough through the broker (${frames} frames, 3 partitions, ${rounds} rounds, maxInFlight ${maxInFlight}; frames/s)`,
   );
   console.log('  round   aestream source->sink   raw kafkajs consume->produce   ratio');
   for (const r of runs) {
@@ -297,6 +299,7 @@ async function main(): Promise<void> {
     node: process.version,
     broker: brokers,
     frames,
+    maxInFlight,
     codec,
     passthrough: {
       runs,

@@ -68,6 +68,7 @@ export class KafkaSource {
   private stopping: Promise<StopResult> | undefined;
   private drainWaiter: (() => void) | undefined;
   private commitFailures = 0;
+  private pauseCount = 0;
   private running = false;
 
   constructor(options: KafkaSourceOptions) {
@@ -113,6 +114,11 @@ export class KafkaSource {
     let n = 0;
     for (const t of this.trackers.values()) n += t.inFlight;
     return n;
+  }
+
+  /** Times a partition was paused because downstream was behind (since start). */
+  get pauses(): number {
+    return this.pauseCount;
   }
 
   /** Partitions paused because downstream is behind. */
@@ -215,6 +221,7 @@ export class KafkaSource {
       if (tracker.inFlight >= this.opts.maxInFlight) {
         // Unresolved messages are fetched again after resume, from the last resolved offset.
         this.paused.set(partition, pause());
+        this.pauseCount++;
         break;
       }
       const offset = Number(m.offset);
