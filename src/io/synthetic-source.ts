@@ -1,5 +1,6 @@
 import { from, type Observable } from 'rxjs';
 import type { SensorFrame } from '../codecs/records';
+import { seededRandom } from '../seeded-random';
 
 /** The kinds of anomalies the generator injects. */
 export type AnomalyKind = 'spike' | 'level-shift' | 'drift' | 'noise-burst';
@@ -48,18 +49,6 @@ export interface InjectedAnomaly {
   endTime: number;
   /** Features affected. */
   features: number[];
-}
-
-/** Mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gaussian(random: () => number): () => number {

@@ -3,6 +3,7 @@ import { AeError, ErrorCodes } from '../errors';
 import { inputSizeOf } from './architecture';
 import type { Autoencoder } from './autoencoder';
 import type { TrainConfig } from './model-config';
+import { seededRandom } from '../seeded-random';
 
 /** What each epoch reports (the CLI's progress bar shows it). */
 export interface EpochReport {
@@ -29,18 +30,6 @@ export interface TrainResult {
 
 export interface TrainOptions extends TrainConfig {
   onEpoch?: (report: EpochReport) => void;
-}
-
-/** mulberry32: a small, fast, seedable PRNG, so shuffling is reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle(indices: Uint32Array, random: () => number): void {

@@ -8,7 +8,7 @@ import { parsePipeline } from '../../src/config/load-pipeline';
 import { createKafka } from '../../src/io/kafka-client';
 import { KafkaSink } from '../../src/io/kafka-sink';
 import { trainAndStore } from '../../src/models/train-from-file';
-import { seededRandom } from '../../src/io/synthetic-source';
+import { seededRandom } from '../../src/seeded-random';
 import { startDetector, type Detector } from '../../src/pipelines/detect';
 import { uniqueName } from '../helpers/names';
 import { KAFKA_BROKERS } from '../helpers/stack';

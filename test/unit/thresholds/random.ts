@@ -1,14 +1,5 @@
 /** A seeded PRNG (mulberry32) so generated test data is the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as seeded } from '../../../src/seeded-random';
 
 export function exponential(rand: () => number, n: number, rate = 1): number[] {
   return Array.from({ length: n }, () => -Math.log(1 - rand()) / rate);
