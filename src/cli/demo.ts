@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { AeError, ErrorCodes } from '../errors';
+import { integer } from './options';
 
 interface DemoOpts {
   seed: string;
@@ -8,14 +8,6 @@ interface DemoOpts {
   out: string;
   quiet?: boolean;
   kafka?: string | boolean;
-}
-
-function positive(name: string, value: string, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) {
-    throw new AeError(ErrorCodes.CLI_USAGE, `${name} must be an integer >= ${min}, got '${value}'`);
-  }
-  return n;
 }
 
 /**
@@ -52,9 +44,9 @@ export function demoCommand(): Command {
         '  INFLUX_URL=http://127.0.0.1:8086 aestream demo --kafka 127.0.0.1:9092',
     )
     .action(async (opts: DemoOpts) => {
-      const seed = positive('--seed', opts.seed, 0);
-      const sources = positive('--sources', opts.sources);
-      const length = positive('--length', opts.length, 1000);
+      const seed = integer('--seed', 0)(opts.seed);
+      const sources = integer('--sources', 1)(opts.sources);
+      const length = integer('--length', 1000)(opts.length);
       const { runDemo, summaryRows } = await import('../pipelines/demo');
       // The demo talks to a person: state changes are logged only when asked for.
       if (process.env.AESTREAM_LOG_LEVEL === undefined) {

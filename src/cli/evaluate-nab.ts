@@ -19,6 +19,7 @@ import {
 } from '../eval/nab-evaluation';
 import { NAB_PROFILES, type NabProfileName } from '../eval/nab-profiles';
 import { nabResultPath, readNabResultScores } from '../eval/nab-results';
+import { integer } from './options';
 
 interface NabOpts {
   model: 'autoencoder' | 'zscore';
@@ -33,26 +34,6 @@ interface NabOpts {
   short: number;
   suppress: number;
 }
-
-const positiveInt =
-  (name: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) {
-      throw new AeError(ErrorCodes.CLI_USAGE, `${name} must be a positive integer, got '${v}'`);
-    }
-    return n;
-  };
-
-const positiveIntOrZero =
-  (name: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new AeError(ErrorCodes.CLI_USAGE, `${name} must be a non-negative integer, got '${v}'`);
-    }
-    return n;
-  };
 
 /** `0.54` (every profile) or `standard=0.54,reward_low_FP_rate=0.57,...`. */
 function parseThresholds(v: string): NabThresholds {
@@ -121,31 +102,31 @@ export function nabCommand(): Command {
     .option(
       '--epochs <n>',
       'autoencoder: epochs of the first training on the probationary rows',
-      positiveInt('--epochs'),
+      integer('--epochs', 1),
       defaultAutoencoderDetectorArgs.epochs,
     )
     .option(
       '--window <rows>',
       'z-score detector: past values that define the expected level',
-      positiveInt('--window'),
+      integer('--window', 1),
       defaultLikelihoodArgs.window,
     )
     .option(
       '--history <rows>',
       'both detectors: past raw scores (z or reconstruction error) that define their normal range',
-      positiveInt('--history'),
+      integer('--history', 1),
       defaultLikelihoodArgs.history,
     )
     .option(
       '--short <rows>',
       'both detectors: raw scores averaged for the short-term level',
-      positiveInt('--short'),
+      integer('--short', 1),
       defaultLikelihoodArgs.short,
     )
     .option(
       '--suppress <rows>',
       'both detectors: rows after a peak during which lower scores are halved (0 = off)',
-      positiveIntOrZero('--suppress'),
+      integer('--suppress', 0),
       defaultLikelihoodArgs.suppress,
     )
     .addHelpText(

@@ -11,19 +11,7 @@ import { readCsvFrames } from '../io/csv-source';
 import { readIdxImages } from '../io/idx-source';
 import { KafkaSink } from '../io/kafka-sink';
 import { SyntheticSource } from '../io/synthetic-source';
-
-const positive =
-  (name: string, integer = true) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!(n > 0) || (integer && !Number.isInteger(n))) {
-      throw new AeError(
-        ErrorCodes.CLI_USAGE,
-        `${name} must be a positive ${integer ? 'integer' : 'number'}, got '${v}'`,
-      );
-    }
-    return n;
-  };
+import { integer, positiveNumber } from './options';
 
 interface ProduceOpts {
   pipeline?: string;
@@ -145,22 +133,22 @@ export function produceCommand(): Command {
       '--synthetic',
       'generate seasonal sensor data with injected anomalies instead of reading a file',
     )
-    .option('--seed <n>', 'generator seed', positive('--seed'), 1)
-    .option('--sources <n>', 'generator: number of sources', positive('--sources'), 3)
-    .option('--length <n>', 'generator: readings per source', positive('--length'), 10_000)
-    .option('--features <n>', 'generator: values per reading', positive('--features'), 1)
+    .option('--seed <n>', 'generator seed', integer('--seed', 1), 1)
+    .option('--sources <n>', 'generator: number of sources', integer('--sources', 1), 3)
+    .option('--length <n>', 'generator: readings per source', integer('--length', 1), 10_000)
+    .option('--features <n>', 'generator: values per reading', integer('--features', 1), 1)
     .option('--anomalies <file>', 'generator: write the injected anomaly windows to this JSON file')
     .option(
       '--rate <n>',
       'frames per second at most (default: as fast as the broker takes them)',
-      positive('--rate', false),
+      positiveNumber('--rate'),
     )
     .option(
       '--key <choice>',
       'message key: source (the source id; keeps per-source order) or none',
       'source',
     )
-    .option('--limit <n>', 'stop after this many frames', positive('--limit'))
+    .option('--limit <n>', 'stop after this many frames', integer('--limit', 1))
     .option('--no-progress', 'no progress bar')
     .addHelpText(
       'after',

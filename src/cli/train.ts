@@ -1,17 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { loadPipeline } from '../config/load-pipeline';
-import { AeError, ErrorCodes } from '../errors';
-
-const int =
-  (name: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) {
-      throw new AeError(ErrorCodes.CLI_USAGE, `${name} must be a non-negative integer, got '${v}'`);
-    }
-    return n;
-  };
+import { integer } from './options';
 
 interface TrainOpts {
   pipeline: string;
@@ -35,9 +25,14 @@ export function trainCommand(): Command {
       '--data <file>',
       'CSV / NAB CSV (sensor pipelines) or IDX images, .gz ok (image pipelines)',
     )
-    .option('--epochs <n>', 'override model.train.epochs', int('--epochs'))
-    .option('--seed <n>', 'override model.train.seed', int('--seed'))
-    .option('--max-samples <n>', 'use at most this many samples (0 = all)', int('--max-samples'), 0)
+    .option('--epochs <n>', 'override model.train.epochs', integer('--epochs', 0))
+    .option('--seed <n>', 'override model.train.seed', integer('--seed', 0))
+    .option(
+      '--max-samples <n>',
+      'use at most this many samples (0 = all)',
+      integer('--max-samples', 0),
+      0,
+    )
     .option('--store <dir>', 'override model.store')
     .option('--no-progress', 'one line per epoch instead of a progress bar')
     .addHelpText(
