@@ -112,3 +112,29 @@ export class SensorWindows<T> {
     return ring ? ring.pending : [];
   }
 }
+
+/**
+ * Every full window of each series (no padding), flat and back to back: the training
+ * samples of a dense autoencoder, cut the way the detector cuts the stream.
+ *
+ * @example windowsOf([[[1], [2], [3]]], { window: 2, stride: 1, features: 1 }) // { raw: [1, 2, 2, 3], count: 2 }
+ */
+export function windowsOf(
+  series: Iterable<Iterable<ArrayLike<number>>>,
+  shape: Omit<WindowShape, 'pad'>,
+): { raw: Float32Array; count: number } {
+  const chunks: Float32Array[] = [];
+  let key = 0;
+  for (const readings of series) {
+    const windows = new SensorWindows<null>({ ...shape, pad: false });
+    const name = String(key++);
+    for (const values of readings) {
+      const w = windows.push(name, values, null);
+      if (w) chunks.push(w.data);
+    }
+  }
+  const size = shape.window * shape.features;
+  const raw = new Float32Array(chunks.length * size);
+  chunks.forEach((c, i) => raw.set(c, i * size));
+  return { raw, count: chunks.length };
+}

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { from, lastValueFrom, tap } from 'rxjs';
 import { createAvroCodec } from '../codecs/avro-codec';
-import { SensorWindows } from '../codecs/sensor-windows';
+import { windowsOf } from '../codecs/sensor-windows';
 import type { AnomalyEvent, Frame, SensorFrame } from '../codecs/records';
 import { loadPipeline } from '../config/load-pipeline';
 import type { PipelineConfig } from '../config/pipeline-schema';
@@ -107,29 +107,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   });
 
   // 1. Train on the opening stretch of every source.
-  const windows = new SensorWindows<null>({
-    window: frame.window,
-    stride: 1,
-    features: frame.features,
-  });
-  const chunks: Float32Array[] = [];
-  for (const source of gen.sources) {
-    let i = 0;
-    for (const reading of gen.series(source)) {
-      if (i++ >= trainReadings) break;
-      const w = windows.push(source, reading.values, null);
-      if (w) chunks.push(w.data);
-    }
-  }
-  const raw = new Float32Array(chunks.length * frame.window * frame.features);
-  chunks.forEach((c, i) => raw.set(c, i * c.length));
-  options.onTrainStart?.({ windows: chunks.length, epochs: config.model.train.epochs });
+  const { raw, count } = windowsOf(
+    gen.sources.map((source) => firstReadings(gen.series(source), trainReadings)),
+    { window: frame.window, stride: 1, features: frame.features },
+  );
+  options.onTrainStart?.({ windows: count, epochs: config.model.train.epochs });
   const trainStarted = Date.now();
   await trainAndStore(
     config,
     {
       raw,
-      count: chunks.length,
+      count,
       source: `synthetic seed ${options.seed ?? 7}: first ${trainReadings} readings of each source`,
     },
     options.onEpoch ? { onEpoch: options.onEpoch } : {},
@@ -379,5 +367,14 @@ async function streamThroughKafka(
     await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
     await admin.deleteGroups([run]).catch(() => undefined);
     await admin.disconnect();
+  }
+}
+
+/** The values of a series' first `n` readings. */
+export function* firstReadings(series: Iterable<SensorFrame>, n: number): Generator<number[]> {
+  let i = 0;
+  for (const reading of series) {
+    if (i++ >= n) return;
+    yield reading.values;
   }
 }

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import type { Admin } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
-import { SensorWindows } from '../../src/codecs/sensor-windows';
+import { windowsOf } from '../../src/codecs/sensor-windows';
+import { firstReadings } from '../../src/pipelines/demo';
 import type { AnomalyEvent, SensorFrame } from '../../src/codecs/records';
 import { parsePipeline } from '../../src/config/load-pipeline';
 import { matchEvents } from '../../src/eval/event-matching';
@@ -94,19 +95,11 @@ output:
     });
     expect(gen.anomalies).toHaveLength(30);
 
-    const windows = new SensorWindows<null>({ window, stride: 1, features: 2 });
-    const chunks: Float32Array[] = [];
-    for (const source of gen.sources) {
-      let i = 0;
-      for (const reading of gen.series(source)) {
-        if (i++ >= train) break;
-        const w = windows.push(source, reading.values, null);
-        if (w) chunks.push(w.data);
-      }
-    }
-    const raw = new Float32Array(chunks.length * window * 2);
-    chunks.forEach((c, i) => raw.set(c, i * c.length));
-    await trainAndStore(config, { raw, count: chunks.length, source: 'synthetic seed 11' });
+    const { raw, count } = windowsOf(
+      gen.sources.map((source) => firstReadings(gen.series(source), train)),
+      { window, stride: 1, features: 2 },
+    );
+    await trainAndStore(config, { raw, count, source: 'synthetic seed 11' });
 
     const codec = createAvroCodec<SensorFrame>('SensorFrame');
     const sink = new KafkaSink({

@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { from, lastValueFrom, map, toArray } from 'rxjs';
-import { SensorWindows } from '../../../src/codecs/sensor-windows';
+import { SensorWindows, windowsOf } from '../../../src/codecs/sensor-windows';
 import { slidingWindow } from '../../../src/operators/sliding-window';
 
 interface Reading {
@@ -75,6 +75,18 @@ describe('SensorWindows', () => {
       partial: false,
       covered: [3],
     });
+  });
+
+  it('windowsOf cuts each series on its own, full windows only', () => {
+    const { raw, count } = windowsOf(
+      [
+        [[1], [2], [3]],
+        [[10], [20]],
+      ],
+      { window: 2, stride: 1, features: 1 },
+    );
+    expect(count).toBe(3);
+    expect(Array.from(raw)).toEqual([1, 2, 2, 3, 10, 20]);
   });
 
   it('refuses a reading of the wrong length (validation should have sent it to the DLQ)', () => {
