@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import type { Admin } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
@@ -11,45 +10,15 @@ import { createKafka } from '../../src/io/kafka-client';
 import { KafkaSink } from '../../src/io/kafka-sink';
 import { SyntheticSource } from '../../src/io/synthetic-source';
 import { trainFromFile } from '../../src/models/train-from-file';
+import {
+  assigned,
+  builtCli,
+  spawnDetector,
+  type DetectorProcess,
+} from '../helpers/detector-process';
 import { uniqueDatabase, uniqueName } from '../helpers/names';
 import { INFLUX_URL, KAFKA_BROKERS } from '../helpers/stack';
 import { waitFor } from '../helpers/wait-for';
-
-const ROOT = resolve(__dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'aestream.js');
-
-interface DetectorProcess {
-  child: ChildProcess;
-  log: string[];
-  exited: Promise<number | null>;
-}
-
-/** `aestream detect` as its own OS process (the built CLI), with its JSON log collected. */
-function spawnDetector(pipelineFile: string): DetectorProcess {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'detect', '-p', pipelineFile, '--metrics-port', '0'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, AESTREAM_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const log: string[] = [];
-  child.stderr!.on('data', (chunk: Buffer) =>
-    log.push(...chunk.toString('utf8').split('\n').filter(Boolean)),
-  );
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return { child, log, exited };
-}
-
-/** The partitions a detector holds after its latest group join, from its log. */
-function assigned(p: DetectorProcess): number[] {
-  const joins = p.log
-    .map((l) => JSON.parse(l) as { msg?: string; partitions?: number[] })
-    .filter((l) => l.msg === 'partitions assigned');
-  return joins.at(-1)?.partitions ?? [];
-}
 
 /**
  * Two detector processes in one consumer group share a 6-partition topic: the second one's
@@ -75,9 +44,7 @@ describe('two detector processes in one group (real Kafka and InfluxDB)', () => 
   const detectors: DetectorProcess[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
-      throw new Error('this test runs the built CLI: npm run build first (npm run test:all does)');
-    }
+    builtCli();
     admin = kafka.admin();
     await admin.connect();
     await admin.createTopics({
@@ -117,7 +84,7 @@ output:
   dlq: { topic: ${topics.dlq} }
 `,
     );
-    const config = loadPipeline(pipelineFile, { baseDir: ROOT });
+    const config = loadPipeline(pipelineFile, { baseDir: process.cwd() });
     const csv = join(dir, 'train.csv');
     writeFileSync(
       csv,

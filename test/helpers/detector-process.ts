@@ -1,0 +1,47 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'aestream.js');
+
+export interface DetectorProcess {
+  child: ChildProcess;
+  /** Its JSON log lines (stderr), as they come. */
+  log: string[];
+  exited: Promise<number | null>;
+}
+
+/** Fails with a clear message when the CLI is not built (tests that spawn it need dist/). */
+export function builtCli(): void {
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
+    throw new Error('this test runs the built CLI: npm run build first (npm run test:all does)');
+  }
+}
+
+/** `aestream detect` as its own OS process (the built CLI), with its JSON log collected. */
+export function spawnDetector(pipelineFile: string): DetectorProcess {
+  const child = spawn(
+    process.execPath,
+    [BIN, 'detect', '-p', pipelineFile, '--metrics-port', '0'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, AESTREAM_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const log: string[] = [];
+  child.stderr!.on('data', (chunk: Buffer) =>
+    log.push(...chunk.toString('utf8').split('\n').filter(Boolean)),
+  );
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return { child, log, exited };
+}
+
+/** The partitions a detector holds after its latest group join, from its log. */
+export function assigned(p: DetectorProcess): number[] {
+  const joins = p.log
+    .map((l) => JSON.parse(l) as { msg?: string; partitions?: number[] })
+    .filter((l) => l.msg === 'partitions assigned');
+  return joins.at(-1)?.partitions ?? [];
+}
