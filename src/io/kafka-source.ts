@@ -69,6 +69,7 @@ export class KafkaSource {
   private drainWaiter: (() => void) | undefined;
   private commitFailures = 0;
   private pauseCount = 0;
+  private assignment: number[] = [];
   private running = false;
 
   constructor(options: KafkaSourceOptions) {
@@ -121,6 +122,11 @@ export class KafkaSource {
     return this.pauseCount;
   }
 
+  /** Partitions of the topic assigned to this consumer in the current generation. */
+  assignedPartitions(): number[] {
+    return [...this.assignment];
+  }
+
   /** Partitions paused because downstream is behind. */
   pausedPartitions(): number[] {
     return [...this.paused.keys()];
@@ -159,6 +165,7 @@ export class KafkaSource {
   }
 
   private async start(): Promise<void> {
+    if (!this.opts.fromBeginning) await this.pinStartOffsets();
     const consumer = this.kafka.consumer({
       groupId: this.opts.group,
       sessionTimeout: this.opts.sessionTimeoutMs,
@@ -172,6 +179,7 @@ export class KafkaSource {
       this.trackers = new Map();
       this.paused.clear();
       const assigned = e.payload.memberAssignment[this.opts.topic] ?? [];
+      this.assignment = assigned;
       logger.info(
         { topic: this.opts.topic, group: this.opts.group, partitions: assigned },
         'partitions assigned',
@@ -199,6 +207,38 @@ export class KafkaSource {
     logger.info({ topic: this.opts.topic, group: this.opts.group }, 'kafka source started');
     this.commitTimer = setInterval(() => void this.commit(), this.opts.commitIntervalMs);
     this.commitTimer.unref();
+  }
+
+  /**
+   * A group that starts "from the latest offset" and crashes before its first commit on a
+   * partition would restart from the then-latest offset, skipping every record in between.
+   * So before joining, partitions without a committed offset get one: the current end.
+   * Best effort: with other members already running (they own the commits) it is skipped.
+   */
+  private async pinStartOffsets(): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const [committed] = await admin.fetchOffsets({
+        groupId: this.opts.group,
+        topics: [this.opts.topic],
+      });
+      const missing = (committed?.partitions ?? []).filter((p) => p.offset === '-1');
+      if (missing.length === 0) return;
+      const ends = await admin.fetchTopicOffsets(this.opts.topic);
+      await admin.setOffsets({
+        groupId: this.opts.group,
+        topic: this.opts.topic,
+        partitions: missing.map((p) => ({
+          partition: p.partition,
+          offset: ends.find((e) => e.partition === p.partition)?.high ?? '0',
+        })),
+      });
+    } catch (err) {
+      logger.debug({ topic: this.opts.topic, err: messageOf(err) }, 'start offsets not pinned');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   private async onBatch({
@@ -292,7 +332,14 @@ export class KafkaSource {
     if (this.commitTimer) clearInterval(this.commitTimer);
     const consumer = this.consumer;
     // Stop fetching: batches would otherwise be refetched in a loop while we drain.
-    if (consumer && graceful && this.running) consumer.pause([{ topic: this.opts.topic }]);
+    if (consumer && graceful && this.running) {
+      try {
+        consumer.pause([{ topic: this.opts.topic }]);
+      } catch (err) {
+        // a consumer that crashed (or never joined) has nothing to pause
+        logger.debug({ topic: this.opts.topic, err: messageOf(err) }, 'pause on stop failed');
+      }
+    }
     let drained = this.inFlight() === 0;
     if (graceful) {
       this.subscriber?.complete();

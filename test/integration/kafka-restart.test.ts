@@ -111,4 +111,65 @@ describe('KafkaSource crash and restart (real broker)', () => {
       total + [...processed.values()].reduce((a, n) => a + n - 1, 0),
     );
   }, 90_000);
+  it('does not skip records when a group that starts at the latest offset crashes before its first commit', async () => {
+    const topic2 = uniqueName('kafka-restart-latest');
+    await admin.createTopics({
+      topics: [{ topic: topic2, numPartitions: 3 }],
+      waitForLeaders: true,
+    });
+    try {
+      const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topic2, kafka });
+      await sink.connect();
+      await sink.sendMany(
+        Array.from({ length: 100 }, (_, i) => ({
+          key: `k${i % 9}`,
+          value: Buffer.from(`old-${i}`),
+        })),
+      );
+
+      const group = uniqueName('kafka-restart-latest-group');
+      const first = new KafkaSource({
+        brokers: KAFKA_BROKERS,
+        topic: topic2,
+        group,
+        kafka,
+        commitIntervalMs: 100,
+      });
+      let seenByFirst = 0;
+      const sub1 = first.records().subscribe(() => void seenByFirst++); // never acks: nothing committed
+      await waitFor(() => first.assignedPartitions().length === 3, {
+        what: 'the first consumer to join',
+      });
+      await sink.sendMany(
+        Array.from({ length: 300 }, (_, i) => ({
+          key: `k${i % 9}`,
+          value: Buffer.from(`new-${i}`),
+        })),
+      );
+      await waitFor(() => seenByFirst === 300, {
+        what: 'the first consumer to see the new records',
+      });
+      await first.abort();
+      sub1.unsubscribe();
+
+      const second = new KafkaSource({ brokers: KAFKA_BROKERS, topic: topic2, group, kafka });
+      const seen = new Set<string>();
+      const sub2 = second.records().subscribe((r) => {
+        seen.add(r.value.toString());
+        r.ack();
+      });
+      await waitFor(() => seen.size >= 300, {
+        what: 'the new records again',
+        state: () => seen.size,
+      });
+      await second.stop();
+      sub2.unsubscribe();
+      await sink.disconnect();
+      expect([...seen].filter((v) => v.startsWith('new-')).length).toBe(300);
+      // and the records from before the group existed are still not read (latest means latest)
+      expect([...seen].some((v) => v.startsWith('old-'))).toBe(false);
+    } finally {
+      await admin.deleteTopics({ topics: [topic2] }).catch(() => undefined);
+    }
+  }, 60_000);
 });
