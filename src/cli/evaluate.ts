@@ -76,10 +76,10 @@ function imagesCommand(): Command {
       'classes to evaluate, e.g. 0,1,2 (default all 10)',
       ints('--classes'),
     )
-    .option('--epochs <n>', 'training epochs per class (budget)', num('--epochs'), 20)
+    .option('--epochs <n>', 'training epochs per class (budget)', num('--epochs'), 15)
     .option('--max-train <n>', 'training images per class, 0 = all (budget)', num('--max-train'), 0)
     .option('--filters <list>', 'conv encoder filters', ints('--filters'), [16, 32])
-    .option('--latent <n>', 'bottleneck size', num('--latent'), 16)
+    .option('--latent <n>', 'bottleneck size', num('--latent'), 32)
     .option('--batch-size <n>', 'training batch size', num('--batch-size'), 64)
     .option('--learning-rate <x>', 'Adam learning rate', num('--learning-rate'), 0.001)
     .option('--patience <n>', 'early-stopping patience (epochs)', num('--patience'), 4)
@@ -90,7 +90,11 @@ function imagesCommand(): Command {
       0,
     )
     .option('--error <kind>', 'mse or mae', 'mse')
-    .option('--score <kind>', `headline score: ${SCORES.join(', ')} (all are reported)`, 'recon')
+    .option(
+      '--score <kind>',
+      `headline score: ${SCORES.join(', ')} (all are reported)`,
+      'blur+latent',
+    )
     .option(
       '--shrinkage <x>',
       'latent Gaussian covariance shrinkage in [0,1]',
@@ -98,6 +102,13 @@ function imagesCommand(): Command {
       0.1,
     )
     .option('--blur <radius>', 'box-blur radius of the blur scores (1 = 3x3)', num('--blur'), 1)
+    .option(
+      '--latent-weight <w>',
+      'weight of the latent distance in the combined scores',
+      num('--latent-weight'),
+      0.5,
+    )
+    .option('--seeds <n>', 'models per class (seeds) averaged as an ensemble', num('--seeds'), 2)
     .option('--seed <n>', 'seed', num('--seed'), 1)
     .option(
       '--out <file>',
@@ -124,6 +135,8 @@ function imagesCommand(): Command {
         score: string;
         shrinkage: number;
         blur: number;
+        seeds: number;
+        latentWeight: number;
         seed: number;
         out: string;
       }) => {
@@ -157,6 +170,8 @@ function imagesCommand(): Command {
           score: o.score as ImageScore,
           shrinkage: o.shrinkage,
           blurRadius: o.blur,
+          seeds: Math.max(1, Math.round(o.seeds)),
+          latentWeight: o.latentWeight,
           seed: o.seed,
           onClass: (c) =>
             console.error(

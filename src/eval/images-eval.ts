@@ -11,7 +11,7 @@ import type { InferenceEngine } from '../models/inference-engine';
 import { fitRange, normalize } from '../models/normalization';
 import { exportOnnx } from '../models/onnx-export';
 import { type ContributionLayout, type ErrorKind, layoutOf, scoreBatch } from '../models/scoring';
-import { type EpochReport, trainAutoencoder } from '../models/trainer';
+import { type EpochReport, type TrainResult, trainAutoencoder } from '../models/trainer';
 import * as tf from '@tensorflow/tfjs';
 import { combineZ, fitLatentGaussian, fitScoreStats, mahalanobis } from '../models/latent-gaussian';
 import { blurredErrors } from '../models/blurred-error';
@@ -54,8 +54,12 @@ export interface ImageEvalOptions {
   error: ErrorKind;
   /** The headline score (see {@link IMAGE_SCORES}). */
   score: ImageScore;
+  /** Models per class (different seeds) whose z-scored scores are averaged. */
+  seeds: number;
   /** Radius of the box blur of the `blur` scores (1 = 3x3). */
   blurRadius: number;
+  /** Weight of the z-scored latent distance in the combined scores (the error's weight is 1). */
+  latentWeight: number;
   /** Covariance shrinkage of the latent Gaussian, in [0,1]. */
   shrinkage: number;
   seed: number;
@@ -188,19 +192,26 @@ function allScores(
   test: { recon: Float32Array; blur: Float32Array; codes: Float32Array; n: number },
   latent: number,
   shrinkage: number,
-): Record<ImageScore, Float32Array> {
+  latentWeight: number,
+): { train: Record<ImageScore, Float32Array>; test: Record<ImageScore, Float32Array> } {
   const g = fitLatentGaussian(train.codes, train.n, latent, shrinkage);
   const trainLatent = mahalanobis(g, train.codes, train.n);
   const testLatent = mahalanobis(g, test.codes, test.n);
   const zr = fitScoreStats(train.recon);
   const zb = fitScoreStats(train.blur);
   const zl = fitScoreStats(trainLatent);
+  // Dividing the std by the weight multiplies the latent z-score by it.
+  zl.std /= Math.max(latentWeight, 1e-12);
+  const scores = (recon: Float32Array, blur: Float32Array, lat: Float32Array) => ({
+    recon,
+    blur,
+    latent: lat,
+    'recon+latent': combineZ([recon, lat], [zr, zl]),
+    'blur+latent': combineZ([blur, lat], [zb, zl]),
+  });
   return {
-    recon: test.recon,
-    blur: test.blur,
-    latent: testLatent,
-    'recon+latent': combineZ([test.recon, testLatent], [zr, zl]),
-    'blur+latent': combineZ([test.blur, testLatent], [zb, zl]),
+    train: scores(train.recon, train.blur, trainLatent),
+    test: scores(test.recon, test.blur, testLatent),
   };
 }
 
@@ -238,82 +249,83 @@ export async function evaluateImages(opts: ImageEvalOptions): Promise<ImageEvalR
       );
     const norm = fitRange(subset.data);
     const x = normalize(norm, subset.data);
-    const ae = Autoencoder.create(arch, norm, opts.seed + cls);
-    const t0 = performance.now();
-    const result = await trainAutoencoder(ae, x, subset.count, {
-      epochs: opts.epochs,
-      batchSize: opts.batchSize,
-      learningRate: opts.learningRate,
-      validation: 0.1,
-      patience: opts.patience,
-      seed: opts.seed + cls,
-      denoise: opts.denoise,
-      onEpoch: (r) => opts.onEpoch?.(cls, r),
-    });
-    const trainSeconds = (performance.now() - t0) / 1000;
-    const t1 = performance.now();
-    let engine: InferenceEngine;
-    try {
-      engine = await createOnnxEngine(exportOnnx(ae.model), ae.inputShape);
-      scoringEngine = 'onnx';
-    } catch {
-      engine = await createTfjsEngine(ae);
-      scoringEngine = 'tfjs';
-    }
-    const layout = layoutOf(arch, 7);
     const testX = normalize(norm, test.images);
-    const scores = await scoreAll(
-      engine,
-      testX,
-      test.count,
-      layout,
-      opts.error,
-      test.height,
-      test.width,
-      opts.blurRadius,
-    );
-    const trainScores = await scoreAll(
-      engine,
-      x,
-      subset.count,
-      layout,
-      opts.error,
-      test.height,
-      test.width,
-      opts.blurRadius,
-    );
-    await engine.dispose();
-    const byScore = allScores(
-      {
-        recon: trainScores.mean,
-        blur: trainScores.blur,
-        codes: encodeAll(ae, x, subset.count, opts.latent),
-        n: subset.count,
-      },
-      {
-        recon: scores.mean,
-        blur: scores.blur,
-        codes: encodeAll(ae, testX, test.count, opts.latent),
-        n: test.count,
-      },
-      opts.latent,
-      opts.shrinkage,
-    );
-    ae.dispose();
+    const layout = layoutOf(arch, 7);
+    // Ensemble: each model's scores are z-scored with its own training-image statistics,
+    // then averaged over the models (a sum, same ranking).
+    const ensemble = Object.fromEntries(
+      IMAGE_SCORES.map((k) => [k, new Float32Array(test.count)]),
+    ) as Record<ImageScore, Float32Array>;
+    let worstRegion: Float32Array = new Float32Array(test.count);
+    let result: TrainResult | undefined;
+    let trainSeconds = 0;
+    const t1 = performance.now();
+    for (let m = 0; m < opts.seeds; m++) {
+      const seed = opts.seed + cls + 1000 * m;
+      const ae = Autoencoder.create(arch, norm, seed);
+      const t0 = performance.now();
+      result = await trainAutoencoder(ae, x, subset.count, {
+        epochs: opts.epochs,
+        batchSize: opts.batchSize,
+        learningRate: opts.learningRate,
+        validation: 0.1,
+        patience: opts.patience,
+        seed,
+        denoise: opts.denoise,
+        onEpoch: (r) => opts.onEpoch?.(cls, r),
+      });
+      trainSeconds += (performance.now() - t0) / 1000;
+      let engine: InferenceEngine;
+      try {
+        engine = await createOnnxEngine(exportOnnx(ae.model), ae.inputShape);
+        scoringEngine = 'onnx';
+      } catch {
+        engine = await createTfjsEngine(ae);
+        scoringEngine = 'tfjs';
+      }
+      const geometry = [opts.error, test.height, test.width, opts.blurRadius] as const;
+      const scores = await scoreAll(engine, testX, test.count, layout, ...geometry);
+      const trainScores = await scoreAll(engine, x, subset.count, layout, ...geometry);
+      await engine.dispose();
+      if (m === 0) worstRegion = scores.worstRegion;
+      const both = allScores(
+        {
+          recon: trainScores.mean,
+          blur: trainScores.blur,
+          codes: encodeAll(ae, x, subset.count, opts.latent),
+          n: subset.count,
+        },
+        {
+          recon: scores.mean,
+          blur: scores.blur,
+          codes: encodeAll(ae, testX, test.count, opts.latent),
+          n: test.count,
+        },
+        opts.latent,
+        opts.shrinkage,
+        opts.latentWeight,
+      );
+      ae.dispose();
+      for (const k of IMAGE_SCORES) {
+        const z = combineZ([both.test[k]], [fitScoreStats(both.train[k])]);
+        const acc = ensemble[k];
+        for (let i = 0; i < z.length; i++) acc[i]! += z[i]!;
+      }
+    }
     const positive = Array.from(test.labels, (l) => l !== cls);
     const aurocByScore = Object.fromEntries(
-      IMAGE_SCORES.map((k) => [k, auroc(byScore[k], positive)]),
+      IMAGE_SCORES.map((k) => [k, auroc(ensemble[k], positive)]),
     ) as Record<ImageScore, number>;
     const row: ClassResult = {
       cls,
       auroc: aurocByScore[opts.score],
       aurocByScore,
-      aurocWorstRegion: auroc(scores.worstRegion, positive),
+      aurocWorstRegion: auroc(worstRegion, positive),
       trainImages: subset.count,
-      epochs: result.epochs,
-      valLoss: result.valLoss,
+      epochs: result?.epochs ?? 0,
+      valLoss: result?.valLoss ?? NaN,
       trainSeconds,
-      trainSamplesPerSecond: result.samplesPerSecond,
+      trainSamplesPerSecond: result?.samplesPerSecond ?? 0,
       scoreSeconds: (performance.now() - t1) / 1000,
     };
     results.push(row);
@@ -337,7 +349,9 @@ export async function evaluateImages(opts: ImageEvalOptions): Promise<ImageEvalR
       error: opts.error,
       score: opts.score,
       shrinkage: opts.shrinkage,
+      latentWeight: opts.latentWeight,
       blurRadius: opts.blurRadius,
+      seeds: opts.seeds,
       seed: opts.seed,
     },
     classes: results,
