@@ -2,6 +2,9 @@ import { AeError, ErrorCodes } from '../errors';
 import type { FrameConfig, ImageFrameConfig, SensorFrameConfig } from './frame-config';
 import type { Frame, ImageFrame, SensorFrame } from './records';
 
+/** The largest reading magnitude a score can be computed for (its square must stay finite). */
+export const MAX_MAGNITUDE = 1e100;
+
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /**
@@ -39,8 +42,16 @@ function checkSensor(frame: SensorFrame, config: SensorFrameConfig): AeError | u
     );
   }
   for (let i = 0; i < frame.values.length; i++) {
-    if (!Number.isFinite(frame.values[i])) {
-      return new AeError(ErrorCodes.NON_FINITE, `values[${i}] is ${frame.values[i]}`);
+    const v = frame.values[i];
+    if (!Number.isFinite(v)) {
+      return new AeError(ErrorCodes.NON_FINITE, `values[${i}] is ${v}`);
+    }
+    // Squared errors of such values overflow to Infinity: no score could be computed.
+    if (Math.abs(v) > MAX_MAGNITUDE) {
+      return new AeError(
+        ErrorCodes.NON_FINITE,
+        `values[${i}] is ${v}, beyond +-${MAX_MAGNITUDE} where reconstruction errors overflow`,
+      );
     }
   }
   return undefined;

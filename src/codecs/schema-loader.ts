@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Type, type Schema } from 'avsc';
 import { AeError, ErrorCodes, messageOf } from '../errors';
+import './bounded-reads';
 import { logicalTypes } from './timestamp-millis';
 
 /**

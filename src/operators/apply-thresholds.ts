@@ -22,6 +22,17 @@ export function applyThresholds<F>(
   return map((batch) => {
     const registry = judge();
     return batch.map((scored) => {
+      if (!Number.isFinite(scored.score)) {
+        // An overflowing reconstruction error: whatever the input was, it is not normal. Kept
+        // out of the threshold's statistics; the score is clamped so the sinks can write it.
+        return {
+          ...scored,
+          score: Number.MAX_VALUE,
+          threshold: null,
+          verdict: 'anomaly' as const,
+          probability: 1,
+        };
+      }
       // A padded window lacks context: its score must neither raise an event nor teach the threshold.
       const decision = scored.partial ? null : registry.apply(scored.key, scored.score);
       return decision === null

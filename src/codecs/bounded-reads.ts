@@ -1,0 +1,71 @@
+import { types } from 'avsc';
+
+/**
+ * avsc trusts the item counts written in front of array and map blocks: a corrupt or
+ * hostile record claiming 2^31 items makes it allocate (and loop) until the process runs
+ * out of memory, long before it notices the bytes ran out. Every item of our schemas takes
+ * at least one byte, so a block cannot hold more items than bytes are left: reads of
+ * array and map blocks are checked against that, and a record that breaks it fails to
+ * decode (AE_ERR_AVRO_DECODE) instead of taking the detector down. Applied once, to
+ * avsc's array and map types, when this module is loaded (schema-loader imports it).
+ */
+
+interface Tap {
+  buf: Buffer;
+  pos: number;
+  readLong(): number;
+  skipLong(): void;
+  readString(): string;
+}
+
+interface ReadableType {
+  typeName: string;
+  _read(tap: Tap): unknown;
+}
+
+function blockSize(tap: Tap, itemsMayBeEmpty: boolean): number {
+  let n = tap.readLong();
+  if (n < 0) {
+    n = -n;
+    tap.skipLong(); // the block's size in bytes
+  }
+  const left = tap.buf.length - tap.pos;
+  if (!itemsMayBeEmpty && n > left) {
+    throw new Error(`a block claims ${n} items but only ${Math.max(left, 0)} bytes are left`);
+  }
+  return n;
+}
+
+const zeroSized = (t: ReadableType): boolean => t.typeName === 'null';
+
+type ArrayLikeType = ReadableType & { itemsType: ReadableType };
+type MapLikeType = ReadableType & { valuesType: ReadableType };
+
+const arrayProto = (types as unknown as { ArrayType: { prototype: ArrayLikeType } }).ArrayType
+  .prototype;
+const mapProto = (types as unknown as { MapType: { prototype: MapLikeType } }).MapType.prototype;
+
+arrayProto._read = function (this: ArrayLikeType, tap: Tap): unknown[] {
+  const items = this.itemsType;
+  const mayBeEmpty = zeroSized(items);
+  const out: unknown[] = [];
+  let n: number;
+  while ((n = blockSize(tap, mayBeEmpty))) {
+    while (n--) out.push(items._read(tap));
+  }
+  return out;
+};
+
+mapProto._read = function (this: MapLikeType, tap: Tap): Record<string, unknown> {
+  const values = this.valuesType;
+  const out: Record<string, unknown> = {};
+  let n: number;
+  // A map entry always holds its key (at least its length byte).
+  while ((n = blockSize(tap, false))) {
+    while (n--) {
+      const key = tap.readString();
+      out[key] = values._read(tap);
+    }
+  }
+  return out;
+};
