@@ -177,6 +177,9 @@ export class KafkaSource {
       // A new generation refetches from the committed offsets: acks of older deliveries
       // must not move the new commits, so the trackers start over.
       this.trackers = new Map();
+      // kafkajs keeps a paused partition paused across a rebalance; its in-flight count
+      // starts over with the trackers, so resume it now or nothing would ever resume it.
+      for (const resume of this.paused.values()) resume();
       this.paused.clear();
       const assigned = e.payload.memberAssignment[this.opts.topic] ?? [];
       this.assignment = assigned;
