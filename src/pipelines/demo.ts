@@ -228,6 +228,7 @@ export function summaryRows(s: DemoSummary, deadLetters = 0): Array<[string, str
       'model',
       `${s.modelVersion} on ${s.engine} (${s.backend}), trained in ${s.trainSeconds.toFixed(1)} s`,
     ],
+    ['frames went through', s.via],
   ];
 }
 
