@@ -14,6 +14,7 @@ import { MemoryDlq, MemoryMessages, MemoryPoints, MemoryTopic } from '../io/memo
 import { ScoreSink } from '../io/score-sink';
 import { SyntheticSource } from '../io/synthetic-source';
 import { openModel } from '../models/active-model';
+import { consumerLag } from '../io/consumer-lag';
 import { createKafka } from '../io/kafka-client';
 import { kafkaSinkFrom } from '../io/io-factory';
 import type { Judged } from '../operators/model-input';
@@ -336,24 +337,14 @@ async function streamThroughKafka(
       ),
     );
     await sink.disconnect();
-    const ends = await admin.fetchTopicOffsets(topics.input);
-    const total = ends.reduce((sum, p) => sum + Number(p.high), 0);
-
     const detector = await startDetector(config, {
       metricsPort: null,
       onEvent: hooks.onEvent,
       onScored: hooks.onScored,
     });
     try {
-      const committed = async () => {
-        const [offsets] = await admin.fetchOffsets({ groupId: run, topics: [topics.input] });
-        return (offsets?.partitions ?? []).reduce(
-          (sum, p) => sum + Math.max(0, Number(p.offset)),
-          0,
-        );
-      };
-      // Offsets are committed once the sinks acked: then every frame is scored and written.
-      while ((await committed()) < total) {
+      // Offsets are committed once the sinks acked: no lag left means every frame is scored and written.
+      while ((await consumerLag(admin, run, topics.input)).some((p) => p.lag > 0)) {
         const failed = await Promise.race([
           detector.done.then(() => true),
           new Promise((r) => setTimeout(r, 250, false)),

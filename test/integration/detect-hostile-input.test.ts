@@ -7,6 +7,7 @@ import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { SensorFrame } from '../../src/codecs/records';
 import { parsePipeline } from '../../src/config/load-pipeline';
 import { DlqHeaders } from '../../src/io/dlq-sink';
+import { consumerLag } from '../../src/io/consumer-lag';
 import { createKafka } from '../../src/io/kafka-client';
 import { KafkaSink } from '../../src/io/kafka-sink';
 import { SyntheticSource } from '../../src/io/synthetic-source';
@@ -132,14 +133,12 @@ output:
         }
       },
     });
-    const committed = async () => {
-      const [offsets] = await admin.fetchOffsets({
-        groupId: `${name}-detectors`,
-        topics: [topics.input],
-      });
-      return offsets.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-    };
-    await waitFor(async () => (await committed()) >= total, {
+    const lagLeft = async () =>
+      (await consumerLag(admin, `${name}-detectors`, topics.input)).reduce(
+        (sum, p) => sum + p.lag,
+        0,
+      );
+    await waitFor(async () => (await lagLeft()) === 0, {
       what: `all ${total} records committed`,
       timeoutMs: 240_000,
       intervalMs: 250,

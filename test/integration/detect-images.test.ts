@@ -5,6 +5,7 @@ import type { Admin } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { AnomalyEvent, ImageFrame } from '../../src/codecs/records';
 import { parsePipeline } from '../../src/config/load-pipeline';
+import { consumerLag } from '../../src/io/consumer-lag';
 import { createKafka } from '../../src/io/kafka-client';
 import { KafkaSink } from '../../src/io/kafka-sink';
 import { trainAndStore } from '../../src/models/train-from-file';
@@ -117,14 +118,12 @@ output:
 
     const events: AnomalyEvent[] = [];
     detector = await startDetector(config, { metricsPort: null, onEvent: (e) => events.push(e) });
-    const committed = async () => {
-      const offsets = await admin.fetchOffsets({
-        groupId: `${name}-detectors`,
-        topics: [topics.input],
-      });
-      return offsets[0].partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-    };
-    await waitFor(async () => (await committed()) >= frames.length, {
+    const lagLeft = async () =>
+      (await consumerLag(admin, `${name}-detectors`, topics.input)).reduce(
+        (sum, p) => sum + p.lag,
+        0,
+      );
+    await waitFor(async () => (await lagLeft()) === 0, {
       what: `all ${frames.length} frames committed`,
       timeoutMs: 240_000,
       intervalMs: 500,
