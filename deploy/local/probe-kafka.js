@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Readiness probe of the local broker: a real metadata request through kafkajs.
+// Readiness probe of the local broker: a real metadata request and a group-coordinator
+// lookup through kafkajs.
 // Prints the broker list and exits 0 when the broker answers, 1 otherwise.
 'use strict';
 const { Kafka, logLevel } = require('kafkajs');
@@ -19,6 +20,9 @@ async function main() {
   await admin.connect();
   try {
     const cluster = await admin.describeCluster();
+    // Consumer groups need the group coordinator (__consumer_offsets), which a fresh KRaft
+    // node creates on the first request: ready means a group lookup answers too.
+    await admin.describeGroups(['aestream-stack-probe']);
     console.log(JSON.stringify(cluster));
   } finally {
     await admin.disconnect();
