@@ -63,6 +63,10 @@ export const ErrorCodes = {
   THRESHOLD_COMMAND: 'AE_ERR_THRESHOLD_COMMAND',
   /** A folder that does not have NAB's layout, or a NAB result file that does not match its data. */
   NAB_FORMAT: 'AE_ERR_NAB_FORMAT',
+  /** A replay range spec (`--from` / `--to`) that cannot be parsed, or ends before it starts. */
+  REPLAY_RANGE: 'AE_ERR_REPLAY_RANGE',
+  /** A replay range that holds no records in any partition of the topic. */
+  REPLAY_EMPTY_RANGE: 'AE_ERR_REPLAY_EMPTY_RANGE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
