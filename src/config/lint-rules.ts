@@ -119,6 +119,38 @@ export const lintRules: readonly LintRule[] = [
     },
   },
   {
+    id: 'model-outputs',
+    description:
+      'the reconstruction and latent topics differ from the input and from the other outputs; latent.influx needs output.influx',
+    check(config) {
+      const issues: ConfigIssue[] = [];
+      const taken = new Map<string, string>([
+        [config.input.kafka.topic, 'input.kafka.topic'],
+        [config.output.kafka.topic, 'output.kafka.topic'],
+        [config.output.dlq.topic, 'output.dlq.topic'],
+      ]);
+      for (const name of ['reconstruction', 'latent'] as const) {
+        const topic = config.output[name]?.topic;
+        if (topic === undefined) continue;
+        const other = taken.get(topic);
+        if (other !== undefined) {
+          issues.push({
+            path: `output.${name}.topic`,
+            message: `is the same topic as ${other} ("${topic}")`,
+          });
+        }
+        taken.set(topic, `output.${name}.topic`);
+      }
+      if (config.output.latent?.influx && !config.output.influx) {
+        issues.push({
+          path: 'output.latent.influx',
+          message: 'needs output.influx (the latent measurement is written there)',
+        });
+      }
+      return issues;
+    },
+  },
+  {
     id: 'retrain-trigger',
     description: 'retrain.trigger names at least one trigger',
     check(config) {

@@ -3,6 +3,8 @@ import { frameSchema } from '../codecs/frame-config';
 import {
   influxOutputSchema,
   kafkaInputSchema,
+  latentOutputSchema,
+  reconstructionOutputSchema,
   schemaRegistrySchema,
   topicOutputSchema,
 } from '../io/io-config';
@@ -41,6 +43,8 @@ export const pipelineSchema = z
         .describe('Anomaly events; default topic <name>.anomalies.'),
       influx: influxOutputSchema.optional().describe('Score points; off when absent.'),
       dlq: topicOutputSchema.optional().describe('Dead letters; default topic <name>.dlq.'),
+      reconstruction: reconstructionOutputSchema.optional(),
+      latent: latentOutputSchema.optional(),
     }),
     retrain: retrainSchema.prefault({}),
   })

@@ -62,6 +62,25 @@ export const topicOutputSchema = z.strictObject({
     .describe('Longest a message waits for its batch to fill (default 5 ms).'),
 });
 
+export const reconstructionOutputSchema = topicOutputSchema.describe(
+  'Frames rebuilt by the model (the denoised input), in the input schema, keyed by source; ' +
+    'one per input frame, from the scoring pass. Off when absent.',
+);
+
+export const latentOutputSchema = topicOutputSchema
+  .extend({
+    influx: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Also write the first two latent dimensions per source to output.influx's `latent` measurement (fields z0, z1).",
+      ),
+  })
+  .describe(
+    'LatentVector records (schemas/latent-vector.avsc): source, event time, model version and ' +
+      'the latent vector of every scored input, keyed by source. Off when absent.',
+  );
+
 export const influxOutputSchema = z
   .strictObject({
     url: z.url().describe('InfluxDB 1.x HTTP endpoint (or a 2.x/3.x v1-compatible one).'),
@@ -94,4 +113,6 @@ export const schemaRegistrySchema = z
 export type KafkaInputConfig = z.infer<typeof kafkaInputSchema>;
 export type InfluxOutputConfig = z.infer<typeof influxOutputSchema>;
 export type TopicOutputConfig = z.infer<typeof topicOutputSchema>;
+export type ReconstructionOutputConfig = z.infer<typeof reconstructionOutputSchema>;
+export type LatentOutputConfig = z.infer<typeof latentOutputSchema>;
 export type SchemaRegistryConfig = z.infer<typeof schemaRegistrySchema>;

@@ -12,6 +12,7 @@ import type { Normalization } from './normalization';
  */
 export class Autoencoder {
   private encoderModel: tf.LayersModel | undefined;
+  private forwardModel: tf.LayersModel | undefined;
 
   constructor(
     readonly architecture: Architecture,
@@ -46,6 +47,34 @@ export class Autoencoder {
       });
     }
     return this.encoderModel.apply(x, { training: false }) as tf.Tensor2D;
+  }
+
+  /**
+   * Reconstruction and latent code of a batch from ONE forward pass: the encoder runs once
+   * and both the bottleneck and the decoder output are read from it (what the detector's
+   * reconstruction and latent outputs need; no second model run).
+   */
+  forward(x: tf.Tensor): { reconstruction: tf.Tensor; latent: tf.Tensor2D } {
+    if (this.forwardModel === undefined) {
+      this.forwardModel = tf.model({
+        inputs: this.model.inputs,
+        outputs: [
+          this.model.outputs[0] as tf.SymbolicTensor,
+          this.model.getLayer(LATENT_LAYER).output as tf.SymbolicTensor,
+        ],
+      });
+    }
+    const [reconstruction, latent] = this.forwardModel.apply(x, { training: false }) as [
+      tf.Tensor,
+      tf.Tensor2D,
+    ];
+    return { reconstruction, latent };
+  }
+
+  /** Size of the latent vector (the bottleneck's units). */
+  get latentSize(): number {
+    const arch = this.architecture;
+    return arch.kind === 'dense-ae' ? (arch.hidden[arch.hidden.length - 1] as number) : arch.latent;
   }
 
   /** Frees the weights. */

@@ -3,7 +3,19 @@ import { logger } from '../observability/logger';
 import { inputSizeOf } from './architecture';
 import type { StoredModel } from './model-store';
 import { createOnnxEngine } from './onnx-engine';
+import { exportOnnx } from './onnx-export';
 import { createTfjsEngine } from './tfjs-engine';
+
+/**
+ * Models stored before the ONNX export had a `latent` output are re-exported from their
+ * (hash-checked) weights when opened, so every version gives latent vectors.
+ */
+function onnxEngineOf(stored: StoredModel): Promise<InferenceEngine> {
+  const ae = stored.autoencoder;
+  return createOnnxEngine(stored.onnx, ae.inputShape, {
+    reexport: () => exportOnnx(ae.model),
+  });
+}
 
 /**
  * Runs a model on batches of normalized frames. Engines take and return plain
@@ -16,7 +28,18 @@ export interface InferenceEngine {
   readonly device: string;
   /** Reconstructions of `n` frames. */
   reconstruct(x: Float32Array, n: number): Promise<Float32Array>;
+  /**
+   * Reconstructions and latent vectors of `n` frames from one forward pass (row-major,
+   * `n` x input size and `n` x latentSize).
+   */
+  run(x: Float32Array, n: number): Promise<EngineOutput>;
   dispose(): Promise<void>;
+}
+
+/** What one forward pass gives: the reconstruction and the bottleneck of every frame. */
+export interface EngineOutput {
+  reconstruction: Float32Array;
+  latent: Float32Array;
 }
 
 export type EngineRequest = 'auto' | 'tfjs' | 'onnx';
@@ -34,10 +57,10 @@ export async function createEngine(
   stored: StoredModel,
 ): Promise<InferenceEngine> {
   if (request === 'tfjs') return createTfjsEngine(stored.autoencoder);
-  if (request === 'onnx') return createOnnxEngine(stored.onnx, stored.autoencoder.inputShape);
+  if (request === 'onnx') return onnxEngineOf(stored);
   const candidates: InferenceEngine[] = [await createTfjsEngine(stored.autoencoder)];
   try {
-    candidates.push(await createOnnxEngine(stored.onnx, stored.autoencoder.inputShape));
+    candidates.push(await onnxEngineOf(stored));
   } catch (err) {
     logger.info({ reason: messageOf(err) }, 'onnx engine unavailable, using tfjs');
   }

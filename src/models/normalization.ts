@@ -97,6 +97,28 @@ export function normalize(norm: Normalization, data: ArrayLike<number>): Float32
   return out;
 }
 
+/**
+ * The inverse of {@link normalize}: model outputs back in the units of the raw frames
+ * (sensor readings, 0-255 intensities), e.g. for reconstructed frames.
+ *
+ * @example
+ * denormalize({ kind: 'range', min: 0, max: 255 }, new Float32Array([0, 1])) // [0, 255]
+ */
+export function denormalize(norm: Normalization, data: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(data.length);
+  if (norm.kind === 'range') {
+    const span = norm.max - norm.min;
+    for (let i = 0; i < data.length; i++) out[i] = (data[i] as number) * span + norm.min;
+    return out;
+  }
+  const d = norm.center.length;
+  for (let i = 0; i < data.length; i++) {
+    const f = i % d;
+    out[i] = (data[i] as number) * (norm.scale[f] as number) + (norm.center[f] as number);
+  }
+  return out;
+}
+
 /** True when every number of the normalization is finite and every scale positive. */
 export function isValidNormalization(norm: Normalization): boolean {
   if (norm.kind === 'range') return Number.isFinite(norm.min) && norm.max > norm.min;

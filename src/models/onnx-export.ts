@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { AeError, ErrorCodes } from '../errors';
+import { LATENT_LAYER } from './architecture';
 
 /**
  * Exports our autoencoders to ONNX from their layers and weights, for onnxruntime.
@@ -103,7 +104,9 @@ function toOnnxKernel(w: tf.Tensor): { dims: number[]; data: Float32Array } {
 
 /**
  * Encodes a trained model as an ONNX ModelProto (opset 17) with a dynamic batch axis:
- * input `input`, output `output`, both with the tfjs model's per-sample shapes.
+ * input `input`, output `output`, both with the tfjs model's per-sample shapes, and a
+ * second output `latent` [N, latent size]: the bottleneck layer's activations, so one
+ * run gives the reconstruction and the latent vector.
  *
  * @example
  * const bytes = exportOnnx(autoencoder.model);
@@ -115,6 +118,7 @@ export function exportOnnx(model: tf.LayersModel): Uint8Array {
   let cur = 'input';
   let n = 0;
   let channelsFirst = false;
+  let latent: { name: string; units: number } | undefined;
   const fresh = (base: string): string => `${base}_${n++}`;
   const emit = (op: string, inputs: string[], attrs: Attr[] = [], base = op): string => {
     const out = fresh(base.toLowerCase());
@@ -157,6 +161,7 @@ export function exportOnnx(model: tf.LayersModel): Uint8Array {
         const bName = init(`${layer.name}_B`, b.shape, b.dataSync() as Float32Array);
         cur = emit('Gemm', [cur, wName, bName]);
         activation(layer);
+        if (layer.name === LATENT_LAYER) latent = { name: cur, units: w.shape[1] as number };
         break;
       }
       case 'Conv2D':
@@ -212,6 +217,7 @@ export function exportOnnx(model: tf.LayersModel): Uint8Array {
   }
   if (inputShape.length === 3 && outputShape.length === 3) toNhwc();
   nodes.push(pbMsg(1, node('Identity', [cur], 'output')));
+  if (latent) nodes.push(pbMsg(1, node('Identity', [latent.name], 'latent')));
 
   const graph = [
     ...nodes,
@@ -219,6 +225,7 @@ export function exportOnnx(model: tf.LayersModel): Uint8Array {
     ...inits,
     pbMsg(11, valueInfo('input', ['N', ...inputShape])),
     pbMsg(12, valueInfo('output', ['N', ...outputShape])),
+    ...(latent ? [pbMsg(12, valueInfo('latent', ['N', latent.units]))] : []),
   ];
   const modelProto = Buffer.concat([
     pbInt(1, 8), // IR version 8 (ONNX 1.10+)

@@ -1,16 +1,32 @@
 import type { InferenceEngine } from './inference-engine';
-import { normalize, type Normalization } from './normalization';
+import { denormalize, normalize, type Normalization } from './normalization';
 import { type BatchScores, type ContributionLayout, type ErrorKind, scoreBatch } from './scoring';
+
+/** Scores with what the same forward pass produced besides them. */
+export interface BatchOutputs extends BatchScores {
+  /** The reconstructed frames in raw units (readings, 0-255 intensities), row-major. */
+  reconstruction: Float32Array;
+  /** The latent vectors, row-major, `latentSize` values per frame. */
+  latent: Float32Array;
+  latentSize: number;
+}
 
 /** Scores raw frames: normalize, reconstruct on an engine, reconstruction error + top-k. */
 export interface Scorer {
   score(raw: ArrayLike<number>, n: number): Promise<BatchScores>;
+  /**
+   * Like `score`, from the same single forward pass also the reconstructions (denormalized
+   * into the input's units) and the latent vectors: the detector's reconstruction and
+   * latent outputs.
+   */
+  scoreWithOutputs(raw: ArrayLike<number>, n: number): Promise<BatchOutputs>;
 }
 
 /**
  * @example
  * const scorer = createScorer(engine, stored.metadata.normalization, layoutOf(arch, 7), 'mse', 3);
  * const { scores, top } = await scorer.score(pixels, 64);
+ * const { reconstruction, latent } = await scorer.scoreWithOutputs(pixels, 64);
  */
 export function createScorer(
   engine: InferenceEngine,
@@ -24,6 +40,16 @@ export function createScorer(
       const x = normalize(normalization, raw);
       const y = await engine.reconstruct(x, n);
       return scoreBatch(x, y, n, layout, error, topK);
+    },
+    async scoreWithOutputs(raw, n) {
+      const x = normalize(normalization, raw);
+      const { reconstruction: y, latent } = await engine.run(x, n);
+      return {
+        ...scoreBatch(x, y, n, layout, error, topK),
+        reconstruction: denormalize(normalization, y),
+        latent,
+        latentSize: latent.length / n,
+      };
     },
   };
 }

@@ -3,7 +3,7 @@ import { inputSizeOf } from './architecture';
 import type { Autoencoder } from './autoencoder';
 import { currentBackend } from './backend';
 import { checkBatch } from './batch-check';
-import type { InferenceEngine } from './inference-engine';
+import type { EngineOutput, InferenceEngine } from './inference-engine';
 
 /**
  * The TensorFlow.js engine: each batch runs inside `tf.tidy`, so no tensor outlives
@@ -21,6 +21,16 @@ export async function createTfjsEngine(ae: Autoencoder): Promise<InferenceEngine
     async reconstruct(x: Float32Array, n: number): Promise<Float32Array> {
       checkBatch(x, n, size);
       return tf.tidy(() => ae.reconstruct(tf.tensor(x, [n, ...shape])).dataSync() as Float32Array);
+    },
+    async run(x: Float32Array, n: number): Promise<EngineOutput> {
+      checkBatch(x, n, size);
+      return tf.tidy(() => {
+        const out = ae.forward(tf.tensor(x, [n, ...shape]));
+        return {
+          reconstruction: out.reconstruction.dataSync() as Float32Array,
+          latent: out.latent.dataSync() as Float32Array,
+        };
+      });
     },
     async dispose(): Promise<void> {
       // The autoencoder belongs to the caller (the model store handed it out).

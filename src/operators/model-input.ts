@@ -25,6 +25,12 @@ export interface Scored<F> extends ModelInput<F> {
   /** The largest contributions, largest first (top-k of the pipeline's model.topK). */
   contributions: Contribution[];
   modelVersion: string;
+  /**
+   * The model's rebuilt input in raw units (same layout as `data`) and the input's latent
+   * vector, from the pass that gave the score; present when the pipeline outputs them.
+   */
+  reconstruction?: Float32Array;
+  latent?: Float32Array;
 }
 
 export interface Judged<F> extends Scored<F> {

@@ -58,10 +58,15 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
           );
     return inputs.pipe(
       microBatch<ModelInput<Frame>>(config.batch),
-      inferBatch<Frame>(parts.model, (size, seconds) => {
-        metrics?.batchSize.observe({ pipeline }, size);
-        metrics?.inferenceSeconds.observe({ pipeline, engine: config.model.engine }, seconds);
-      }),
+      inferBatch<Frame>(
+        parts.model,
+        (size, seconds) => {
+          metrics?.batchSize.observe({ pipeline }, size);
+          metrics?.inferenceSeconds.observe({ pipeline, engine: config.model.engine }, seconds);
+        },
+        // Reconstruction and latent outputs come from the scoring pass itself.
+        config.output.reconstruction !== undefined || config.output.latent !== undefined,
+      ),
       applyThresholds<Frame>(parts.judge),
       writeAndAck<Frame>(parts.sinks),
       tap((batch) => {

@@ -9,6 +9,7 @@ import { consumerLag } from '../io/consumer-lag';
 import { createKafka } from '../io/kafka-client';
 import { influxSinkFrom, kafkaSinkFrom, kafkaSourceFrom } from '../io/io-factory';
 import { ScoreSink } from '../io/score-sink';
+import { modelOutputSinks } from '../io/model-output-sinks';
 import type { Kafka } from 'kafkajs';
 import { concatMap } from 'rxjs';
 import { AeError, messageOf } from '../errors';
@@ -122,6 +123,11 @@ export async function startDetector(
     ),
   ];
   if (influx) sinks.push(new ScoreSink<Frame>(influx, pipeline));
+  // Optional model outputs (issue 12): reconstructed frames and latent vectors.
+  const modelOutputs = modelOutputSinks(config, kafka, influx);
+  opened.push(() => modelOutputs.disconnect());
+  await modelOutputs.connect().catch(failedStart);
+  sinks.push(...modelOutputs.sinks);
 
   const source = kafkaSourceFrom(
     options.shutdownMs !== undefined
@@ -230,6 +236,7 @@ export async function startDetector(
       if (lagTimer) clearInterval(lagTimer);
       await stopReporter?.().catch(() => undefined);
       await admin.disconnect().catch(() => undefined);
+      await modelOutputs.disconnect();
       await Promise.allSettled([events.disconnect(), dlqSink.disconnect(), influx?.close()]);
       await releases?.stop();
       for (const m of [...retired, current]) await m.dispose().catch(() => undefined);

@@ -48,6 +48,10 @@ const maxAbsModel: Pick<ActiveModel, 'version' | 'scorer'> = {
       }
       return { scores, top };
     },
+    async scoreWithOutputs(raw, n) {
+      const { scores, top } = await this.score(raw, n);
+      return { scores, top, reconstruction: Float32Array.from(raw), latent: scores, latentSize: 1 };
+    },
   },
 };
 
