@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, type Consumer } from 'kafkajs';
 import { uniqueName } from '../helpers/names';
 import { KAFKA_BROKERS } from '../helpers/stack';
 import { waitFor } from '../helpers/wait-for';
@@ -78,5 +78,18 @@ describe('local Kafka broker', () => {
     // The keys spread over all three partitions, so order is really per partition, not global.
     const used = new Set([...partitionsOfKey.values()].flatMap((s) => [...s]));
     expect(used.size).toBe(3);
+  });
+
+  it('keeps history: a topic of frames timestamped months ago is not deleted by time retention', async () => {
+    // Frames carry their event time; with time retention the broker's periodic check deletes
+    // replayed or synthetic history under a consumer that has not read it yet.
+    const topicConfigs = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }],
+    });
+    const retention = topicConfigs.resources[0].configEntries.find(
+      (e) => e.configName === 'retention.ms',
+    );
+    expect(retention?.configValue).toBe('-1');
   });
 });
