@@ -2,6 +2,31 @@ import { z } from 'zod';
 
 /** The autoencoder of a pipeline, where its versions are stored, and how it runs. */
 
+export const denoiseSchema = z
+  .strictObject({
+    noise: z
+      .enum(['gaussian', 'masking'])
+      .default('gaussian')
+      .describe(
+        'gaussian: add N(0, level) noise to every normalized input value; masking: set a random share `level` of the input values to 0 (the median for sensors, black for images).',
+      ),
+    level: z
+      .number()
+      .gt(0)
+      .describe(
+        'Noise std in normalized units (gaussian; images are in [0, 1], sensors in IQRs), or the share of masked values in (0, 1) (masking).',
+      ),
+  })
+  .refine((d) => d.noise !== 'masking' || d.level < 1, {
+    message: 'masking level is a share of values and must be below 1',
+    path: ['level'],
+  })
+  .describe(
+    'Train a denoising autoencoder: corrupted inputs against the clean target, so the reconstruction output removes noise rather than copying it. Off when absent.',
+  );
+
+export type DenoiseConfig = z.infer<typeof denoiseSchema>;
+
 const common = {
   store: z.string().min(1).describe('Folder of the versioned model store.'),
   releases: z
@@ -60,6 +85,7 @@ const common = {
     })
     .prefault({})
     .describe('Offline training (aestream train) and retraining defaults.'),
+  denoise: denoiseSchema.optional(),
 };
 
 export const denseAeSchema = z

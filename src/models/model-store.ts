@@ -37,6 +37,8 @@ export interface TrainingInfo {
   epochs?: number;
   seed?: number;
   denoise?: number;
+  /** Corruption of a denoising autoencoder's training inputs (`model.denoise`). */
+  corruption?: { noise: 'gaussian' | 'masking'; level: number };
   backend?: string;
   samplesPerSecond?: number;
 }

@@ -5,7 +5,7 @@ import { initBackend } from './backend';
 import { ModelStore, type ModelMetadata } from './model-store';
 import { fitRange, fitRobust, normalize } from './normalization';
 import { readTrainingData, type TrainingData } from './training-data';
-import { type EpochReport, type TrainResult, trainAutoencoder } from './trainer';
+import { type EpochReport, type TrainResult, trainAutoencoder, trainOptionsOf } from './trainer';
 
 export interface TrainOptionsOverride {
   epochs?: number;
@@ -66,7 +66,7 @@ export async function trainAndStore(
   const norm = arch.kind === 'dense-ae' ? fitRobust(data.raw, arch.features) : fitRange(data.raw);
   const x = normalize(norm, data.raw);
   const train = {
-    ...config.model.train,
+    ...trainOptionsOf(config.model),
     ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
   };
@@ -87,6 +87,7 @@ export async function trainAndStore(
         epochs: result.epochs,
         seed: train.seed,
         denoise: train.denoise,
+        ...(train.corruption ? { corruption: train.corruption } : {}),
         backend,
         samplesPerSecond: Math.round(result.samplesPerSecond),
       },

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AeError, ErrorCodes } from '../errors';
 import { inputSizeOf } from './architecture';
 import type { Autoencoder } from './autoencoder';
-import type { TrainConfig } from './model-config';
+import type { DenoiseConfig, ModelConfig, TrainConfig } from './model-config';
 import { seededRandom } from '../seeded-random';
 
 /** What each epoch reports (the CLI's progress bar shows it). */
@@ -30,6 +30,46 @@ export interface TrainResult {
 
 export interface TrainOptions extends TrainConfig {
   onEpoch?: (report: EpochReport) => void;
+  /** Denoising training (`model.denoise`); takes precedence over the plain `denoise` std. */
+  corruption?: DenoiseConfig;
+}
+
+/**
+ * The training options of a pipeline's model section: `model.train` plus `model.denoise`.
+ *
+ * @example trainAutoencoder(ae, x, n, { ...trainOptionsOf(config.model), epochs: 5 })
+ */
+export function trainOptionsOf(model: ModelConfig): TrainOptions {
+  return { ...model.train, ...(model.denoise ? { corruption: model.denoise } : {}) };
+}
+
+/** The corruption training applies: `corruption`, else Gaussian noise of std `denoise`. */
+function corruptionOf(opts: TrainOptions): DenoiseConfig | null {
+  if (opts.corruption) return opts.corruption;
+  return opts.denoise > 0 ? { noise: 'gaussian', level: opts.denoise } : null;
+}
+
+/**
+ * A corrupted copy of a clean batch (inside the caller's tidy): Gaussian noise of std
+ * `level`, or a random share `level` of the values set to 0. Clipped to [0, 1] for images.
+ */
+export function corrupt(
+  clean: tf.Tensor,
+  corruption: DenoiseConfig,
+  seed: number,
+  clip: boolean,
+): tf.Tensor {
+  let input: tf.Tensor;
+  if (corruption.noise === 'gaussian') {
+    input = tf.add(clean, tf.randomNormal(clean.shape, 0, corruption.level, 'float32', seed));
+  } else {
+    const keep = tf.greaterEqual(
+      tf.randomUniform(clean.shape, 0, 1, 'float32', seed),
+      corruption.level,
+    );
+    input = tf.mul(clean, tf.cast(keep, 'float32'));
+  }
+  return clip ? tf.clipByValue(input, 0, 1) : input;
 }
 
 function shuffle(indices: Uint32Array, random: () => number): void {
@@ -60,8 +100,9 @@ function gather(
  * Trains an autoencoder on normalized samples (row-major, `count` × input size) with Adam
  * on MSE, holding back a seeded random `validation` share; stops when the validation
  * loss has not improved for `patience` epochs and keeps the best epoch's weights.
- * With `denoise` > 0, Gaussian noise of that std is added to each input (clipped to
- * [0, 1] for images) while the clean input stays the target.
+ * With `corruption` (`model.denoise`: Gaussian noise or masking) or `denoise` > 0 (Gaussian
+ * noise of that std) each input is corrupted (clipped to [0, 1] for images) while the clean
+ * input stays the target: a denoising autoencoder.
  * Seeded shuffling, noise and initialisation make a run reproducible on one backend.
  *
  * @example
@@ -89,6 +130,7 @@ export async function trainAutoencoder(
   const valData = gather(data, size, order, trainCount, count);
   const shape = ae.inputShape;
   const clip = ae.architecture.kind === 'conv-ae';
+  const corruption = corruptionOf(opts);
   const optimizer = tf.train.adam(opts.learningRate);
   const vars = ae.model.trainableWeights.map((w) => w.read() as tf.Variable);
   const history: EpochReport[] = [];
@@ -108,14 +150,7 @@ export async function trainAutoencoder(
         const noiseSeed = opts.seed * 1000003 + step++;
         const cost = tf.tidy(() => {
           const clean = tf.tensor(batch, [to - from, ...shape]);
-          let input: tf.Tensor = clean;
-          if (opts.denoise > 0) {
-            input = tf.add(
-              clean,
-              tf.randomNormal(clean.shape, 0, opts.denoise, 'float32', noiseSeed),
-            );
-            if (clip) input = tf.clipByValue(input, 0, 1);
-          }
+          const input = corruption ? corrupt(clean, corruption, noiseSeed, clip) : clean;
           return optimizer.minimize(
             () =>
               tf.losses.meanSquaredError(
