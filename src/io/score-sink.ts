@@ -1,5 +1,6 @@
 import type { IPoint } from 'influx';
 import { eventTimeOf } from '../codecs/anomaly-events';
+import type { Contribution } from '../models/scoring';
 import type { Judged } from '../operators/model-input';
 import type { BatchSink } from '../operators/write-and-ack';
 
@@ -31,8 +32,17 @@ export function scorePoint<F>(judged: Judged<F>, pipeline: string): IPoint {
 }
 
 /**
+ * The top contributions of an input as text, largest first: `index:error` pairs (feature
+ * index for sensors, region index for images), e.g. `1:0.523 0:0.0412`.
+ */
+export function topText(contributions: readonly Contribution[]): string {
+  return contributions.map((c) => `${c.index}:${Number(c.error.toPrecision(3))}`).join(' ');
+}
+
+/**
  * The score output: one `score` point per judged input, and one `anomaly` point per event
- * (for Grafana annotations). `write` resolves when the writer has them all.
+ * (tags pipeline, source, model; fields score, threshold, p, top: for Grafana annotations
+ * and the table of recent events). `write` resolves when the writer has them all.
  */
 export class ScoreSink<F> implements BatchSink<F> {
   readonly name = 'influx-scores';
@@ -51,7 +61,12 @@ export class ScoreSink<F> implements BatchSink<F> {
         points.push({
           measurement: 'anomaly',
           tags: { pipeline: this.pipeline, source: judged.key, model: judged.modelVersion },
-          fields: { score: judged.score, threshold: judged.threshold ?? 0, p: judged.probability },
+          fields: {
+            score: judged.score,
+            threshold: judged.threshold ?? 0,
+            p: judged.probability,
+            top: topText(judged.contributions),
+          },
           timestamp: point.timestamp,
         });
       }

@@ -6,6 +6,24 @@ export interface PipelineFigures {
   /** Current consumer lag per partition; null when unknown. */
   lag: () => Promise<Array<{ partition: number; lag: number }> | null>;
   model: () => { version: string; engine: string; backend: string };
+  /**
+   * The pipeline's dead-letter topic: its `aestream_dlq_records_total` samples become the
+   * `dlq` points. Without it every dead letter of the process counts (one detector per process).
+   */
+  dlqTopic?: string;
+}
+
+/** Dead letters per reason code so far, from prom-client's registry. */
+async function deadLetters(topic: string | undefined): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const m = register.getSingleMetric('aestream_dlq_records_total');
+  if (!m) return counts;
+  for (const v of (await m.get()).values) {
+    const reason = v.labels.reason;
+    if (typeof reason !== 'string' || (topic !== undefined && v.labels.topic !== topic)) continue;
+    counts.set(reason, (counts.get(reason) ?? 0) + v.value);
+  }
+  return counts;
 }
 
 /** Sum of a metric's samples that carry `pipeline`, from prom-client's registry. */
@@ -24,8 +42,13 @@ async function sampleSum(metric: string, pipeline: string, suffix = ''): Promise
 /**
  * Every `intervalMs`, the detector's own figures go to InfluxDB as one `pipeline` point
  * (tags pipeline, model; fields frames_per_s, scored_per_s, anomalies, lag, batch_size,
- * inference_ms, backend, engine), so Grafana shows health beside the scores. The same
- * figures are on /metrics. A failed write is logged once and retried at the next tick.
+ * inference_ms, e2e_ms, backend, engine), so Grafana shows health beside the scores. The
+ * same figures are on /metrics. Beside it, one `dlq` point per reason code that had dead
+ * letters in the interval (tags pipeline, reason; field records), and a `model` point
+ * (tags pipeline, model; fields event = loaded | swapped, previous, engine, backend) at the
+ * first tick and at each tick that finds another model in use: Grafana's model-swap
+ * annotations, accurate to one interval. A failed write is logged once and retried at the
+ * next tick (the counts of that interval carry over).
  *
  * @example const stop = startPipelineReporter('sensors', influx, figures, 10_000)
  */
@@ -44,7 +67,12 @@ export function startPipelineReporter(
     batchSum: 0,
     inferSum: 0,
     inferCount: 0,
+    e2eSum: 0,
+    e2eCount: 0,
   };
+  // Dead letters counted before this detector started are not its own.
+  let lastDlq: Promise<Map<string, number>> = deadLetters(figures.dlqTopic);
+  let lastModel: string | null = null;
   let failing = false;
   let running: Promise<void> = Promise.resolve();
 
@@ -59,10 +87,13 @@ export function startPipelineReporter(
       batchSum: await sampleSum('aestream_batch_size', pipeline, '_sum'),
       inferSum: await sampleSum('aestream_inference_seconds', pipeline, '_sum'),
       inferCount: await sampleSum('aestream_inference_seconds', pipeline, '_count'),
+      e2eSum: await sampleSum('aestream_end_to_end_seconds', pipeline, '_sum'),
+      e2eCount: await sampleSum('aestream_end_to_end_seconds', pipeline, '_count'),
     };
     const seconds = Math.max(0.001, (now - last.at) / 1000);
     const batches = current.batches - last.batches;
     const inferences = current.inferCount - last.inferCount;
+    const e2eCount = current.e2eCount - last.e2eCount;
     const lags = await figures.lag().catch(() => null);
     const model = figures.model();
     const fields: Record<string, number | string> = {
@@ -71,20 +102,45 @@ export function startPipelineReporter(
       anomalies: current.anomalies - last.anomalies,
       batch_size: batches > 0 ? (current.batchSum - last.batchSum) / batches : 0,
       inference_ms: inferences > 0 ? ((current.inferSum - last.inferSum) / inferences) * 1000 : 0,
+      e2e_ms: e2eCount > 0 ? ((current.e2eSum - last.e2eSum) / e2eCount) * 1000 : 0,
       backend: model.backend,
       engine: model.engine,
     };
     if (lags) fields.lag = lags.reduce((sum, p) => sum + p.lag, 0);
-    last = current;
-    try {
-      await writer.writePoints([
-        {
-          measurement: 'pipeline',
-          tags: { pipeline, model: model.version },
-          fields,
-          timestamp: new Date(now),
+    const timestamp = new Date(now);
+    const points: IPoint[] = [
+      { measurement: 'pipeline', tags: { pipeline, model: model.version }, fields, timestamp },
+    ];
+    const dlqBefore = await lastDlq;
+    const dlqNow = await deadLetters(figures.dlqTopic);
+    for (const [reason, total] of dlqNow) {
+      const records = total - (dlqBefore.get(reason) ?? 0);
+      if (records > 0)
+        points.push({
+          measurement: 'dlq',
+          tags: { pipeline, reason },
+          fields: { records },
+          timestamp,
+        });
+    }
+    if (model.version !== lastModel) {
+      points.push({
+        measurement: 'model',
+        tags: { pipeline, model: model.version },
+        fields: {
+          event: lastModel === null ? 'loaded' : 'swapped',
+          previous: lastModel ?? '',
+          engine: model.engine,
+          backend: model.backend,
         },
-      ]);
+        timestamp,
+      });
+    }
+    try {
+      await writer.writePoints(points);
+      last = current;
+      lastDlq = Promise.resolve(dlqNow);
+      lastModel = model.version;
       if (failing) logger.info({ pipeline }, 'pipeline figures are written to InfluxDB again');
       failing = false;
     } catch (err) {

@@ -1,0 +1,380 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import { InfluxDB } from 'influx';
+import type { Admin } from 'kafkajs';
+import { createAvroCodec } from '../../src/codecs/avro-codec';
+import type { ModelRelease, SensorFrame } from '../../src/codecs/records';
+import { parsePipeline } from '../../src/config/load-pipeline';
+import { allDashboards, DASHBOARD_DIR } from '../../src/dashboards/dashboards';
+import { queriesOf, type DashboardQuery } from '../../src/dashboards/influxql';
+import { createKafka } from '../../src/io/kafka-client';
+import { KafkaSink } from '../../src/io/kafka-sink';
+import { SyntheticSource } from '../../src/io/synthetic-source';
+import { packRelease } from '../../src/models/model-release';
+import { ModelStore } from '../../src/models/model-store';
+import { trainFromFile } from '../../src/models/train-from-file';
+import { startDetector, type Detector } from '../../src/pipelines/detect';
+import { uniqueDatabase, uniqueName } from '../helpers/names';
+import { INFLUX_URL, KAFKA_BROKERS } from '../helpers/stack';
+import { waitFor } from '../helpers/wait-for';
+
+/**
+ * The dashboards against real data: a short detect pipeline (real Kafka, real InfluxDB,
+ * the code of `aestream detect`, a model swap and some undecodable records on the way)
+ * writes its points; then every InfluxQL query of the committed dashboard JSON (panels,
+ * annotations, variables) runs with its template variables filled in as Grafana would,
+ * and must return rows of the shape its panel expects. A query that returns nothing fails.
+ */
+
+type Cell = string | number | boolean | null;
+interface Series {
+  name: string;
+  tags?: Record<string, string>;
+  columns: string[];
+  values: Cell[][];
+}
+
+/** What a panel's query must return: its columns after `time`, its GROUP BY tags, cell kinds. */
+interface Shape {
+  columns: string[];
+  tags?: string[];
+  /** Columns holding strings (others numbers). */
+  text?: string[];
+  /** Columns where at least one row must be > 0. */
+  positive?: string[];
+  /** No time column (SHOW TAG VALUES). */
+  keyValue?: boolean;
+}
+
+const SHAPES: Record<string, Shape> = {
+  // Overview
+  'variable: pipeline': { columns: ['key', 'value'], keyValue: true, text: ['key', 'value'] },
+  'Anomaly events': { columns: ['events'], positive: ['events'] },
+  'Anomalies per pipeline and source': {
+    columns: ['anomalies'],
+    tags: ['pipeline', 'source'],
+    positive: ['anomalies'],
+  },
+  'Top sources by anomalies': {
+    columns: ['anomalies', 'source', 'pipeline'],
+    text: ['source', 'pipeline'],
+    positive: ['anomalies'],
+  },
+  'Dead letters by reason': { columns: ['records'], tags: ['reason'], positive: ['records'] },
+  'Current model per pipeline': {
+    columns: ['frames_per_s', 'model', 'engine', 'backend'],
+    tags: ['pipeline'],
+    text: ['model', 'engine', 'backend'],
+  },
+  // Source detail
+  'variable: source': { columns: ['key', 'value'], keyValue: true, text: ['key', 'value'] },
+  'annotation: Anomalies': {
+    columns: ['score', 'threshold', 'model'],
+    text: ['model'],
+    positive: ['score', 'threshold'],
+  },
+  'annotation: Model swaps': {
+    columns: ['event', 'previous', 'model'],
+    text: ['event', 'previous', 'model'],
+  },
+  'Reconstruction error vs threshold': {
+    columns: ['error', 'threshold'],
+    positive: ['error', 'threshold'],
+  },
+  'Anomaly probability': { columns: ['p'], positive: ['p'] },
+  'Top contributing features of recent anomaly events': {
+    columns: ['score', 'threshold', 'p', 'top', 'model'],
+    text: ['top', 'model'],
+    positive: ['score', 'threshold', 'p'],
+  },
+  // Pipeline health
+  'Frames per second': {
+    columns: ['in', 'scored'],
+    tags: ['pipeline'],
+    positive: ['in', 'scored'],
+  },
+  'Consumer lag': { columns: ['lag'], tags: ['pipeline'] },
+  'Batch size': { columns: ['batch size'], tags: ['pipeline'], positive: ['batch size'] },
+  'Inference latency': { columns: ['inference'], tags: ['pipeline'], positive: ['inference'] },
+  'End-to-end latency': { columns: ['end to end'], tags: ['pipeline'], positive: ['end to end'] },
+  Backend: {
+    columns: ['backend', 'engine', 'model'],
+    tags: ['pipeline'],
+    text: ['backend', 'engine', 'model'],
+  },
+};
+
+const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/** The query as Grafana sends it: variables, $timeFilter and $__interval filled in. */
+function substitute(
+  q: DashboardQuery,
+  vars: { pipeline: string; source: string; from: number; to: number },
+): string {
+  return q.query
+    .replace(/\/\^\$pipeline\$\//g, `/^${escapeRegex(vars.pipeline)}$/`)
+    .replace(/\$pipeline/g, vars.pipeline)
+    .replace(/\$source/g, vars.source)
+    .replace(/\$timeFilter/g, `time >= ${vars.from}ms AND time <= ${vars.to}ms`)
+    .replace(/\$__interval/g, '5s');
+}
+
+describe('dashboard queries against data written by a detect pipeline (real Kafka and InfluxDB)', () => {
+  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
+  let admin: Admin;
+  const name = uniqueName('dash').replace(/[^a-z0-9-]/g, '');
+  const topics = {
+    input: `${name}.frames`,
+    anomalies: `${name}.anomalies`,
+    dlq: `${name}.dlq`,
+    releases: `${name}.models`,
+  };
+  const database = uniqueDatabase('dash');
+  const influx = new InfluxDB({
+    host: new URL(INFLUX_URL).hostname,
+    port: Number(new URL(INFLUX_URL).port),
+    database,
+  });
+  let detector: Detector | undefined;
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [topics.input, topics.anomalies, topics.dlq].map((topic) => ({
+        topic,
+        numPartitions: 3,
+      })),
+      waitForLeaders: true,
+    });
+  });
+
+  afterAll(async () => {
+    await detector?.stop();
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+    await admin.disconnect();
+    await influx.dropDatabase(database).catch(() => undefined);
+  });
+
+  it('every panel, annotation and variable query returns rows of its expected shape', async () => {
+    // The committed JSON is what Grafana loads; the unit test keeps it equal to the generator.
+    const boards = allDashboards().map(
+      ({ file }) =>
+        JSON.parse(
+          readFileSync(resolve(__dirname, '..', '..', DASHBOARD_DIR, file), 'utf8'),
+        ) as dashboard.Dashboard,
+    );
+    const queries = boards.flatMap((b) => queriesOf(b));
+    expect([...new Set(queries.map((q) => q.where))].sort()).toEqual(Object.keys(SHAPES).sort());
+
+    const dir = mkdtempSync(join(tmpdir(), 'aestream-dash-'));
+    const config = parsePipeline(
+      `
+name: ${name}
+input:
+  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${name}-detectors, fromBeginning: true }
+  schema: schemas/sensor-frame.avsc
+frame: { kind: sensor, features: 1, window: 16, stride: 1 }
+model:
+  kind: dense-ae
+  hidden: [8, 3]
+  store: ${join(dir, 'models')}
+  train: { epochs: 3, seed: 1 }
+  releases: { topic: ${topics.releases} }
+batch: { maxSize: 64, maxWaitMs: 10 }
+threshold: { kind: ksigma, k: 4, calibration: 50 }
+output:
+  kafka: { topic: ${topics.anomalies} }
+  influx: { url: "${INFLUX_URL}", database: ${database}, flushMs: 100 }
+  dlq: { topic: ${topics.dlq} }
+`,
+      'dashboards-test.yaml',
+      { env: {}, baseDir: process.cwd() },
+    );
+    // Two model versions trained on normal readings of the same generator; v1 first, v2 later.
+    const length = 600;
+    const normal = new SyntheticSource({ seed: 11, sources: 1, length, anomaliesPerSource: 0 });
+    const csv = join(dir, 'train.csv');
+    writeFileSync(
+      csv,
+      ['value', ...[...normal.frames()].map((f) => String(f.values[0]))].join('\n'),
+    );
+    await trainFromFile(config, { data: csv });
+    await trainFromFile(config, { data: csv, seed: 2 });
+    const store = new ModelStore(config.model.store);
+
+    const startedAt = Date.now();
+    detector = await startDetector(config, {
+      metricsPort: null,
+      modelVersion: 1,
+      reportIntervalMs: 300,
+    });
+
+    // Event times end now, so the scores and the detector's own reports share a time range.
+    const intervalMs = 100;
+    const gen = new SyntheticSource({
+      seed: 5,
+      sources: 3,
+      length,
+      intervalMs,
+      startTime: startedAt - length * intervalMs,
+      anomaliesPerSource: 2,
+      magnitude: 4,
+      warmup: 150,
+    });
+    const frames = [...gen.frames()];
+    const codec = createAvroCodec<SensorFrame>('SensorFrame');
+    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.input, kafka });
+    await sink.connect();
+    const produce = (part: SensorFrame[]) =>
+      Promise.all(
+        part.map((f) =>
+          sink.send({
+            key: f.source,
+            value: codec.encode(f),
+            headers: codec.headers,
+            timestamp: f.time,
+          }),
+        ),
+      );
+    const scorePoints = async () =>
+      (await influx.query<{ count: number }>('SELECT count("error") AS "count" FROM "score"'))[0]
+        ?.count ?? 0;
+
+    const half = Math.floor(frames.length / 2);
+    await produce(frames.slice(0, half));
+    // Undecodable records: the DLQ-by-reason panel needs dead letters.
+    await Promise.all(
+      ['sensor-0', 'sensor-1', 'sensor-2'].map((key) =>
+        sink.send({ key, value: Buffer.from([0xff, 0xfe, 0xfd]), headers: codec.headers }),
+      ),
+    );
+    await waitFor(async () => (await scorePoints()) === half, {
+      what: `${half} score points from v000001`,
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
+
+    const releases = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.releases, kafka });
+    await releases.connect();
+    const releaseCodec = createAvroCodec<ModelRelease>('ModelRelease');
+    await releases.send({
+      key: name,
+      value: releaseCodec.encode(await packRelease(store, 2, name)),
+      headers: releaseCodec.headers,
+    });
+    await waitFor(() => detector!.model.version === 'v000002', {
+      what: 'the detector to swap to v000002',
+      timeoutMs: 30_000,
+    });
+    await produce(frames.slice(half));
+    await waitFor(async () => (await scorePoints()) === frames.length, {
+      what: `all ${frames.length} score points`,
+      timeoutMs: 60_000,
+      intervalMs: 250,
+    });
+    // The reporter's next tick records the swap (model point) and the dead letters (dlq points).
+    await waitFor(
+      async () =>
+        (await influx.query(`SELECT "event" FROM "model" WHERE "event" = 'swapped'`)).length > 0 &&
+        (await influx.query('SELECT "records" FROM "dlq"')).length > 0,
+      { what: 'the model swap and the dead letters in InfluxDB', timeoutMs: 30_000 },
+    );
+    await detector.stop();
+    detector = undefined;
+    await Promise.all([sink.disconnect(), releases.disconnect()]);
+
+    // The source detail is looked at for a source that had anomaly events.
+    const bySource = await influx.query<{ source: string; n: number }>(
+      'SELECT count("score") AS "n" FROM "anomaly" GROUP BY "source"',
+    );
+    const source = [...bySource].sort((a, b) => b.n - a.n)[0]?.source;
+    expect(source).toBeDefined();
+    const vars = {
+      pipeline: name,
+      source: source!,
+      from: startedAt - length * intervalMs - 1000,
+      to: Date.now() + 1000,
+    };
+
+    const failures: string[] = [];
+    for (const q of queries) {
+      const text = substitute(q, vars);
+      const shape = SHAPES[q.where]!;
+      const raw = (await influx.queryRaw(text, { precision: 'ms' })) as {
+        results: Array<{ series?: Series[]; error?: string }>;
+      };
+      const result = raw.results[0]!;
+      const series = result.series ?? [];
+      const rows = series.flatMap((s) => s.values);
+      if (result.error) failures.push(`${q.where}: ${result.error}`);
+      else if (rows.length === 0) failures.push(`${q.where}: no rows for ${text}`);
+      for (const s of series) {
+        const columns = shape.keyValue ? shape.columns : ['time', ...shape.columns];
+        if (JSON.stringify(s.columns) !== JSON.stringify(columns))
+          failures.push(
+            `${q.where}: columns ${s.columns.join(',')}, expected ${columns.join(',')}`,
+          );
+        const tags = Object.keys(s.tags ?? {}).sort();
+        if (JSON.stringify(tags) !== JSON.stringify([...(shape.tags ?? [])].sort()))
+          failures.push(
+            `${q.where}: tags ${tags.join(',')}, expected ${(shape.tags ?? []).join(',')}`,
+          );
+        if (shape.tags?.includes('pipeline') && s.tags?.pipeline !== name)
+          failures.push(`${q.where}: series of pipeline ${s.tags?.pipeline}`);
+        for (const [i, column] of s.columns.entries()) {
+          if (column === 'time' && !shape.keyValue) continue;
+          const kind = shape.text?.includes(column) ? 'string' : 'number';
+          const bad = s.values.find((row) => row[i] !== null && typeof row[i] !== kind);
+          if (bad)
+            failures.push(`${q.where}: ${column} = ${JSON.stringify(bad[i])}, expected a ${kind}`);
+          if (s.values.every((row) => row[i] === null))
+            failures.push(`${q.where}: ${column} is null in every row`);
+        }
+      }
+      for (const column of shape.positive ?? []) {
+        const values = series.flatMap((s) => s.values.map((row) => row[s.columns.indexOf(column)]));
+        if (!values.some((v) => typeof v === 'number' && v > 0))
+          failures.push(`${q.where}: no ${column} above 0`);
+      }
+    }
+    expect(failures).toEqual([]);
+
+    // Variables list what was written; the swap annotation names both versions.
+    const valuesOf = async (where: string) =>
+      (
+        await influx.query<{ value: string }>(
+          substitute(
+            queries.find((q) => q.where === where)!,
+            vars,
+          ),
+        )
+      ).map((r) => r.value);
+    expect(await valuesOf('variable: pipeline')).toEqual([name]);
+    expect((await valuesOf('variable: source')).sort()).toEqual(gen.sources.slice().sort());
+    const swaps = await influx.query<{ event: string; previous: string; model: string }>(
+      substitute(
+        queries.find((q) => q.where === 'annotation: Model swaps')!,
+        vars,
+      ),
+    );
+    expect(swaps.map((s) => [s.event, s.previous, s.model])).toEqual([
+      ['loaded', '', 'v000001'],
+      ['swapped', 'v000001', 'v000002'],
+    ]);
+    // Top contributions read as index:error pairs.
+    const recent = await influx.query<{ top: string }>(
+      substitute(
+        queries.find((q) => q.where === 'Top contributing features of recent anomaly events')!,
+        vars,
+      ),
+    );
+    expect(recent.every((r) => /^\d+:[0-9.e+-]+( \d+:[0-9.e+-]+)*$/.test(r.top))).toBe(true);
+    const reasons = await influx.query<{ reason: string; records: number }>(
+      'SELECT sum("records") AS "records" FROM "dlq" GROUP BY "reason"',
+    );
+    expect(reasons.map((r) => [r.reason, r.records])).toEqual([['AE_ERR_AVRO_DECODE', 3]]);
+  });
+});

@@ -1,0 +1,158 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { IPoint } from 'influx';
+import { parse } from 'yaml';
+import { AeError, ErrorCodes } from '../../src/errors';
+import { allDashboards, DASHBOARD_DIR, renderDashboard } from '../../src/dashboards/dashboards';
+import { INFLUX_DATASOURCE, PROMETHEUS_DATASOURCE, queriesOf } from '../../src/dashboards/influxql';
+import { DlqSink } from '../../src/io/dlq-sink';
+import { MemoryTopic } from '../../src/io/memory-io';
+import { ScoreSink } from '../../src/io/score-sink';
+import type { Judged } from '../../src/operators/model-input';
+import { detectorMetrics } from '../../src/observability/metrics';
+import { startPipelineReporter } from '../../src/observability/pipeline-reporter';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+/** Every point kind the code writes to InfluxDB, produced by the code itself. */
+async function writtenPoints(): Promise<IPoint[]> {
+  const points: IPoint[] = [];
+  const writer = { writePoints: async (p: readonly IPoint[]) => void points.push(...p) };
+  const judged = (verdict: 'anomaly' | 'normal', threshold: number | null) =>
+    ({
+      key: 'pump-1',
+      last: { value: { time: 1_000 }, record: { timestamp: 1_000 } },
+      score: 0.9,
+      contributions: [
+        { index: 1, error: 0.8 },
+        { index: 0, error: 0.1 },
+      ],
+      modelVersion: 'v000001',
+      threshold,
+      verdict,
+      probability: 0.99,
+      partial: threshold === null,
+    }) as unknown as Judged<never>;
+  await new ScoreSink<never>(writer, 'p').write([judged('anomaly', 0.5), judged('normal', null)]);
+  const dlq = new DlqSink({ topic: 'dash-unit.dlq', send: async () => undefined });
+  const stop = startPipelineReporter(
+    'dash-unit',
+    writer,
+    {
+      lag: async () => [{ partition: 0, lag: 1 }],
+      model: () => ({ version: 'v1', engine: 'onnx', backend: 'wasm' }),
+      dlqTopic: 'dash-unit.dlq',
+    },
+    60_000,
+  );
+  detectorMetrics().framesIn.inc({ pipeline: 'dash-unit' });
+  await dlq.send(
+    new MemoryTopic('dash-unit.frames', 1).record('k', Buffer.from([1]), {}),
+    new AeError(ErrorCodes.AVRO_DECODE, 'x'),
+  );
+  await stop();
+  return points;
+}
+
+describe('Grafana dashboards (generated with the foundation SDK)', () => {
+  const boards = allDashboards();
+
+  it('the committed JSON is what `npm run dashboards` generates (no drift, no strays)', () => {
+    const dir = join(ROOT, DASHBOARD_DIR);
+    const committed = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(committed.sort()).toEqual(boards.map((b) => b.file).sort());
+    for (const { file, dashboard } of boards) {
+      const text = readFileSync(join(dir, file), 'utf8');
+      // A failure here means: run `npm run dashboards` and commit the result.
+      expect({ file, text }).toEqual({ file, text: renderDashboard(dashboard) });
+    }
+    // Generating twice gives the same bytes (nothing time- or order-dependent).
+    expect(allDashboards().map((b) => renderDashboard(b.dashboard))).toEqual(
+      boards.map((b) => renderDashboard(b.dashboard)),
+    );
+  });
+
+  it('has the dashboards and panels the product describes, each with a unique uid and ids', () => {
+    const titles = Object.fromEntries(
+      boards.map(({ dashboard }) => [
+        dashboard.uid,
+        (dashboard.panels ?? []).map((p) => (p as { title?: string }).title),
+      ]),
+    );
+    expect(titles).toEqual({
+      'aestream-overview': [
+        'Anomaly events',
+        'Anomalies per pipeline and source',
+        'Top sources by anomalies',
+        'Dead letters by reason',
+        'Current model per pipeline',
+      ],
+      'aestream-source': [
+        'Reconstruction error vs threshold',
+        'Anomaly probability',
+        'Top contributing features of recent anomaly events',
+      ],
+      'aestream-pipeline-health': [
+        'Frames per second',
+        'Consumer lag',
+        'Batch size',
+        'Inference latency',
+        'End-to-end latency',
+        'Backend',
+      ],
+    });
+    const source = boards.find((b) => b.dashboard.uid === 'aestream-source')!.dashboard;
+    expect(source.templating?.list?.map((v) => v.name)).toEqual(['pipeline', 'source']);
+    expect(source.annotations?.list?.map((a) => a.name)).toEqual(['Anomalies', 'Model swaps']);
+    for (const { dashboard } of boards) {
+      const ids = (dashboard.panels ?? []).map((p) => (p as { id?: number }).id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const p of dashboard.panels ?? []) {
+        const { x, w } = (p as { gridPos: { x: number; w: number } }).gridPos;
+        expect(x + w).toBeLessThanOrEqual(24);
+      }
+    }
+  });
+
+  it('uses only datasources the provisioning creates', () => {
+    const provisioned = parse(
+      readFileSync(join(ROOT, 'deploy/grafana/provisioning/datasources/datasources.yaml'), 'utf8'),
+    ) as { datasources: Array<{ uid: string; type: string; jsonData?: { dbName?: string } }> };
+    const uids = provisioned.datasources.map((d) => `${d.type}/${d.uid}`).sort();
+    expect(uids).toEqual(
+      [INFLUX_DATASOURCE, PROMETHEUS_DATASOURCE].map((d) => `${d.type}/${d.uid}`).sort(),
+    );
+    for (const { dashboard } of boards) {
+      const text = JSON.stringify(dashboard);
+      for (const [, uid] of text.matchAll(/"uid":"([^"]+)"/g)) {
+        if (uid === dashboard.uid) continue;
+        expect(provisioned.datasources.map((d) => d.uid)).toContain(uid);
+      }
+    }
+  });
+
+  it('queries only measurements, tags and fields the code writes', async () => {
+    const points = await writtenPoints();
+    const measurements = new Set(points.map((p) => p.measurement!));
+    expect([...measurements].sort()).toEqual(['anomaly', 'dlq', 'model', 'pipeline', 'score']);
+    const names = new Set<string>(measurements);
+    for (const p of points) {
+      for (const k of Object.keys(p.tags ?? {})) names.add(k);
+      for (const k of Object.keys(p.fields ?? {})) names.add(k);
+    }
+    const queries = boards.flatMap(({ dashboard }) => queriesOf(dashboard));
+    expect(queries.length).toBeGreaterThanOrEqual(18);
+    for (const q of queries) {
+      const aliases = new Set([...q.query.matchAll(/AS "([^"]+)"/g)].map((m) => m[1]!));
+      const unknown = [...q.query.matchAll(/"([^"]+)"/g)]
+        .map((m) => m[1]!)
+        .filter((id) => !names.has(id) && !aliases.has(id));
+      expect({ where: q.where, unknown }).toEqual({ where: q.where, unknown: [] });
+      for (const [, from] of q.query.matchAll(/FROM "([^"]+)"/g)) {
+        expect(measurements).toContain(from);
+      }
+      // Every query is bounded by the dashboard's time range, except tag listings.
+      if (!q.query.startsWith('SHOW TAG VALUES')) expect(q.query).toContain('$timeFilter');
+    }
+  });
+});
