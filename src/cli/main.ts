@@ -9,11 +9,13 @@ import { trainCommand } from './train';
 import { evaluateCommand } from './evaluate';
 import { demoCommand } from './demo';
 import { detectCommand } from './detect';
+import { replayCommand } from './replay';
 
 /** Every command of the binary, one file each under src/cli/. */
 const commands: Array<() => Command> = [
   demoCommand,
   detectCommand,
+  replayCommand,
   trainCommand,
   evaluateCommand,
   produceCommand,

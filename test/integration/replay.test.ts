@@ -1,0 +1,374 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { InfluxDB } from 'influx';
+import type { Admin, IHeaders } from 'kafkajs';
+import { createAvroCodec } from '../../src/codecs/avro-codec';
+import type { AnomalyEvent, SensorFrame } from '../../src/codecs/records';
+import { windowsOf } from '../../src/codecs/sensor-windows';
+import { parsePipeline } from '../../src/config/load-pipeline';
+import type { PipelineConfig } from '../../src/config/pipeline-schema';
+import { consumerLag } from '../../src/io/consumer-lag';
+import { createKafka } from '../../src/io/kafka-client';
+import { KafkaSink } from '../../src/io/kafka-sink';
+import { parseRangeSpec } from '../../src/io/offset-range';
+import { SyntheticSource } from '../../src/io/synthetic-source';
+import { trainAndStore } from '../../src/models/train-from-file';
+import { firstReadings } from '../../src/pipelines/demo';
+import { startDetector } from '../../src/pipelines/detect';
+import { replay, type ReplaySummary } from '../../src/pipelines/replay';
+import { builtCli } from '../helpers/detector-process';
+import { uniqueDatabase, uniqueName } from '../helpers/names';
+import { INFLUX_URL, KAFKA_BROKERS } from '../helpers/stack';
+import { waitFor } from '../helpers/wait-for';
+
+const ROOT = resolve(__dirname, '..', '..');
+const WINDOW = 16;
+const TRAIN = 300; // readings per source that train the models and are never streamed
+const LENGTH = 1_000;
+const SOURCES = 4;
+const BAD = 3; // undecodable records among the frames
+
+interface RawMessage {
+  partition: number;
+  offset: string;
+  value: Buffer;
+  headers: IHeaders;
+}
+
+/**
+ * `aestream replay` against the real broker and InfluxDB. A production detector scores a
+ * small synthetic topic first (model v1); replays then re-score ranges of it.
+ */
+describe('aestream replay (real Kafka and InfluxDB)', () => {
+  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
+  let admin: Admin;
+  const name = uniqueName('replay').replace(/[^a-z0-9-]/g, '');
+  const topics = { input: `${name}.frames`, anomalies: `${name}.anomalies`, dlq: `${name}.dlq` };
+  const group = `${name}-detectors`;
+  const database = uniqueDatabase('replay');
+  const influx = new InfluxDB({
+    host: new URL(INFLUX_URL).hostname,
+    port: Number(new URL(INFLUX_URL).port),
+    database,
+  });
+  const created: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'aestream-replay-'));
+  const pipelineFile = join(dir, 'replay-test.yaml');
+  let config: Readonly<PipelineConfig>;
+  let frames: SensorFrame[];
+  let production: AnomalyEvent[];
+  let committedAfterProduction: string;
+  const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
+
+  /** Every message of a topic as it is now (a plain consumer of its own group). */
+  async function readTopic(topic: string): Promise<RawMessage[]> {
+    created.push(topic);
+    const ends = await admin.fetchTopicOffsets(topic);
+    const expected = ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    const out: RawMessage[] = [];
+    if (expected === 0) return out;
+    const consumer = kafka.consumer({ groupId: uniqueName('replay-reader') });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        out.push({
+          partition,
+          offset: message.offset,
+          value: message.value!,
+          headers: message.headers ?? {},
+        });
+      },
+    });
+    await waitFor(() => out.length >= expected, {
+      what: `${expected} messages of ${topic}`,
+      timeoutMs: 30_000,
+    });
+    await consumer.disconnect();
+    return out;
+  }
+
+  const decodeAll = (messages: RawMessage[]): AnomalyEvent[] =>
+    messages.map((m) => eventCodec.decode(m.value, m.headers as never) as AnomalyEvent);
+
+  async function committed(): Promise<string> {
+    const offsets = await admin.fetchOffsets({ groupId: group, topics: [topics.input] });
+    return JSON.stringify(offsets[0]!.partitions.sort((a, b) => a.partition - b.partition));
+  }
+
+  function runCli(
+    args: string[],
+  ): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((done) => {
+      const child = spawn(process.execPath, [join(ROOT, 'bin', 'aestream.js'), 'replay', ...args], {
+        cwd: ROOT,
+        env: { ...process.env, AESTREAM_LOG_LEVEL: 'warn' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.once('exit', (code) => done({ code, stdout, stderr }));
+    });
+  }
+
+  beforeAll(async () => {
+    admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
+      waitForLeaders: true,
+    });
+    created.push(...Object.values(topics));
+    const yaml = `
+name: ${name}
+input:
+  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${group}, fromBeginning: true }
+  schema: schemas/sensor-frame.avsc
+frame: { kind: sensor, features: 2, window: ${WINDOW}, stride: 1 }
+model:
+  kind: dense-ae
+  hidden: [16, 4]
+  engine: onnx # what a replay runs for engine auto; production's auto pick depends on timing
+  store: ${join(dir, 'models')}
+  train: { epochs: 30, seed: 5 }
+batch: { maxSize: 128, maxWaitMs: 10 }
+threshold: { kind: spot, risk: 1.0e-3, calibration: 200, level: 0.9 }
+output:
+  kafka: { topic: ${topics.anomalies} }
+  influx: { url: "${INFLUX_URL}", database: ${database}, flushMs: 100 }
+  dlq: { topic: ${topics.dlq} }
+`;
+    writeFileSync(pipelineFile, yaml);
+    config = parsePipeline(yaml, pipelineFile, { env: {}, baseDir: ROOT });
+
+    const gen = new SyntheticSource({
+      seed: 23,
+      sources: SOURCES,
+      length: LENGTH,
+      features: 2,
+      seasons: [
+        { period: 120, amplitude: 1 },
+        { period: 30, amplitude: 0.3 },
+      ],
+      noise: 0.08,
+      anomaliesPerSource: 2,
+      magnitude: 2.5,
+      warmup: 700,
+    });
+    // v1: the production model; v2: another model of the same shape (fewer epochs, other seed).
+    const { raw, count } = windowsOf(
+      gen.sources.map((s) => firstReadings(gen.series(s), TRAIN)),
+      { window: WINDOW, stride: 1, features: 2 },
+    );
+    await trainAndStore(config, { raw, count, source: 'synthetic seed 23' });
+    await trainAndStore(
+      config,
+      { raw, count, source: 'synthetic seed 23' },
+      { epochs: 2, seed: 9 },
+    );
+
+    const codec = createAvroCodec<SensorFrame>('SensorFrame');
+    const sink = new KafkaSink({
+      brokers: KAFKA_BROKERS,
+      topic: topics.input,
+      kafka,
+      batchSize: 2_000,
+    });
+    await sink.connect();
+    frames = [...gen.frames()].filter((f) => (f.seq ?? 0) >= TRAIN);
+    const sends = frames.map((f) =>
+      sink.send({
+        key: f.source,
+        value: codec.encode(f),
+        headers: codec.headers,
+        timestamp: f.time,
+      }),
+    );
+    for (let i = 0; i < BAD; i++) {
+      const f = frames[200 * (i + 1)]!;
+      sends.push(sink.send({ key: f.source, value: Buffer.from('not avro'), timestamp: f.time }));
+    }
+    await Promise.all(sends);
+    await sink.disconnect();
+
+    // Production: the detector (model v1) through the whole topic, then stopped.
+    const detector = await startDetector(config, { metricsPort: null, modelVersion: 1 });
+    try {
+      await waitFor(
+        async () => (await consumerLag(admin, group, topics.input)).every((p) => p.lag === 0),
+        { what: 'production detector committed every frame', timeoutMs: 120_000, intervalMs: 250 },
+      );
+    } finally {
+      await detector.stop();
+    }
+    production = decodeAll(await readTopic(topics.anomalies));
+    committedAfterProduction = await committed();
+  }, 240_000);
+
+  afterAll(async () => {
+    await admin.deleteTopics({ topics: [...new Set(created)] }).catch(() => undefined);
+    await admin.disconnect();
+    await influx.dropDatabase(database).catch(() => undefined);
+  });
+
+  it('reproduces the production events with the same model, tags its points run=<id>, and leaves the production group alone', async () => {
+    const outTopic = `${name}.anomalies.replay-a`;
+    const summary = await replay(config, {
+      from: parseRangeSpec('earliest'),
+      to: parseRangeSpec('now'),
+      modelVersion: 1,
+      outTopic,
+      runId: 'run-a',
+    });
+    const events = decodeAll(await readTopic(outTopic));
+    console.log(
+      `[replay] production ${production.length} events, replay ${events.length}; ${summary.frames} frames in ${summary.durationMs} ms`,
+    );
+    expect(production.length).toBeGreaterThan(0);
+    expect(summary).toMatchObject({
+      frames: frames.length + BAD,
+      scored: frames.length,
+      anomalies: events.length,
+      dlq: { AE_ERR_AVRO_DECODE: BAD },
+      model: 'v000001',
+    });
+    expect(summary.thresholdStart).toMatch(/warmed by the range's leading frames/);
+    expect(await readTopic(`${topics.dlq}.replay`)).toHaveLength(BAD);
+
+    // Same events: same ids (input coordinates), same scores and thresholds.
+    const prod = new Map(production.map((e) => [e.id, e]));
+    expect(new Set(events.map((e) => e.id))).toEqual(new Set(prod.keys()));
+    for (const e of events) {
+      const p = prod.get(e.id)!;
+      expect(e.score).toBeCloseTo(p.score, 6);
+      expect(e.threshold).toBeCloseTo(p.threshold, 6);
+      expect(e.severity).toBe(p.severity);
+      expect(e.detectionTime).toBe(e.eventTime);
+    }
+
+    // Score points: one per frame for the run, beside production's, not mixed with them.
+    const count = async (where: string) =>
+      (
+        await influx.query<{ n: number }>(
+          `SELECT count("error") AS "n" FROM "score" WHERE ${where}`,
+        )
+      )[0]?.n ?? 0;
+    await waitFor(async () => (await count(`"run" = 'run-a'`)) === frames.length, {
+      what: `${frames.length} score points tagged run=run-a`,
+      timeoutMs: 30_000,
+      intervalMs: 250,
+    });
+    expect(await count(`"run" = ''`)).toBe(frames.length);
+
+    // The production group's committed offsets did not move.
+    expect(await committed()).toBe(committedAfterProduction);
+  }, 120_000);
+
+  it('two replays of a time range write byte-identical events', async () => {
+    // From the 100th streamed reading of each source to the end: thresholds warm up again.
+    const fromTime = new Date(frames[100 * SOURCES]!.time).toISOString();
+    const run = async (suffix: string): Promise<{ summary: ReplaySummary; bytes: string[] }> => {
+      const outTopic = `${name}.anomalies.replay-${suffix}`;
+      const summary = await replay(config, {
+        from: parseRangeSpec(fromTime),
+        to: parseRangeSpec('now'),
+        outTopic,
+        runId: `run-${suffix}`,
+      });
+      const messages = await readTopic(outTopic);
+      return { summary, bytes: messages.map((m) => m.value.toString('base64')).sort() };
+    };
+    const first = await run('b1');
+    const second = await run('b2');
+    expect(first.summary.frames).toBeLessThan(frames.length);
+    expect(first.summary.frames).toBeGreaterThan(frames.length / 2);
+    expect(first.bytes.length).toBeGreaterThan(0);
+    expect(second.bytes).toEqual(first.bytes);
+    expect(second.summary.model).toBe('v000002'); // the newest by default
+  }, 120_000);
+
+  it('--diff with another model reports what it adds and removes against production (built CLI)', async () => {
+    builtCli();
+    const outTopic = `${name}.anomalies.replay-c`;
+    const diffFile = join(dir, 'diff.json');
+    const { code, stdout, stderr } = await runCli([
+      '-p',
+      pipelineFile,
+      '--from',
+      'earliest',
+      '--model',
+      'v2',
+      '--diff',
+      '--diff-out',
+      diffFile,
+      '--out-topic',
+      outTopic,
+      '--run-id',
+      'run-c',
+      '--no-progress',
+    ]);
+    expect(`${code} ${stderr}`).toMatch(/^0 /);
+    expect(stdout).toContain('aestream replay summary');
+    expect(stdout).toMatch(/\n\s*total\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+\n/);
+
+    const replayed = decodeAll(await readTopic(outTopic));
+    expect(replayed.every((e) => e.modelVersion === 'v000002')).toBe(true);
+    const prodIds = new Set(production.map((e) => e.id));
+    const replayIds = new Set(replayed.map((e) => e.id));
+    const added = [...replayIds].filter((id) => !prodIds.has(id)).sort();
+    const removed = [...prodIds].filter((id) => !replayIds.has(id)).sort();
+    const unchanged = [...replayIds].filter((id) => prodIds.has(id)).sort();
+    // A different model flags a different set of frames.
+    expect(added.length + removed.length).toBeGreaterThan(0);
+
+    const diff = JSON.parse(readFileSync(diffFile, 'utf8')) as {
+      counts: Record<string, number>;
+      added: AnomalyEvent[];
+      removed: AnomalyEvent[];
+      unchanged: Array<{ id: string }>;
+    };
+    console.log(`[replay] diff v2 vs production: ${JSON.stringify(diff.counts)}`);
+    expect(diff.counts).toEqual({
+      production: prodIds.size,
+      replay: replayIds.size,
+      added: added.length,
+      removed: removed.length,
+      unchanged: unchanged.length,
+    });
+    expect(diff.added.map((e) => e.id).sort()).toEqual(added);
+    expect(diff.removed.map((e) => e.id).sort()).toEqual(removed);
+    expect(diff.unchanged.map((u) => u.id).sort()).toEqual(unchanged);
+    expect(stdout).toMatch(
+      new RegExp(
+        `total\\s+${prodIds.size}\\s+${replayIds.size}\\s+${added.length}\\s+${removed.length}\\s+${unchanged.length}`,
+      ),
+    );
+    expect(await committed()).toBe(committedAfterProduction);
+  }, 120_000);
+
+  it('refuses a range without records and a model version that does not exist (built CLI)', async () => {
+    builtCli();
+    const empty = await runCli(['-p', pipelineFile, '--from', 'now', '--no-progress']);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(
+      /error AE_ERR_REPLAY_EMPTY_RANGE: no records in \S+ from now to now/,
+    );
+    const missing = await runCli([
+      '-p',
+      pipelineFile,
+      '--from',
+      'earliest',
+      '--model',
+      'v9',
+      '--no-progress',
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(
+      /error AE_ERR_MODEL_NOT_FOUND: model version 9 not in .* \(has: 1, 2\)/,
+    );
+  }, 60_000);
+});
