@@ -1,6 +1,6 @@
 import { PotModel, type SpotThresholdArgs } from './spot-threshold';
 import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
-import { WARMING_UP, assertFiniteScore } from './threshold';
+import { WARMING_UP, assertFiniteScore, assertScaleFactor } from './threshold';
 
 export interface DspotThresholdArgs extends SpotThresholdArgs {
   /** d: how many recent normal scores make the moving-average baseline. */
@@ -62,6 +62,15 @@ export class DspotThreshold implements Threshold {
     if (this.pot.judge(x)) return { threshold, verdict: 'anomaly', probability };
     this.push(score);
     return { threshold, verdict: 'normal', probability };
+  }
+
+  rescale(factor: number): void {
+    assertScaleFactor(factor);
+    this.window = this.window.map((s) => s * factor);
+    this.sum = this.window.reduce((a, b) => a + b, 0);
+    if (this.calibrationScores)
+      this.calibrationScores = this.calibrationScores.map((s) => s * factor);
+    else this.pot.rescale(factor);
   }
 
   private baseline(): number {

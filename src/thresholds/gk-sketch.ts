@@ -45,6 +45,11 @@ export class GkSketch {
     if (this.n % Math.max(1, Math.floor(1 / (2 * this.epsilon))) === 0) this.compress();
   }
 
+  /** Multiplies every kept value by a positive factor (ranks do not change). */
+  rescale(factor: number): void {
+    for (const tuple of this.tuples) tuple[0] *= factor;
+  }
+
   /** A value whose rank is within epsilon * n of ceil(phi * n); NaN when empty. */
   quantile(phi: number): number {
     const t = this.tuples;

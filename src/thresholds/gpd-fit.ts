@@ -178,19 +178,22 @@ export function fitTruncatedGpd(
   // One new peak moves the optimum very little: starting from the last fit keeps a refit cheap.
   const start = previous && previous.sigma > 0 ? previous : fitGpd(y);
   const n = y.length;
+  // Fit in units of the starting scale, so the fit does not depend on the unit of the scores
+  // (a model swap rescales thresholds, and their later refits must stay equivalent).
+  const unit = start.sigma;
   const negLl = (gamma: number, logSigma: number): number => {
     const sigma = exp(logSigma);
     let ll = -n * logSigma;
     const g = abs(gamma) < 1e-9 ? 0 : gamma;
     for (let i = 0; i < n; i++) {
-      const yi = y[i]!;
+      const yi = y[i]! / unit;
       if (g === 0) ll -= yi / sigma;
       else {
         const a = (g * yi) / sigma;
         if (a <= -1) return Infinity;
         ll -= (1 + 1 / g) * log1p(a);
       }
-      const c = caps[i]!;
+      const c = caps[i]! / unit;
       if (c >= 0) {
         let logSurv: number;
         if (g === 0) logSurv = -c / sigma;
@@ -208,11 +211,11 @@ export function fitTruncatedGpd(
   };
   const best = nelderMead(
     (p) => negLl(p[0]!, p[1]!),
-    [start.gamma, log(start.sigma)],
+    [start.gamma, 0],
     previous ? [0.01, 0.02] : [0.05, 0.1],
   );
   if (!Number.isFinite(negLl(best[0]!, best[1]!))) return fitGpd(y);
-  return { gamma: abs(best[0]!) < 1e-9 ? 0 : best[0]!, sigma: exp(best[1]!) };
+  return { gamma: abs(best[0]!) < 1e-9 ? 0 : best[0]!, sigma: exp(best[1]!) * unit };
 }
 
 /** Minimal Nelder-Mead (2-D here); deterministic, so refits are reproducible after a restore. */

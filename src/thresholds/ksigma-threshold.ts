@@ -1,5 +1,5 @@
 import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
-import { WARMING_UP, assertFiniteScore } from './threshold';
+import { WARMING_UP, assertFiniteScore, assertScaleFactor } from './threshold';
 import { normalCdf } from './normal-cdf';
 
 export interface KSigmaThresholdArgs {
@@ -70,6 +70,13 @@ export class KSigmaThreshold implements Threshold {
     this.mean += incr;
     this.spread = (1 - this.alpha) * (this.spread + diff * incr);
     return { threshold, verdict: 'normal', probability };
+  }
+
+  rescale(factor: number): void {
+    assertScaleFactor(factor);
+    // The spread is a variance (or a sum of squares while calibrating): it scales squared.
+    this.mean *= factor;
+    this.spread *= factor * factor;
   }
 
   snapshot(): ThresholdState {

@@ -1,6 +1,6 @@
 import { GkSketch } from './gk-sketch';
 import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
-import { WARMING_UP, assertFiniteScore } from './threshold';
+import { WARMING_UP, assertFiniteScore, assertScaleFactor } from './threshold';
 
 export interface QuantileThresholdArgs {
   /** The quantile of normal scores that becomes the threshold. */
@@ -62,6 +62,12 @@ export class QuantileThreshold implements Threshold {
     this.sketch.insert(score);
     this.value = this.sketch.quantile(this.args.q);
     return { threshold, verdict, probability };
+  }
+
+  rescale(factor: number): void {
+    assertScaleFactor(factor);
+    this.sketch.rescale(factor);
+    if (this.value !== null) this.value *= factor;
   }
 
   snapshot(): ThresholdState {

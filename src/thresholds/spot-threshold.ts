@@ -1,6 +1,6 @@
 import { fitTruncatedGpd, gpdQuantile, gpdTail, type GpdParams } from './gpd-fit';
 import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
-import { WARMING_UP, assertFiniteScore } from './threshold';
+import { WARMING_UP, assertFiniteScore, assertScaleFactor } from './threshold';
 
 export interface SpotThresholdArgs {
   /** q: the probability that a normal score exceeds the threshold. */
@@ -65,6 +65,15 @@ export class PotModel {
       this.refit();
     }
     return false;
+  }
+
+  /** Excess statistics for scores `factor` times as large (the GPD shape does not change). */
+  rescale(factor: number): void {
+    this.t *= factor;
+    this.z *= factor;
+    this.params = { ...this.params, sigma: this.params.sigma * factor };
+    this.peaks = this.peaks.map((e) => e * factor);
+    this.caps = this.caps.map((c) => (c < 0 ? c : c * factor));
   }
 
   tail(x: number): number {
@@ -163,6 +172,13 @@ export class SpotThreshold implements Threshold {
     const probability = 1 - this.pot.tail(score);
     const anomaly = this.pot.judge(score);
     return { threshold, verdict: anomaly ? 'anomaly' : 'normal', probability };
+  }
+
+  rescale(factor: number): void {
+    assertScaleFactor(factor);
+    if (this.calibrationScores)
+      this.calibrationScores = this.calibrationScores.map((s) => s * factor);
+    else this.pot.rescale(factor);
   }
 
   snapshot(): ThresholdState {

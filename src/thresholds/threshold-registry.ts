@@ -115,6 +115,21 @@ export class ThresholdRegistry {
     logger.info({ command: cmd }, 'threshold command applied');
   }
 
+  /**
+   * After a model swap: carries every key's learned threshold over to the new model's error
+   * scale (`factor` = new scale / old scale) instead of calibrating again from scratch.
+   */
+  rescale(factor: number): void {
+    for (const t of this.thresholds.values()) t.rescale(factor);
+  }
+
+  /** The current threshold and kind of every key with state ('*' for the shared one). */
+  list(): Array<{ key: string; kind: string; threshold: number | null; calibrated: boolean }> {
+    return [...this.thresholds]
+      .map(([key, t]) => ({ key, kind: t.kind, threshold: t.current, calibrated: t.calibrated }))
+      .sort((a, b) => a.key.localeCompare(b.key));
+  }
+
   snapshot(): RegistryState {
     const thresholds: Record<string, ThresholdState> = {};
     for (const [id, t] of this.thresholds) thresholds[id] = t.snapshot();

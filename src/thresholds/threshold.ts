@@ -35,6 +35,18 @@ export interface Threshold {
   update(score: number): ThresholdResult;
   /** The state as JSON-safe data; `restore` of it gives the same verdicts from then on. */
   snapshot(): ThresholdState;
+  /**
+   * Carries what was learned over to scores `factor` times as large (a new model version
+   * with another error scale): every learned score statistic is multiplied, so verdicts on
+   * c·s match the old verdicts on s. A static threshold keeps its value: it was set by hand.
+   */
+  rescale(factor: number): void;
+}
+
+/** A rescale factor must be a positive finite number. */
+export function assertScaleFactor(factor: number): void {
+  if (!(factor > 0) || !Number.isFinite(factor))
+    throw new RangeError(`threshold: rescale factor must be finite and > 0, got ${factor}`);
 }
 
 export const WARMING_UP: ThresholdResult = Object.freeze({

@@ -1,4 +1,4 @@
-import { createThreshold } from '../../../src/thresholds/create-threshold';
+import { createThreshold, restoreThreshold } from '../../../src/thresholds/create-threshold';
 import { KSigmaThreshold } from '../../../src/thresholds/ksigma-threshold';
 import { QuantileThreshold } from '../../../src/thresholds/quantile-threshold';
 import { thresholdSchema, type ThresholdSpec } from '../../../src/thresholds/threshold-config';
@@ -24,6 +24,55 @@ const specs: ThresholdSpec[] = [
   { kind: 'spot', risk: 1e-3, calibration: 500, level: 0.95, maxPeaks: 200 },
   { kind: 'dspot', risk: 1e-3, calibration: 500, level: 0.95, maxPeaks: 200, depth: 20 },
 ];
+
+describe.each(specs.filter((s) => s.kind !== 'static').map((s) => [s.kind, s] as const))(
+  '%s threshold after a model swap',
+  (_kind, spec) => {
+    it('rescale(c) carries what it learned over: it judges c times the scores as it judged the scores', () => {
+      const c = 4;
+      const learned = createThreshold(spec);
+      for (const x of exponential(seeded(31), 1500)) learned.update(x);
+      const scaled = restoreThreshold(learned.snapshot());
+      scaled.rescale(c);
+      expect(scaled.current).toBeCloseTo(c * learned.current!, 9);
+      const next = [...exponential(seeded(32), 1000), 9, 12, 30];
+      let same = 0;
+      for (const x of next) {
+        const a = learned.update(x);
+        const b = scaled.update(c * x);
+        if (a.verdict === b.verdict) same++;
+        // Exact with c a power of two: the tail refits (spot, dspot) fit in units of the scale.
+        expect(Math.abs(b.threshold! / a.threshold! / c - 1)).toBeLessThan(1e-9);
+      }
+      expect(same).toBe(next.length);
+    });
+  },
+);
+
+it('a static threshold keeps its hand-set value across a model swap', () => {
+  const t = createThreshold({ kind: 'static', value: 3 });
+  t.rescale(4);
+  expect(t.current).toBe(3);
+});
+
+it('a registry rescales every key it has learned, and lists them', () => {
+  const registry = createThresholdRegistry(
+    thresholdSchema.parse({ kind: 'ksigma', k: 3, calibration: 50 }),
+  );
+  for (const x of gaussian(seeded(33), 100, 1, 0.1)) {
+    registry.apply('a', x);
+    registry.apply('b', 2 * x);
+  }
+  const before = registry.list();
+  expect(before.map((k) => k.key)).toEqual(['a', 'b']);
+  registry.rescale(0.5);
+  const after = registry.list();
+  for (const [i, k] of after.entries()) {
+    expect(k.calibrated).toBe(true);
+    expect(k.threshold).toBeCloseTo(before[i]!.threshold! * 0.5, 9);
+  }
+  expect(() => registry.rescale(Number.NaN)).toThrow(/rescale factor/);
+});
 
 describe.each(specs.map((s) => [s.kind, s] as const))('%s threshold', (_kind, spec) => {
   it('gives no verdict before calibration, then verdicts with a threshold and a probability in [0,1]', () => {
