@@ -9,14 +9,20 @@ import { trainCommand } from './train';
 import { evaluateCommand } from './evaluate';
 import { demoCommand } from './demo';
 import { detectCommand } from './detect';
+import { encodeCommand } from './encode';
+import { denoiseCommand } from './denoise';
 import { replayCommand } from './replay';
+import { retrainCommand } from './retrain';
 
 /** Every command of the binary, one file each under src/cli/. */
 const commands: Array<() => Command> = [
   demoCommand,
   detectCommand,
   replayCommand,
+  retrainCommand,
   trainCommand,
+  encodeCommand,
+  denoiseCommand,
   evaluateCommand,
   produceCommand,
   consumeCommand,

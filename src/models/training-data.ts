@@ -62,23 +62,38 @@ export function readTrainingData(
   return windowsFromCsv(file, bytes.toString('utf8'), arch, stride, maxSamples);
 }
 
-function windowsFromCsv(
-  file: string,
-  text: string,
-  arch: Extract<Architecture, { kind: 'dense-ae' }>,
-  stride: number,
-  maxSamples: number,
-): TrainingData {
+/** The readings of a sensor CSV: a header, an optional time column, D numeric columns. */
+export interface CsvReadings {
+  /** The header cells as written (case kept). */
+  header: string[];
+  /** Whether the first column is a time (`timestamp`, `time` or `date`). */
+  hasTime: boolean;
+  /** The time cells as written, one per row (empty without a time column). */
+  times: string[];
+  /** rows x D values, row-major. */
+  readings: Float32Array;
+  rows: number;
+}
+
+/**
+ * Parses a sensor CSV (what `aestream train`, `encode` and `denoise` read): a header row,
+ * an optional first `timestamp`/`time`/`date` column, then exactly `features` numeric
+ * columns. Errors name the file, line and cell.
+ *
+ * @example readCsvReadings('nab.csv', text, 1).readings // Float32Array of the values
+ */
+export function readCsvReadings(file: string, text: string, features: number): CsvReadings {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   if (lines.length < 2) throw new AeError(ErrorCodes.DATA_INVALID, `${file}: no data rows`);
-  const header = (lines[0] as string).split(',').map((h) => h.trim().toLowerCase());
+  const rawHeader = (lines[0] as string).split(',').map((h) => h.trim());
+  const header = rawHeader.map((h) => h.toLowerCase());
   const hasTime = header[0] === 'timestamp' || header[0] === 'time' || header[0] === 'date';
   const first = hasTime ? 1 : 0;
   const columns = header.length - first;
-  if (columns !== arch.features) {
+  if (columns !== features) {
     throw new AeError(
       ErrorCodes.DATA_INVALID,
-      `${file}: ${columns} value column(s) (${header.slice(first).join(', ')}), the pipeline has frame.features ${arch.features}`,
+      `${file}: ${columns} value column(s) (${header.slice(first).join(', ')}), the pipeline has frame.features ${features}`,
     );
   }
   const readings = new Float32Array((lines.length - 1) * columns);
@@ -97,7 +112,17 @@ function windowsFromCsv(
       readings[(r - 1) * columns + c] = v;
     }
   }
-  const rows = lines.length - 1;
+  return { header: rawHeader, hasTime, times, readings, rows: lines.length - 1 };
+}
+
+function windowsFromCsv(
+  file: string,
+  text: string,
+  arch: Extract<Architecture, { kind: 'dense-ae' }>,
+  stride: number,
+  maxSamples: number,
+): TrainingData {
+  const { hasTime, times, readings, rows } = readCsvReadings(file, text, arch.features);
   const { window: w, features: d } = arch;
   if (rows < w)
     throw new AeError(ErrorCodes.DATA_INVALID, `${file}: ${rows} readings, a window needs ${w}`);
