@@ -12,14 +12,12 @@ import { detectCommand } from './detect';
 import { encodeCommand } from './encode';
 import { denoiseCommand } from './denoise';
 import { replayCommand } from './replay';
-import { retrainCommand } from './retrain';
 
 /** Every command of the binary, one file each under src/cli/. */
 const commands: Array<() => Command> = [
   demoCommand,
   detectCommand,
   replayCommand,
-  retrainCommand,
   trainCommand,
   encodeCommand,
   denoiseCommand,
