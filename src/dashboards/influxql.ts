@@ -70,7 +70,9 @@ export class InfluxQLBuilder implements cog.Builder<cog.Dataquery> {
  * An annotation from an InfluxQL query: each row is a mark at its time, with the text of
  * `textColumn` and the tags of `tagsColumn` (comma-separated columns). The SDK's
  * AnnotationQuery knows only Grafana's built-in annotation target, so the InfluxDB fields
- * are added here: both where Grafana 11 reads them (`target`) and where older versions did.
+ * are added here: in `target`, as Grafana's InfluxDB plugin stores them (its
+ * prepareAnnotation keeps a target that has a query), and at the top level, where older
+ * dashboards had them.
  */
 export class InfluxAnnotationBuilder implements cog.Builder<dashboard.AnnotationQuery> {
   constructor(
@@ -89,7 +91,18 @@ export class InfluxAnnotationBuilder implements cog.Builder<dashboard.Annotation
       iconColor: this.iconColor,
       query: this.query,
       ...columns,
-      target: { refId: 'Anno', query: this.query, rawQuery: true, ...columns },
+      // The shape Grafana's InfluxDB plugin migrates a legacy annotation into.
+      target: {
+        refId: 'Anno',
+        query: this.query,
+        rawQuery: true,
+        queryType: 'tags',
+        fromAnnotations: true,
+        ...columns,
+        timeEndColumn: '',
+        titleColumn: '',
+        name: this.name,
+      },
     } as unknown as dashboard.AnnotationQuery;
   }
 }
