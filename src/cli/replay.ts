@@ -15,6 +15,8 @@ interface ReplayOpts {
   model?: string;
   threshold?: string;
   thresholdState?: string;
+  saveThresholdState?: string;
+  warmFrom?: string;
   outTopic?: string;
   rate: string;
   runId?: string;
@@ -91,7 +93,11 @@ export function formatSummary(s: ReplaySummary): string {
     ['run', s.runId],
     ['range', `${s.topic} from ${s.from} to ${s.to}`],
     ['offsets', s.ranges.map((r) => `${r.partition}:[${r.start},${r.end})`).join(' ')],
-    ['frames', `${s.frames} (${s.scored} scored, ${dead} dead letters)`],
+    [
+      'frames',
+      `${s.frames} (${s.scored} scored, ${dead} dead letters)` +
+        (s.warmup > 0 ? `, after ${s.warmup} warm-up frames` : ''),
+    ],
     ['anomaly events', `${s.anomalies} to ${s.outTopic}`],
     ['dead letters by reason', dead > 0 ? `${dlq} to ${s.dlqTopic}` : 'none'],
     ['model', `${s.model} on ${s.engine}`],
@@ -135,6 +141,11 @@ export function replayCommand(): Command {
       'threshold overrides: a YAML file or inline YAML, e.g. "{ kind: static, value: 0.5 }"',
     )
     .option('--threshold-state <file>', 'start from saved threshold state instead of warming up')
+    .option('--save-threshold-state <file>', 'write the threshold state at the end of the range')
+    .option(
+      '--warm-from <spec>',
+      'read from here before --from to fill windows and thresholds as production did; nothing is written for those frames',
+    )
     .option('--out-topic <topic>', 'events topic (default <anomaly topic>.replay)')
     .option('--rate <n>', 'records per second ("500", "500/s") or "max"', 'max')
     .option('--run-id <id>', 'run id: tag run=<id> on score points, header ae.run on events')
@@ -147,17 +158,21 @@ export function replayCommand(): Command {
       '\nReads the range with a throwaway consumer group that never commits (the production group keeps\n' +
         'its offsets) and stops at the partition ends captured at the start. Runs the same operators as\n' +
         "`detect`. The threshold state starts fresh, warmed by the range's leading frames, unless\n" +
-        '--threshold-state is given. Two replays of a range with the same model and settings write\n' +
+        '--threshold-state or --warm-from is given (--warm-from earliest judges like production did).\n' +
+        'Two replays of a range with the same model and settings write\n' +
         "identical events (same ids, scores and bytes; detection time = the frame's event time).\n" +
         '\nExamples:\n' +
         '  aestream replay -p pipelines/sensors.yaml --from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z\n' +
         '  aestream replay -p pipelines/sensors.yaml --from earliest --model v3 --diff\n' +
+        '  aestream replay -p pipelines/sensors.yaml --from 2026-01-01T12:00:00Z --warm-from earliest\n' +
         '  aestream replay -p pipelines/sensors.yaml --from 0:1000 --to 0:2000 --threshold "{ risk: 1.0e-3 }"',
     )
     .action(async (opts: ReplayOpts) => {
       const config = loadPipeline(opts.pipeline);
       const from = parseRangeSpec(opts.from, '--from');
       const to = parseRangeSpec(opts.to, '--to');
+      const warmFrom =
+        opts.warmFrom !== undefined ? parseRangeSpec(opts.warmFrom, '--warm-from') : undefined;
       const rate = parseRate(opts.rate);
       const modelVersion = opts.model !== undefined ? parseModelVersion(opts.model) : undefined;
       if (opts.threshold !== undefined && opts.thresholdState !== undefined) {
@@ -198,6 +213,8 @@ export function replayCommand(): Command {
         ...(modelVersion !== undefined ? { modelVersion } : {}),
         ...(threshold ? { threshold } : {}),
         ...(thresholdState ? { thresholdState } : {}),
+        ...(warmFrom ? { warmFrom } : {}),
+        ...(opts.saveThresholdState !== undefined ? { keepThresholdState: true } : {}),
         ...(opts.outTopic !== undefined ? { outTopic: opts.outTopic } : {}),
         ...(opts.runId !== undefined ? { runId: opts.runId } : {}),
         ...(opts.diff ? { diff: true } : {}),
@@ -227,6 +244,9 @@ export function replayCommand(): Command {
         },
       });
       multibar?.stop();
+      if (opts.saveThresholdState !== undefined && summary.finalThresholdState !== undefined) {
+        writeFileSync(opts.saveThresholdState, summary.finalThresholdState + '\n');
+      }
 
       let diffFile: string | undefined;
       if (summary.diff) {
@@ -247,7 +267,7 @@ export function replayCommand(): Command {
         writeFileSync(diffFile, JSON.stringify(json, null, 2) + '\n');
       }
       if (opts.json) {
-        const { diff, ...rest } = summary;
+        const { diff, finalThresholdState: _state, ...rest } = summary;
         console.log(
           JSON.stringify({ ...rest, ...(diff ? { diff: diff.rows, diffFile } : {}) }, null, 2),
         );

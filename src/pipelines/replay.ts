@@ -26,8 +26,16 @@ import { openModel, type ActiveModel } from '../models/active-model';
 import type { ModelConfig } from '../models/model-config';
 import { logger } from '../observability/logger';
 import type { BatchSink } from '../operators/write-and-ack';
-import { thresholdSchema, type ThresholdConfig } from '../thresholds/threshold-config';
-import { decodeRegistryState } from '../thresholds/threshold-state-codec';
+import {
+  dspotThresholdSchema,
+  ksigmaThresholdSchema,
+  quantileThresholdSchema,
+  spotThresholdSchema,
+  staticThresholdSchema,
+  thresholdSchema,
+  type ThresholdConfig,
+} from '../thresholds/threshold-config';
+import { decodeRegistryState, encodeRegistryState } from '../thresholds/threshold-state-codec';
 import { createThresholdRegistry, type ThresholdRegistry } from '../thresholds/threshold-registry';
 import { detectFlow } from './detect-flow';
 
@@ -40,6 +48,14 @@ export interface ReplayOptions {
   threshold?: Record<string, unknown>;
   /** Threshold state to start from (`encodeRegistryState` JSON), instead of warming up. */
   thresholdState?: { text: string; file: string };
+  /**
+   * Start reading here, before `from`: these frames fill the sensor windows and the
+   * thresholds as production's did, but nothing is written for them. With the production
+   * group's start (usually `earliest`), a replay of any range judges like production did.
+   */
+  warmFrom?: RangeSpec;
+  /** Hand back the threshold state at the end (`encodeRegistryState` JSON), to restore later. */
+  keepThresholdState?: boolean;
   /** Events topic; default `<output.kafka.topic>.replay`. */
   outTopic?: string;
   /** Records per second at most; null or absent for as fast as the sinks take them. */
@@ -73,8 +89,10 @@ export interface ReplaySummary {
   from: string;
   to: string;
   ranges: readonly PartitionRange[];
-  /** Input records read (and acked). */
+  /** Input records of the range read (and acked). */
   frames: number;
+  /** Records read before the range to warm windows and thresholds (`warmFrom`). */
+  warmup: number;
   /** Model inputs judged (sensor windows or images). */
   scored: number;
   anomalies: number;
@@ -94,6 +112,8 @@ export interface ReplaySummary {
   diff?: EventDiff;
   /** Production events of the range that could not be decoded (with `diff: true`). */
   unreadableProductionEvents?: number;
+  /** The threshold state at the end (with `keepThresholdState: true`). */
+  finalThresholdState?: string;
 }
 
 /**
@@ -110,14 +130,13 @@ export function thresholdWithOverride(
   file = '--threshold',
 ): ThresholdConfig {
   const sameKind = override.kind === undefined || override.kind === base.kind;
-  const merged = sameKind
-    ? { ...base, ...override }
-    : {
-        perKey: base.perKey,
-        warmup: base.warmup,
-        overrides: base.overrides,
-        ...override,
-      };
+  // Another kind: drop the old kind's own parameters, keep the registry options
+  // (perKey, warmup, overrides, ...), whatever they are.
+  const ownKeys = new Set(Object.keys(specSchemas[base.kind].shape));
+  const registryOptions = Object.fromEntries(
+    Object.entries(base).filter(([key]) => !ownKeys.has(key)),
+  );
+  const merged = sameKind ? { ...base, ...override } : { ...registryOptions, ...override };
   const parsed = thresholdSchema.safeParse(merged);
   if (!parsed.success) {
     throw new ConfigError(
@@ -131,6 +150,14 @@ export function thresholdWithOverride(
   }
   return parsed.data;
 }
+
+const specSchemas = {
+  static: staticThresholdSchema,
+  ksigma: ksigmaThresholdSchema,
+  quantile: quantileThresholdSchema,
+  spot: spotThresholdSchema,
+  dspot: dspotThresholdSchema,
+} as const;
 
 const overrideShape = z.record(z.string(), z.unknown());
 
@@ -228,6 +255,31 @@ export async function replay(
       );
     }
 
+    // Warm-up: each partition is read from the earlier of its warm-up start and its range
+    // start; only records at or after the range start produce output.
+    const startOf = new Map(ranges.map((r) => [r.partition, r.start]));
+    let readRanges: PartitionRange[] = ranges;
+    if (options.warmFrom) {
+      const warm = new Map(
+        (await resolveRange(admin, topic, options.warmFrom, { kind: 'latest' })).map((r) => [
+          r.partition,
+          r.start,
+        ]),
+      );
+      readRanges = ranges.map((r) => ({
+        ...r,
+        start: Math.min(r.start, warm.get(r.partition) ?? r.start),
+      }));
+    }
+    const warmup = rangeSize(readRanges) - total;
+    const inRange = (record: { partition: number; offset: string }): boolean =>
+      Number(record.offset) >= (startOf.get(record.partition) ?? 0);
+    if (warmup > 0) {
+      thresholdStart =
+        `${options.thresholdState ? `${thresholdStart}, then ` : ''}warmed by ${warmup} frames ` +
+        `from ${describeSpec(options.warmFrom!)} up to the range (nothing written for them)`;
+    }
+
     const model = await openReplayModel(config, options.modelVersion);
     closers.push(() => model.dispose());
 
@@ -277,8 +329,22 @@ export async function replay(
     ];
     if (influx) sinks.push(new ScoreSink<Frame>(taggedWriter(influx, { run: runId }), pipeline));
     const dlq = new DlqSink(dlqOut);
+    const inRangeOnly = (sink: BatchSink<Frame>): BatchSink<Frame> => ({
+      name: sink.name,
+      async write(batch) {
+        const kept = batch.filter((j) => inRange(j.last.record));
+        if (kept.length > 0) await sink.write(kept);
+      },
+    });
 
-    options.onStart?.({ runId, topic, ranges, total, model: model.version, outTopic });
+    options.onStart?.({
+      runId,
+      topic,
+      ranges: readRanges,
+      total: total + warmup,
+      model: model.version,
+      outTopic,
+    });
     logger.info(
       { pipeline, run: runId, topic, total, model: model.version, outTopic },
       'replay started',
@@ -286,7 +352,7 @@ export async function replay(
     const source = new KafkaRangeSource({
       kafka,
       topic,
-      ranges,
+      ranges: readRanges,
       groupId: `aestream-replay-${pipeline}-${runId}`,
       rate: options.rate ?? null,
     });
@@ -302,14 +368,20 @@ export async function replay(
           detectFlow({
             config: { ...config, threshold: thresholdConfig },
             codec,
-            dlq,
+            dlq: {
+              send: (record, error) =>
+                inRange(record) ? dlq.send(record, error) : Promise.resolve(),
+            },
             model: () => model,
             judge: () => registry,
-            sinks,
+            sinks: warmup > 0 ? sinks.map(inRangeOnly) : sinks,
           }),
           tap((batch) => {
-            scored += batch.length;
-            for (const j of batch) if (j.verdict === 'anomaly') anomalies++;
+            for (const j of batch) {
+              if (!inRange(j.last.record)) continue;
+              scored++;
+              if (j.verdict === 'anomaly') anomalies++;
+            }
           }),
         ),
         { defaultValue: [] },
@@ -319,7 +391,7 @@ export async function replay(
     }
     options.onProgress?.(source.progress());
     const durationMs = Date.now() - started;
-    const frames = source.progress().reduce((sum, p) => sum + p.acked, 0);
+    const frames = source.progress().reduce((sum, p) => sum + p.acked, 0) - warmup;
     // The throwaway group never committed; delete what the broker keeps of it.
     await admin
       .deleteGroups([`aestream-replay-${pipeline}-${runId}`])
@@ -333,11 +405,12 @@ export async function replay(
       to: describeSpec(options.to),
       ranges,
       frames,
+      warmup,
       scored,
       anomalies,
       dlq: dlq.counts(),
       durationMs,
-      framesPerSecond: durationMs > 0 ? (frames * 1000) / durationMs : frames,
+      framesPerSecond: durationMs > 0 ? ((frames + warmup) * 1000) / durationMs : frames,
       model: model.version,
       engine: model.engine,
       thresholdStart,
@@ -345,6 +418,7 @@ export async function replay(
       dlqTopic,
       influx: config.output.influx?.database ?? null,
     };
+    if (options.keepThresholdState) summary.finalThresholdState = encodeRegistryState(registry);
     if (options.diff) {
       const production = await productionEvents(
         kafka,
