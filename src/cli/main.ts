@@ -12,12 +12,16 @@ import { detectCommand } from './detect';
 import { encodeCommand } from './encode';
 import { denoiseCommand } from './denoise';
 import { replayCommand } from './replay';
+import { retrainCommand } from './retrain';
+import { thresholdCommand } from './threshold';
 
 /** Every command of the binary, one file each under src/cli/. */
 const commands: Array<() => Command> = [
   demoCommand,
   detectCommand,
   replayCommand,
+  retrainCommand,
+  thresholdCommand,
   trainCommand,
   encodeCommand,
   denoiseCommand,

@@ -41,16 +41,21 @@ export class Health {
   }
 }
 
+/** Extra read-only JSON endpoints, e.g. `/thresholds`: path → what to serve. */
+export type JsonRoutes = Readonly<Record<string, () => unknown>>;
+
 /**
  * Serves /metrics (Prometheus text), /healthz (liveness) and /readyz (readiness) for
- * Kubernetes probes. Port 0 picks a free port; the bound port is returned.
+ * Kubernetes probes, plus any `routes` as JSON. Port 0 picks a free port; the bound port is
+ * returned.
  *
- * @example const { port, close } = await startHealthServer(health, 9464)
+ * @example const { port, close } = await startHealthServer(health, 9464, '0.0.0.0', { '/thresholds': () => registry.list() })
  */
 export async function startHealthServer(
   health: Health,
   port: number,
   host = '0.0.0.0',
+  routes: JsonRoutes = {},
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -73,8 +78,15 @@ export async function startHealthServer(
       res.end(JSON.stringify(health.report()));
       return;
     }
+    const route = path !== undefined ? routes[path] : undefined;
+    if (route) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(route()));
+      return;
+    }
+    const paths = ['/metrics', '/healthz', '/readyz', ...Object.keys(routes)];
     res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found: try /metrics, /healthz or /readyz\n');
+    res.end(`not found: try ${paths.join(', ')}\n`);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

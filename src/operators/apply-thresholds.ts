@@ -6,6 +6,8 @@ import type { Judged, Scored } from './model-input';
 export interface ScoreJudge {
   /** A decision for the key's score; null while the key calibrates with warm-up suppressed. */
   apply(key: string, score: number): ThresholdDecision | null;
+  /** Told the model version of each batch before it is judged (thresholds follow a swap). */
+  useModel?(version: string): void;
 }
 
 /**
@@ -21,6 +23,8 @@ export function applyThresholds<F>(
 ): OperatorFunction<Scored<F>[], Judged<F>[]> {
   return map((batch) => {
     const registry = judge();
+    // One model scores a whole batch: a swap lands between batches.
+    if (batch.length > 0) registry.useModel?.(batch[0]!.modelVersion);
     return batch.map((scored) => {
       if (!Number.isFinite(scored.score)) {
         // An overflowing reconstruction error: whatever the input was, it is not normal. Kept

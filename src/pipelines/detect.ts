@@ -10,21 +10,16 @@ import { createKafka } from '../io/kafka-client';
 import { influxSinkFrom, kafkaSinkFrom, kafkaSourceFrom } from '../io/io-factory';
 import { ScoreSink } from '../io/score-sink';
 import { modelOutputSinks } from '../io/model-output-sinks';
-import type { Kafka } from 'kafkajs';
-import { concatMap } from 'rxjs';
-import { AeError, messageOf } from '../errors';
-import { ReleaseSource } from '../io/release-source';
-import { activate, openModel, type ActiveModel } from '../models/active-model';
-import { architectureOf } from '../models/architecture';
-import { importRelease, versionNumber } from '../models/model-release';
-import { ModelStore } from '../models/model-store';
-import { counter } from '../observability/metrics';
+import { followReleases } from '../models/follow-releases';
+import { openModel, type ActiveModel } from '../models/active-model';
 import { logger } from '../observability/logger';
 import { Health, startHealthServer } from '../observability/health-server';
 import { detectorMetrics } from '../observability/metrics';
 import { startPipelineReporter } from '../observability/pipeline-reporter';
 import type { Judged } from '../operators/model-input';
 import type { BatchSink } from '../operators/write-and-ack';
+import { followCommands } from '../thresholds/follow-commands';
+import { ModelAwareJudge } from '../thresholds/model-aware-judge';
 import { createThresholdRegistry } from '../thresholds/threshold-registry';
 import { detectFlow } from './detect-flow';
 
@@ -69,10 +64,19 @@ export async function startDetector(
   health.set('model', false);
   health.set('consumer', false);
   const metrics = detectorMetrics();
+  const registry = createThresholdRegistry(config.threshold);
+  let modelInUse = (): string | null => null;
   const server =
     options.metricsPort === null
       ? null
-      : await startHealthServer(health, options.metricsPort ?? 9464);
+      : await startHealthServer(health, options.metricsPort ?? 9464, '0.0.0.0', {
+          // What `aestream threshold show` prints.
+          '/thresholds': () => ({
+            pipeline,
+            model: modelInUse(),
+            thresholds: registry.list(),
+          }),
+        });
 
   // Until the detector runs, whatever was opened is closed again on a failed start.
   const opened: Array<() => Promise<unknown>> = [];
@@ -135,8 +139,10 @@ export async function startDetector(
       : kafkaConfig,
     kafka,
   );
-  const registry = createThresholdRegistry(config.threshold);
   let current = model;
+  modelInUse = () => current.version;
+  const judge = new ModelAwareJudge(registry, config.model.error);
+  judge.addModel(model.version, model.stored.metadata.validation.loss);
   const retired: ActiveModel[] = [];
   const releases = config.model.releases.follow
     ? followReleases(
@@ -145,6 +151,7 @@ export async function startDetector(
         () => current,
         (next) => {
           const previous = current;
+          judge.addModel(next.version, next.stored.metadata.validation.loss);
           current = next; // read once per batch by inferBatch: the swap lands between batches
           // A batch that started on the old model may still be in inference (milliseconds):
           // free the old model a minute later, or at stop.
@@ -166,6 +173,9 @@ export async function startDetector(
         },
       )
     : null;
+  const control = config.threshold.control.follow
+    ? followCommands(kafka, config.threshold.control.topic, pipeline, registry)
+    : null;
   const flow = source.records().pipe(
     tap({ subscribe: () => health.set('consumer', true) }),
     detectFlow({
@@ -173,7 +183,7 @@ export async function startDetector(
       codec,
       dlq: new DlqSink(dlqSink),
       model: () => current,
-      judge: () => registry,
+      judge: () => judge,
       sinks,
       metrics,
     }),
@@ -182,6 +192,7 @@ export async function startDetector(
   const admin = kafka.admin();
   await admin.connect().catch(async (err: unknown) => {
     await releases?.stop();
+    await control?.stop();
     return failedStart(err);
   });
   const lag = async () => {
@@ -239,6 +250,7 @@ export async function startDetector(
       await modelOutputs.disconnect();
       await Promise.allSettled([events.disconnect(), dlqSink.disconnect(), influx?.close()]);
       await releases?.stop();
+      await control?.stop();
       for (const m of [...retired, current]) await m.dispose().catch(() => undefined);
       await server?.close();
       logger.info({ pipeline }, 'detector stopped');
@@ -253,64 +265,6 @@ export async function startDetector(
     async stop() {
       await source.stop();
       await done.catch(() => undefined);
-    },
-  };
-}
-
-/**
- * Follows the pipeline's model releases: each release newer than the model in use is
- * installed into the store, checked (hash, files, architecture, finite weights) and opened
- * on the pipeline's engine; only then `swap` is called. A refused release is logged with
- * its reason and counted; the running model stays.
- */
-function followReleases(
-  config: Readonly<PipelineConfig>,
-  kafka: Kafka,
-  current: () => ActiveModel,
-  swap: (next: ActiveModel) => void,
-): { stop(): Promise<void> } {
-  const pipeline = config.name;
-  const store = new ModelStore(config.model.store);
-  const expect = architectureOf(config.frame, config.model);
-  const refused = counter(
-    'aestream_model_releases_refused_total',
-    'Model releases refused, by reason code.',
-    ['pipeline', 'reason'],
-  );
-  const source = new ReleaseSource(kafka, config.model.releases.topic, pipeline);
-  const subscription = source
-    .releases()
-    .pipe(
-      concatMap(async (release) => {
-        const active = current();
-        if (versionNumber(release.version) <= versionNumber(active.version)) return;
-        try {
-          const stored = await importRelease(release, store, expect);
-          swap(await activate(stored, config.model, active.backend));
-        } catch (err) {
-          const reason = err instanceof AeError ? err.code : 'AE_ERR_MODEL_CORRUPT';
-          refused.inc({ pipeline, reason });
-          logger.warn(
-            {
-              pipeline,
-              release: release.version,
-              keeps: active.version,
-              reason,
-              err: messageOf(err),
-            },
-            'model release refused',
-          );
-        }
-      }),
-    )
-    .subscribe({
-      error: (err: unknown) =>
-        logger.warn({ pipeline, err: messageOf(err) }, 'model releases unavailable'),
-    });
-  return {
-    async stop() {
-      subscription.unsubscribe();
-      await source.stop();
     },
   };
 }

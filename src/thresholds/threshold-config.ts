@@ -79,6 +79,20 @@ const registryOptions = z.strictObject({
     .record(z.string().min(1), thresholdSpecSchema)
     .default({})
     .describe('Per-key threshold specs that replace the default for those keys.'),
+  control: z
+    .strictObject({
+      topic: z
+        .string()
+        .min(1)
+        .default('aestream.control')
+        .describe('Topic of ThresholdCommands (`aestream threshold set|override|reset`).'),
+      follow: z
+        .boolean()
+        .default(true)
+        .describe('Apply the commands for this pipeline while running (replayed at start).'),
+    })
+    .prefault({})
+    .describe('Runtime threshold control.'),
 });
 
 /** `threshold:` in a pipeline file: a spec (by kind) plus the registry options. */

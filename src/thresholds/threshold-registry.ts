@@ -112,7 +112,7 @@ export class ThresholdRegistry {
         this.thresholds.delete(cmd.key!);
       }
     }
-    logger.info({ command: cmd }, 'threshold command applied');
+    logger.debug({ command: cmd }, 'threshold command applied');
   }
 
   /**
@@ -167,10 +167,16 @@ export class ThresholdRegistry {
  * @example
  * const registry = createThresholdRegistry(loadPipeline('pipelines/sensors.yaml').threshold);
  */
-export function createThresholdRegistry(config: ThresholdConfig): ThresholdRegistry {
-  const { perKey, warmup, overrides, ...spec } = config;
+export function createThresholdRegistry(
+  config: DistributiveOmit<ThresholdConfig, 'control'>,
+): ThresholdRegistry {
+  const { perKey, warmup, overrides, ...rest } = config;
+  const { control: _control, ...spec } = rest as typeof rest & { control?: unknown };
   return new ThresholdRegistry({ spec: spec as ThresholdSpec, perKey, warmup, overrides });
 }
+
+/** Omit over each member of a union (the registry does not need the control options). */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 function checkSpec(
   path: string,

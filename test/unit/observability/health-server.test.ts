@@ -34,6 +34,26 @@ describe('health server', () => {
     }
   });
 
+  it('serves extra JSON endpoints such as /thresholds, and names them on a 404', async () => {
+    let threshold = 0.5;
+    const server = await startHealthServer(new Health(), 0, '127.0.0.1', {
+      '/thresholds': () => ({ thresholds: [{ key: 'a', threshold }] }),
+    });
+    try {
+      const url = `http://127.0.0.1:${server.port}`;
+      expect(await (await fetch(`${url}/thresholds`)).json()).toEqual({
+        thresholds: [{ key: 'a', threshold: 0.5 }],
+      });
+      threshold = 0.7; // served live, not a copy taken at start
+      expect(await (await fetch(`${url}/thresholds`)).json()).toEqual({
+        thresholds: [{ key: 'a', threshold: 0.7 }],
+      });
+      expect(await (await fetch(`${url}/nope`)).text()).toContain('/thresholds');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('gives the same metric objects to every caller', () => {
     expect(detectorMetrics().framesScored).toBe(detectorMetrics().framesScored);
   });

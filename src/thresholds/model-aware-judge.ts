@@ -1,0 +1,59 @@
+import { logger } from '../observability/logger';
+import type { ScoreJudge } from '../operators/apply-thresholds';
+import type { ThresholdDecision, ThresholdRegistry } from './threshold-registry';
+
+/**
+ * The threshold registry as the detector judges with it across model versions. Each
+ * version's error scale is its validation loss (the mean squared reconstruction error on
+ * held-back normal data); when the first batch scored by a new version arrives, every
+ * learned threshold is carried over by the ratio of the two scales (its square root for
+ * the `mae` score) instead of calibrating again from scratch. Versions without a known
+ * loss keep the thresholds as they are.
+ *
+ * @example
+ * const judge = new ModelAwareJudge(registry, 'mse');
+ * judge.addModel('v000001', 0.012);
+ * source.pipe(..., applyThresholds(() => judge));
+ */
+export class ModelAwareJudge implements ScoreJudge {
+  private readonly scales = new Map<string, number>();
+  private version: string | undefined;
+
+  constructor(
+    private readonly registry: ThresholdRegistry,
+    private readonly error: 'mse' | 'mae',
+    private readonly onRescale?: (from: string, to: string, factor: number) => void,
+  ) {}
+
+  /** Makes a model version's error scale known (call before its first batch is judged). */
+  addModel(version: string, validationLoss: number | undefined): void {
+    if (validationLoss !== undefined && validationLoss > 0 && Number.isFinite(validationLoss))
+      this.scales.set(version, validationLoss);
+  }
+
+  useModel(version: string): void {
+    const previous = this.version;
+    this.version = version;
+    if (previous === undefined || previous === version) return;
+    const from = this.scales.get(previous);
+    const to = this.scales.get(version);
+    if (from === undefined || to === undefined) {
+      logger.warn(
+        { from: previous, to: version },
+        'thresholds kept as they are: a model version has no validation loss to scale by',
+      );
+      return;
+    }
+    const factor = this.error === 'mae' ? Math.sqrt(to / from) : to / from;
+    this.registry.rescale(factor);
+    logger.info(
+      { from: previous, to: version, factor },
+      'thresholds carried over to the new model',
+    );
+    this.onRescale?.(previous, version, factor);
+  }
+
+  apply(key: string, score: number): ThresholdDecision | null {
+    return this.registry.apply(key, score);
+  }
+}
