@@ -10,6 +10,13 @@ import { INFLUX_DATASOURCE, InfluxQLBuilder } from './influxql';
  * usual panel kinds on the InfluxDB datasource, links between the dashboards.
  */
 
+/**
+ * Matches the detectors' own score and anomaly points only: `aestream replay` writes its
+ * re-scored points to the same measurements with a `run` tag (src/pipelines/replay.ts), and
+ * InfluxQL's `tag = ''` matches points without that tag.
+ */
+export const NOT_REPLAYED = `"run" = ''`;
+
 /** Tags every aestream dashboard carries (the dashboard links find each other by it). */
 export const BOARD_TAG = 'aestream';
 

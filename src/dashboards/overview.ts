@@ -1,8 +1,17 @@
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { board, pipelineVariable, seriesPanel, statPanel, tablePanel } from './board-parts';
+import {
+  board,
+  NOT_REPLAYED,
+  pipelineVariable,
+  seriesPanel,
+  statPanel,
+  tablePanel,
+} from './board-parts';
 import { InfluxQLBuilder } from './influxql';
 
 const PIPELINES = '"pipeline" =~ /^$pipeline$/';
+/** Score and anomaly points of the chosen pipelines' detectors (not of replays). */
+const SCORES = `${PIPELINES} AND ${NOT_REPLAYED}`;
 
 /**
  * Overview: anomalies per pipeline and source over time, the sources with the most
@@ -22,7 +31,7 @@ export function overview(): dashboard.Dashboard {
         'Anomaly events',
         'Anomaly events in the time range (points of the `anomaly` measurement).',
         new InfluxQLBuilder(
-          `SELECT count("score") AS "events" FROM "anomaly" WHERE ${PIPELINES} AND $timeFilter`,
+          `SELECT count("score") AS "events" FROM "anomaly" WHERE ${SCORES} AND $timeFilter`,
         ),
         { x: 0, y: 0, w: 6, h: 8 },
       ),
@@ -32,7 +41,7 @@ export function overview(): dashboard.Dashboard {
         'Anomalies per pipeline and source',
         'Inputs judged anomalous per interval (sum of `score.anomaly`), one series per pipeline and source.',
         new InfluxQLBuilder(
-          `SELECT sum("anomaly") AS "anomalies" FROM "score" WHERE ${PIPELINES} AND $timeFilter GROUP BY time($__interval), "pipeline", "source" fill(none)`,
+          `SELECT sum("anomaly") AS "anomalies" FROM "score" WHERE ${SCORES} AND $timeFilter GROUP BY time($__interval), "pipeline", "source" fill(none)`,
         ).alias('$tag_pipeline / $tag_source'),
         { x: 6, y: 0, w: 18, h: 8 },
         { bars: true, min: 0 },
@@ -43,7 +52,7 @@ export function overview(): dashboard.Dashboard {
         'Top sources by anomalies',
         'The ten sources with the most anomalous inputs in the time range.',
         new InfluxQLBuilder(
-          `SELECT top("anomalies", "source", 10) AS "anomalies", "pipeline" FROM (SELECT sum("anomaly") AS "anomalies" FROM "score" WHERE ${PIPELINES} AND $timeFilter GROUP BY "pipeline", "source")`,
+          `SELECT top("anomalies", "source", 10) AS "anomalies", "pipeline" FROM (SELECT sum("anomaly") AS "anomalies" FROM "score" WHERE ${SCORES} AND $timeFilter GROUP BY "pipeline", "source")`,
         ),
         { x: 0, y: 8, w: 8, h: 9 },
       ),

@@ -1,8 +1,15 @@
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { board, pipelineVariable, seriesPanel, sourceVariable, tablePanel } from './board-parts';
+import {
+  board,
+  NOT_REPLAYED,
+  pipelineVariable,
+  seriesPanel,
+  sourceVariable,
+  tablePanel,
+} from './board-parts';
 import { InfluxAnnotationBuilder, InfluxQLBuilder } from './influxql';
 
-const SOURCE = `"pipeline" = '$pipeline' AND "source" = '$source'`;
+const SOURCE = `"pipeline" = '$pipeline' AND "source" = '$source' AND ${NOT_REPLAYED}`;
 
 /**
  * Source detail, for one pipeline and source: the reconstruction error against the

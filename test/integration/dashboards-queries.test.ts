@@ -10,6 +10,8 @@ import { parsePipeline } from '../../src/config/load-pipeline';
 import { allDashboards, DASHBOARD_DIR } from '../../src/dashboards/dashboards';
 import { queriesOf, type DashboardQuery } from '../../src/dashboards/influxql';
 import { createKafka } from '../../src/io/kafka-client';
+import { ScoreSink } from '../../src/io/score-sink';
+import type { Judged } from '../../src/operators/model-input';
 import { KafkaSink } from '../../src/io/kafka-sink';
 import { SyntheticSource } from '../../src/io/synthetic-source';
 import { packRelease } from '../../src/models/model-release';
@@ -298,6 +300,54 @@ output:
       from: startedAt - length * intervalMs - 1000,
       to: Date.now() + 1000,
     };
+
+    // Points of an `aestream replay` run (same measurements, tagged run=<id>) at the same times
+    // stay out of every panel: run each query before and after writing some.
+    const before = new Map<string, string>();
+    for (const q of queries)
+      before.set(q.where, JSON.stringify(await influx.queryRaw(substitute(q, vars))));
+    const replayed = await influx.query<{ time: Date; score: number }>(
+      `SELECT "score" FROM "anomaly" WHERE "source" = '${source}' LIMIT 5`,
+    );
+    expect(replayed.length).toBeGreaterThan(0);
+    await new ScoreSink<SensorFrame>(
+      {
+        writePoints: (points) =>
+          influx.writePoints(
+            points.map((p) => ({ ...p, tags: { ...p.tags, run: 'replay-test' } })),
+            { precision: 'ms' },
+          ),
+      },
+      name,
+    ).write(
+      replayed.map((r) => ({
+        key: source!,
+        data: new Float32Array(16),
+        last: { value: { time: r.time.getTime() } },
+        covered: [],
+        score: r.score * 10,
+        contributions: [{ index: 0, error: r.score * 10 }],
+        modelVersion: 'v000009',
+        threshold: r.score / 2,
+        verdict: 'anomaly',
+        probability: 1,
+      })) as unknown as Judged<SensorFrame>[],
+    );
+    expect(
+      (
+        await influx.query(
+          `SELECT count("score") AS "n" FROM "anomaly" WHERE "run" = 'replay-test'`,
+        )
+      ).length,
+    ).toBe(1);
+    for (const q of queries)
+      expect({
+        where: q.where,
+        rows: JSON.stringify(await influx.queryRaw(substitute(q, vars))),
+      }).toEqual({
+        where: q.where,
+        rows: before.get(q.where),
+      });
 
     const failures: string[] = [];
     for (const q of queries) {

@@ -140,8 +140,20 @@ describe('Grafana dashboards (generated with the foundation SDK)', () => {
       for (const k of Object.keys(p.tags ?? {})) names.add(k);
       for (const k of Object.keys(p.fields ?? {})) names.add(k);
     }
+    // `aestream replay` adds a `run` tag to the score sink's points; the dashboards leave them out.
+    expect(readFileSync(join(ROOT, 'src/pipelines/replay.ts'), 'utf8')).toMatch(
+      /new ScoreSink<Frame>\(taggedWriter\(influx, \{ run: /,
+    );
+    names.add('run');
     const queries = boards.flatMap(({ dashboard }) => queriesOf(dashboard));
     expect(queries.length).toBeGreaterThanOrEqual(18);
+    for (const q of queries) {
+      if (/FROM "(score|anomaly)"/.test(q.query) && !q.query.startsWith('SHOW'))
+        expect({ where: q.where, query: q.query }).toEqual({
+          where: q.where,
+          query: expect.stringContaining(`"run" = ''`),
+        });
+    }
     for (const q of queries) {
       const aliases = new Set([...q.query.matchAll(/AS "([^"]+)"/g)].map((m) => m[1]!));
       const unknown = [...q.query.matchAll(/"([^"]+)"/g)]
