@@ -14,8 +14,8 @@ import { ModelStore } from './model-store';
  * Follows the pipeline's model releases: each release newer than the model in use is
  * installed into the store, checked (hash, files, architecture, finite weights) and opened
  * on the pipeline's engine; only then `swap` is called. A refused release is logged with
- * its reason and counted; the running model stays. (The same logic as the detector's;
- * the detector can switch to this module.)
+ * its reason and counted; the running model stays. The detector and the retrainer both
+ * follow releases with it.
  *
  * @example const follow = followReleases(config, kafka, () => current, (next) => { current = next; }); await follow.stop();
  */

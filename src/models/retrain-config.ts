@@ -28,9 +28,9 @@ export const driftSchema = z
       .number()
       .min(0)
       .lt(1)
-      .default(0.2)
+      .default(0)
       .describe(
-        'On drift, the share of the training set drawn from the reservoir; the rest is the recent regime.',
+        'On drift, the share of the training set drawn from the reservoir (the old regime); the rest is the recent regime.',
       ),
   })
   .describe('Drift detection on the score distribution.');
