@@ -66,6 +66,7 @@ export class KafkaRangeSource {
   private readonly partitions: PartitionState[];
   private readonly maxInFlight: number;
   private readonly maxBuffered: number;
+  private disconnecting: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: KafkaRangeSourceOptions) {
     this.maxInFlight = opts.maxInFlight ?? 5_000;
@@ -94,6 +95,14 @@ export class KafkaRangeSource {
   }
 
   /**
+   * Resolves once the consumer of the last subscription has left its group (the group can
+   * be deleted from then on).
+   */
+  disconnected(): Promise<void> {
+    return this.disconnecting;
+  }
+
+  /**
    * The records of the range, once each; completes after the last one. Unsubscribing
    * disconnects the consumer.
    */
@@ -101,7 +110,9 @@ export class KafkaRangeSource {
     return new Observable<KafkaRecord>((subscriber) => {
       const run = new RangeRun(this.opts, this.partitions, this.maxInFlight, this.maxBuffered);
       run.start(subscriber);
-      return () => run.close();
+      return () => {
+        this.disconnecting = run.close();
+      };
     });
   }
 }
@@ -293,14 +304,12 @@ class RangeRun {
   }
 
   /** Stops fetching and leaves the throwaway group (it has no offsets to clean up). */
-  close(): void {
-    if (this.closed) return;
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     const consumer = this.consumer;
     this.consumer = null;
-    if (consumer) {
-      void consumer.disconnect().catch(() => undefined);
-    }
+    return consumer ? consumer.disconnect().catch(() => undefined) : Promise.resolve();
   }
 }

@@ -393,6 +393,7 @@ export async function replay(
     const durationMs = Date.now() - started;
     const frames = source.progress().reduce((sum, p) => sum + p.acked, 0) - warmup;
     // The throwaway group never committed; delete what the broker keeps of it.
+    await source.disconnected();
     await admin
       .deleteGroups([`aestream-replay-${pipeline}-${runId}`])
       .catch((err: unknown) => logger.debug({ err: messageOf(err) }, 'replay group not deleted'));
@@ -536,6 +537,7 @@ async function productionEvents(
       ),
       { defaultValue: undefined },
     );
+    await source.disconnected();
     await admin.deleteGroups([groupId]).catch(() => undefined);
   }
   return { events, unreadable };

@@ -264,8 +264,11 @@ output:
     });
     expect(await count(`"run" = ''`)).toBe(frames.length);
 
-    // The production group's committed offsets did not move.
+    // The production group's committed offsets did not move, and the replay's own group is gone.
     expect(await committed()).toBe(committedAfterProduction);
+    const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+    expect(groups).toContain(group);
+    expect(groups.filter((g) => g.includes('run-a'))).toEqual([]);
   }, 120_000);
 
   it('a range in the middle, warmed from the start of the topic, judges exactly like production did', async () => {
