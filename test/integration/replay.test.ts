@@ -302,22 +302,31 @@ output:
     expect(summary.dlq).toEqual({ AE_ERR_AVRO_DECODE: BAD });
   }, 120_000);
 
-  it('two replays of a time range write byte-identical events', async () => {
+  it('two replays of a time range write byte-identical events, also with one threshold shared by all sources', async () => {
     // From the 100th streamed reading of each source to the end: thresholds warm up again.
+    // A shared threshold sees the sources' scores in the order the partitions are merged,
+    // so its verdicts repeat only if that order does (the second run is also rate-limited).
+    // On one local broker the fetch order happens to repeat too; KafkaRangeSource fixes the
+    // order by design for when it does not.
     const fromTime = new Date(frames[100 * SOURCES]!.time).toISOString();
-    const run = async (suffix: string): Promise<{ summary: ReplaySummary; bytes: string[] }> => {
+    const run = async (
+      suffix: string,
+      rate: number | null,
+    ): Promise<{ summary: ReplaySummary; bytes: string[] }> => {
       const outTopic = `${name}.anomalies.replay-${suffix}`;
       const summary = await replay(config, {
         from: parseRangeSpec(fromTime),
         to: parseRangeSpec('now'),
+        threshold: { perKey: false },
+        rate,
         outTopic,
         runId: `run-${suffix}`,
       });
       const messages = await readTopic(outTopic);
       return { summary, bytes: messages.map((m) => m.value.toString('base64')).sort() };
     };
-    const first = await run('b1');
-    const second = await run('b2');
+    const first = await run('b1', null);
+    const second = await run('b2', 5_000);
     expect(first.summary.frames).toBeLessThan(frames.length);
     expect(first.summary.frames).toBeGreaterThan(frames.length / 2);
     expect(first.bytes.length).toBeGreaterThan(0);
