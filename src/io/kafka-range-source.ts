@@ -30,7 +30,10 @@ export interface PartitionProgress {
   total: number;
   /** Records handed on. */
   read: number;
-  /** Records acked (every sink has what they produced). */
+  /**
+   * Records acked (every sink has what they produced). Records a consumer never acks (a
+   * sensor window's trailing readings with stride > 1) stay out of it.
+   */
   acked: number;
 }
 
@@ -127,6 +130,7 @@ class RangeRun {
   private pumping = false;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
+  private finished = false;
   private readonly byPartition = new Map<number, PartitionState>();
 
   constructor(
@@ -249,7 +253,10 @@ class RangeRun {
         }
         if (waiting) return;
         if (best === null) {
-          if (this.inFlight === 0) this.finish();
+          // Everything is handed on. Completing now, not after the last ack, lets the
+          // consumers flush (micro-batches) and finish what they hold; records they never
+          // ack (a sensor window's trailing readings with stride > 1) cannot hold it up.
+          this.finish();
           return;
         }
         if (!this.allowed()) return;
@@ -287,7 +294,8 @@ class RangeRun {
 
   private finish(): void {
     const subscriber = this.subscriber;
-    if (!subscriber || this.closed) return;
+    if (!subscriber || this.closed || this.finished) return;
+    this.finished = true;
     logger.info({ topic: this.opts.topic, records: this.emitted }, 'range read complete');
     subscriber.complete();
   }

@@ -89,7 +89,7 @@ export interface ReplaySummary {
   from: string;
   to: string;
   ranges: readonly PartitionRange[];
-  /** Input records of the range read (and acked). */
+  /** Input records of the range read. */
   frames: number;
   /** Records read before the range to warm windows and thresholds (`warmFrom`). */
   warmup: number;
@@ -391,7 +391,7 @@ export async function replay(
     }
     options.onProgress?.(source.progress());
     const durationMs = Date.now() - started;
-    const frames = source.progress().reduce((sum, p) => sum + p.acked, 0) - warmup;
+    const frames = source.progress().reduce((sum, p) => sum + p.read, 0) - warmup;
     // The throwaway group never committed; delete what the broker keeps of it.
     await source.disconnected();
     await admin
