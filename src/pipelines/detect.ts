@@ -211,6 +211,7 @@ export async function startDetector(
         influx,
         {
           lag,
+          dlqTopic: config.output.dlq.topic,
           model: () => ({
             version: current.version,
             engine: current.engine,

@@ -91,7 +91,8 @@ output:
     const lines = ['value', ...Array.from({ length: 600 }, (_, i) => String(Math.sin(i / 5)))];
     writeFileSync(csv, lines.join('\n'));
     await trainFromFile(config, { data: csv });
-    await trainFromFile(config, { data: csv, seed: 2 });
+    // v2 trained less: its errors are on another scale, which the thresholds must follow.
+    await trainFromFile(config, { data: csv, seed: 2, epochs: 1 });
     const store = new ModelStore(config.model.store);
     expect(await store.versions()).toEqual([1, 2]);
 
@@ -148,6 +149,32 @@ output:
       timeoutMs: 120_000,
       intervalMs: 250,
     });
+    // The thresholds were carried over to v000002's error scale, not reset to warm-up: every
+    // point it scored has a threshold (a calibrating key's point has none).
+    const withThreshold = await influx.query<{ count: number }>(
+      `SELECT count("threshold") AS "count" FROM "score" WHERE "model" = 'v000002'`,
+    );
+    expect(withThreshold[0]?.count).toBe(400);
+    // ... carried over by the ratio of the versions' validation losses: a source's first
+    // threshold under v000002 is its last under v000001 times that ratio (up to what one
+    // more score taught it).
+    const lossOf = async (version: number) =>
+      (
+        JSON.parse(Buffer.from((await store.files(version))['metadata.json']).toString()) as {
+          validation: { loss: number };
+        }
+      ).validation.loss;
+    const ratio = (await lossOf(2)) / (await lossOf(1));
+    expect(Math.abs(Math.log(ratio))).toBeGreaterThan(Math.log(1.1)); // the check means something
+    for (const source of gen.sources) {
+      const [last] = await influx.query<{ last: number }>(
+        `SELECT last("threshold") FROM "score" WHERE "model" = 'v000001' AND "source" = '${source}'`,
+      );
+      const [first] = await influx.query<{ first: number }>(
+        `SELECT first("threshold") FROM "score" WHERE "model" = 'v000002' AND "source" = '${source}'`,
+      );
+      expect(first!.first / last!.last / ratio).toBeCloseTo(1, 1);
+    }
 
     // A release whose artifact was altered after it was hashed: refused, v000002 stays.
     const tampered = {
