@@ -125,9 +125,19 @@ export class ThresholdRegistry {
 
   /** The current threshold and kind of every key with state ('*' for the shared one). */
   list(): Array<{ key: string; kind: string; threshold: number | null; calibrated: boolean }> {
-    return [...this.thresholds]
-      .map(([key, t]) => ({ key, kind: t.kind, threshold: t.current, calibrated: t.calibrated }))
-      .sort((a, b) => a.key.localeCompare(b.key));
+    const listed = [...this.thresholds].map(([key, t]) => ({
+      key,
+      kind: t.kind,
+      threshold: t.current,
+      calibrated: t.calibrated,
+    }));
+    // An override shows at once, before its key's next score (a static one with its value).
+    for (const [key, spec] of this.overrides) {
+      if (this.thresholds.has(key)) continue;
+      const t = createThreshold(spec);
+      listed.push({ key, kind: t.kind, threshold: t.current, calibrated: t.calibrated });
+    }
+    return listed.sort((a, b) => a.key.localeCompare(b.key));
   }
 
   snapshot(): RegistryState {
