@@ -393,6 +393,26 @@ output:
     expect(await committed()).toBe(committedAfterProduction);
   }, 120_000);
 
+  it('ends with sensor windows of stride > 1, whose trailing readings are never part of a window', async () => {
+    const stride = 5; // 700 - 16 readings after the first full window: 4 left over per source
+    const strided = parsePipeline(
+      readFileSync(pipelineFile, 'utf8').replace('stride: 1', `stride: ${stride}`),
+      pipelineFile,
+      { env: {}, baseDir: ROOT },
+    );
+    const summary = await replay(strided, {
+      from: parseRangeSpec('earliest'),
+      to: parseRangeSpec('now'),
+      outTopic: `${name}.anomalies.replay-s`,
+      runId: 'run-s',
+    });
+    expect(summary.frames).toBe(frames.length + BAD);
+    // Each source: W-1 padded windows, a full one at its W-th reading, then one every `stride`.
+    const perSource = LENGTH - TRAIN;
+    const windows = WINDOW - 1 + Math.floor((perSource - WINDOW) / stride) + 1;
+    expect(summary.scored).toBe(SOURCES * windows);
+  }, 60_000);
+
   it('refuses a range without records and a model version that does not exist (built CLI)', async () => {
     builtCli();
     const empty = await runCli(['-p', pipelineFile, '--from', 'now', '--no-progress']);
