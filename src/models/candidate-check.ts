@@ -18,7 +18,15 @@ export interface CandidateCheck {
   /** Mean error of each model on the held-back frames (common units, see below). */
   heldBack: { frames: number; current: number; candidate: number; limit: number };
   /** Shares of the recent frames each model flags. */
-  recent: { frames: number; currentRate: number; candidateRate: number; limit: number };
+  recent: {
+    frames: number;
+    /** Share of the recent frames each model flags by rule 2. */
+    currentRate: number;
+    candidateRate: number;
+    limit: number;
+    /** Share the current model's thresholds flagged when they were scored (for the log). */
+    verdictRate: number;
+  };
 }
 
 /**
@@ -66,10 +74,11 @@ function quantile(v: Float64Array, q: number): number {
  * 1. Held-back normal data (frames never trained on): the candidate's mean reconstruction
  *    error must be at most (1 + tolerance) × the current model's, both measured in the
  *    candidate's normalized units on the same frames; a non-finite error rejects.
- * 2. Recent frames with the current model's verdicts: the share of them the candidate
- *    would flag (error above the `recentQuantile` of its own held-back errors) must be at
- *    most the share the current model flagged + `rateSlack`. A candidate that would raise
- *    more alarms on what just streamed by than the model in use is not better.
+ * 2. Recent frames (the newest frames the current model scored): each model flags a frame
+ *    whose error is above the `recentQuantile` of its own held-back errors; the candidate
+ *    may flag at most the share the current model flags + `rateSlack`. A candidate whose
+ *    errors on what just streamed by are out of line with its errors on the held-back data,
+ *    more than the current model's are, would raise more alarms and is not better.
  *
  * @example
  * const check = await checkCandidate({ current, candidate, heldBack, recent, scale, accept: config.retrain.accept });
@@ -99,14 +108,19 @@ export async function checkCandidate(args: {
     );
   }
 
+  // Rule 2: each model flags a recent frame when its error is above the recentQuantile of
+  // its OWN held-back errors; the same rule for both, so the small-sample bias of the
+  // quantile (about 1/(n+1) for the maximum of n held-back errors) cancels out.
   const recentFrames = args.recent.map((r) => r.data);
-  const currentRate = args.recent.filter((r) => r.anomaly).length / Math.max(1, args.recent.length);
-  let candidateRate = 0;
-  if (args.recent.length > 0 && candHeld.length > 0 && Number.isFinite(candidate)) {
-    const cut = quantile(candHeld, accept.recentQuantile);
-    const candRecent = await errorsOf(args.candidate, recentFrames, scale);
-    candidateRate = candRecent.filter((e) => !(e <= cut)).length / candRecent.length;
-  }
+  const verdictRate = args.recent.filter((r) => r.anomaly).length / Math.max(1, args.recent.length);
+  const flagRate = async (model: Reconstructor, held: Float64Array): Promise<number> => {
+    if (recentFrames.length === 0 || held.length === 0) return 0;
+    const cut = quantile(held, accept.recentQuantile);
+    const errors = await errorsOf(model, recentFrames, scale);
+    return errors.filter((e) => !(e <= cut)).length / errors.length;
+  };
+  const currentRate = await flagRate(args.current, curHeld);
+  const candidateRate = Number.isFinite(candidate) ? await flagRate(args.candidate, candHeld) : 0;
   const rateLimit = currentRate + accept.rateSlack;
   if (candidateRate > rateLimit) {
     reasons.push(
@@ -117,6 +131,12 @@ export async function checkCandidate(args: {
     accepted: reasons.length === 0,
     reasons,
     heldBack: { frames: args.heldBack.length, current, candidate, limit },
-    recent: { frames: args.recent.length, currentRate, candidateRate, limit: rateLimit },
+    recent: {
+      frames: args.recent.length,
+      currentRate,
+      candidateRate,
+      limit: rateLimit,
+      verdictRate,
+    },
   };
 }

@@ -185,7 +185,7 @@ export async function startRetrainer(
     ...config.input.kafka,
     group: rc.group ?? `${config.input.kafka.group}.retrain`,
   };
-  const kafka = createKafka({ brokers: kafkaConfig.brokers, clientId: kafkaConfig.clientId });
+  const kafka = createKafka(kafkaConfig);
   const releases = kafkaSinkFrom(
     kafkaConfig.brokers,
     { topic: config.model.releases.topic },
@@ -301,20 +301,19 @@ export async function startRetrainer(
   /** The training set and the held-back set of a run. */
   const assemble = (request: TrainRequest) => {
     if (request.frames) {
-      return { train: [...request.frames], heldBack: reservoir.heldBack() };
+      return { train: [...request.frames], heldBack: reservoir.heldBack(), recent: recent.all() };
     }
     if (request.trigger !== 'drift') {
-      return { train: reservoir.training(), heldBack: reservoir.heldBack() };
+      return { train: reservoir.training(), heldBack: reservoir.heldBack(), recent: recent.all() };
     }
     // Drift: the frames judged normal by the current model are the old regime. Train on
     // the recent regime: every valid frame scored since the first rejecting check of the
     // sustained run, whatever its verdict (all of them came after the change), plus a
-    // share from the reservoir; hold back the same share of each part.
+    // share from the reservoir; hold back the same share of each part. The candidate is
+    // checked against the same recent frames (not the ones from before the change).
     const since = rc.drift.sustain * rc.drift.checkEvery;
-    const frames = recent
-      .all()
-      .slice(-since)
-      .map((r) => r.data);
+    const newRegime = recent.all().slice(-since);
+    const frames = newRegime.map((r) => r.data);
     const recentTrain: Float32Array[] = [];
     const recentHeld: Float32Array[] = [];
     for (const f of frames) (random() < rc.validation ? recentHeld : recentTrain).push(f);
@@ -326,6 +325,7 @@ export async function startRetrainer(
         ...recentHeld,
         ...sample(reservoir.heldBack(), fromRes(recentHeld.length), random),
       ],
+      recent: newRegime,
     };
   };
 
@@ -333,8 +333,7 @@ export async function startRetrainer(
     const started = Date.now();
     const kind = request.trigger ?? 'manual';
     const base = current;
-    const recentFrames = recent.all();
-    const { train, heldBack } = assemble(request);
+    const { train, heldBack, recent: recentFrames } = assemble(request);
     const report: TrainingReport = {
       trigger: kind,
       why,
@@ -425,7 +424,20 @@ export async function startRetrainer(
             pipeline,
             rule: reason.startsWith('would flag') ? 'recent-rate' : 'held-back',
           });
-        await staging.quarantine(trained.version).catch(() => undefined);
+        // Kept with its reasons for a post-mortem; never in the store, never published.
+        const kept = await staging.quarantine(trained.version).catch(() => null);
+        if (kept) {
+          await fs
+            .writeFile(
+              join(kept, 'rejected.json'),
+              JSON.stringify(
+                { trigger: kind, why, base: base.version, reasons: check.reasons, check },
+                null,
+                2,
+              ) + '\n',
+            )
+            .catch(() => undefined);
+        }
         staged = null;
         return finish(report);
       }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin } from 'kafkajs';
@@ -153,11 +153,13 @@ retrain:
     ).toBe(1);
     // Not published, not in the store (quarantined among the candidates), the detector keeps v000001.
     expect(await store.versions()).toEqual([1]);
-    expect(
-      readdirSync(join(config.model.store, '.candidates')).filter((n) =>
-        n.startsWith('.rejected-'),
-      ),
-    ).toHaveLength(1);
+    const candidates = join(config.model.store, '.candidates');
+    const quarantined = readdirSync(candidates).filter((n) => n.startsWith('.rejected-'));
+    expect(quarantined).toHaveLength(1);
+    const record = JSON.parse(
+      readFileSync(join(candidates, quarantined[0]!, 'rejected.json'), 'utf8'),
+    ) as { reasons: string[] };
+    expect(record.reasons).toEqual(rejected.reasons);
     const releaseOffsets = async () =>
       (await admin.fetchTopicOffsets(topics.releases)).reduce((n, p) => n + Number(p.high), 0);
     expect(await releaseOffsets()).toBe(0);
