@@ -165,6 +165,66 @@ describe('reconstruction and latent outputs of the detector flow', () => {
     expect(records.every((r) => r.acks === 1)).toBe(true);
   });
 
+  it('a model swap between batches: each latent vector and rebuilt frame comes from the model its version names', async () => {
+    const config = parsePipeline(pipelineText(1, bothOutputs), 'x.yaml', {
+      env: {},
+      baseDir: process.cwd(),
+    });
+    const codec = createAvroCodec<SensorFrame>('SensorFrame');
+    const latentCodec = createAvroCodec<LatentVector>('latent-vector.avsc');
+    // Model vN rebuilds every value as N and has the latent vector [N]; it is swapped after each batch.
+    const modelOf = (n: number): Pick<ActiveModel, 'version' | 'scorer'> => ({
+      version: `v${n}`,
+      scorer: {
+        score: model.scorer.score,
+        async scoreWithOutputs(raw, count) {
+          return {
+            scores: new Float32Array(count),
+            top: Array.from({ length: count }, () => []),
+            reconstruction: new Float32Array(raw.length).fill(n),
+            latent: new Float32Array(count).fill(n),
+            latentSize: 1,
+          };
+        },
+      },
+    });
+    let current = 1;
+    const rebuilt = new MemoryMessages();
+    const latent = new MemoryMessages();
+    const topic = new MemoryTopic('out.frames', 1);
+    const records = Array.from({ length: 40 }, (_, t) =>
+      topic.record(
+        'a',
+        codec.encode({ source: 'a', time: t, values: [t, t], seq: null, attributes: {} }),
+        { ...codec.headers },
+      ),
+    );
+    const registry = createThresholdRegistry(config.threshold);
+    await lastValueFrom(
+      from(records).pipe(
+        detectFlow({
+          config,
+          codec: codec as never,
+          dlq: new MemoryDlq(),
+          model: () => modelOf(current),
+          judge: () => registry,
+          sinks: [
+            new ReconstructionSink<Frame>(rebuilt, codec as never, config.frame),
+            new LatentSink<Frame>(latent, latentCodec, config.name),
+            { name: 'swap', write: async () => void current++ },
+          ],
+        }),
+        toArray(),
+      ),
+    );
+    expect(current).toBeGreaterThan(2); // several batches of at most 8, each on another model
+    const vectors = latent.messages.map((m) => latentCodec.decode(m.value, m.headers as never));
+    expect(vectors).toHaveLength(40);
+    for (const v of vectors) expect(v.modelVersion).toBe(`v${v.vector[0]}`);
+    const frames = rebuilt.messages.map((m) => codec.decode(m.value, m.headers as never));
+    frames.forEach((f, i) => expect(`v${f.values[0]}`).toBe(vectors[i]!.modelVersion));
+  });
+
   it('outputs off: the flow scores without asking for reconstructions or latents', async () => {
     const config = parsePipeline(pipelineText(1), 'x.yaml', { env: {}, baseDir: process.cwd() });
     const codec = createAvroCodec<SensorFrame>('SensorFrame');
