@@ -102,6 +102,24 @@ export const retrainSchema = z
     drift: driftSchema.prefault({}),
     accept: acceptSchema.prefault({}),
   })
+  .superRefine((r, ctx) => {
+    if (!r.trigger.drift) return;
+    // A drift run trains on the frames since the first rejecting check of the sustained run.
+    const since = r.drift.sustain * r.drift.checkEvery;
+    if (since > r.drift.window) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drift'],
+        message: `drift.sustain × drift.checkEvery (${since}) must be ≤ drift.window (${r.drift.window}): a drift run trains on the frames since the change, which the recent window must still hold`,
+      });
+    } else if (since * (1 - r.validation) < r.minSamples) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['drift'],
+        message: `a drift run trains on ${Math.floor(since * (1 - r.validation))} frames (drift.sustain × drift.checkEvery less the validation share), fewer than retrain.minSamples (${r.minSamples}): it would never train`,
+      });
+    }
+  })
   .describe('Retraining on normal data.');
 
 export type RetrainConfig = z.infer<typeof retrainSchema>;
