@@ -2,10 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfluxDB } from 'influx';
+import { PNG } from 'pngjs';
 import type { Admin } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import { windowsOf } from '../../src/codecs/sensor-windows';
-import type { SensorFrame } from '../../src/codecs/records';
+import { imagePixels } from '../../src/codecs/image-pixels';
+import type { ImageFrame, SensorFrame } from '../../src/codecs/records';
 import { parsePipeline } from '../../src/config/load-pipeline';
 import { createKafka } from '../../src/io/kafka-client';
 import { KafkaSink } from '../../src/io/kafka-sink';
@@ -45,6 +47,11 @@ describe('aestream detect: reconstruction and latent outputs (real Kafka and Inf
     dlq: `${name}.dlq`,
     rebuilt: `${name}.rebuilt`,
     latent: `${name}.latent`,
+    images: `${name}.img.frames`,
+    imageAnomalies: `${name}.img.anomalies`,
+    imageDlq: `${name}.img.dlq`,
+    imagesRebuilt: `${name}.img.rebuilt`,
+    imageLatent: `${name}.img.latent`,
   };
   const database = uniqueDatabase('outputs');
   const influx = new InfluxDB({
@@ -220,5 +227,120 @@ output:
       `SELECT count("z0") FROM "latent" GROUP BY "model"`,
     );
     expect(models.map((m) => m.model)).toEqual([version]);
+  });
+  it('image frames: one rebuilt frame per frame in its own encoding (RAW_U8, RAW_F32, PNG) and one latent vector', async () => {
+    const side = 8;
+    const config = parsePipeline(
+      `
+name: ${name}-img
+input:
+  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.images}, group: ${name}-img, fromBeginning: true }
+  schema: schemas/image-frame.avsc
+frame: { kind: image, width: ${side}, height: ${side}, channels: 1 }
+model:
+  kind: conv-ae
+  filters: [4]
+  latent: 3
+  store: ${mkdtempSync(join(tmpdir(), 'aestream-outputs-img-'))}
+  train: { epochs: 3, seed: 1 }
+  releases: { follow: false }
+batch: { maxSize: 32, maxWaitMs: 20 }
+threshold: { kind: static, value: 1 }
+output:
+  kafka: { topic: ${topics.imageAnomalies} }
+  dlq: { topic: ${topics.imageDlq} }
+  reconstruction: { topic: ${topics.imagesRebuilt} }
+  latent: { topic: ${topics.imageLatent} }
+`,
+      'outputs-img-test.yaml',
+      { env: {}, baseDir: process.cwd() },
+    );
+    const random = seededRandom(8);
+    const image = () => Uint8Array.from({ length: side * side }, () => Math.floor(random() * 256));
+    const train = new Float32Array(200 * side * side);
+    for (let i = 0; i < 200; i++) train.set(image(), i * side * side);
+    await trainAndStore(config, { raw: train, count: 200, source: 'noise images' });
+
+    const encode = (encoding: ImageFrame['encoding'], px: Uint8Array): Buffer => {
+      if (encoding === 'RAW_U8') return Buffer.from(px);
+      if (encoding === 'RAW_F32') {
+        const b = Buffer.alloc(px.length * 4);
+        px.forEach((v, i) => b.writeFloatLE(v / 255, i * 4));
+        return b;
+      }
+      const png = new PNG({ width: side, height: side });
+      px.forEach((v, p) => png.data.set([v, v, v, 255], p * 4));
+      return PNG.sync.write(png);
+    };
+    const encodings = ['RAW_U8', 'RAW_F32', 'PNG'] as const;
+    const codec = createAvroCodec<ImageFrame>('ImageFrame');
+    const frames: ImageFrame[] = [];
+    for (let i = 0; i < 60; i++) {
+      const encoding = encodings[i % 3]!;
+      frames.push({
+        source: `cam-${encoding}`,
+        time: Date.UTC(2026, 0, 2) + i * 1000,
+        width: side,
+        height: side,
+        channels: 1,
+        encoding,
+        data: encode(encoding, image()),
+      });
+    }
+    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.images, kafka });
+    await sink.connect();
+    await sink.sendMany(
+      frames.map((f) => ({ key: f.source, value: codec.encode(f), headers: codec.headers })),
+    );
+    await sink.disconnect();
+
+    detector = await startDetector(config, { metricsPort: null });
+    const version = detector.model.version;
+    const held = async (topic: string) =>
+      (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    await waitFor(async () => (await held(topics.imageLatent)) >= frames.length, {
+      what: `${frames.length} latent vectors`,
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
+    await detector.stop();
+    detector = undefined;
+    expect(await held(topics.imagesRebuilt)).toBe(frames.length);
+    expect(await held(topics.imageLatent)).toBe(frames.length);
+
+    const latentCodec = createAvroCodec<LatentVector>('latent-vector.avsc');
+    const rebuilt: ImageFrame[] = [];
+    const vectors: LatentVector[] = [];
+    const consumer = kafka.consumer({ groupId: uniqueName('outputs-img-read') });
+    await consumer.connect();
+    await consumer.subscribe({
+      topics: [topics.imagesRebuilt, topics.imageLatent],
+      fromBeginning: true,
+    });
+    await consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        if (topic === topics.imagesRebuilt)
+          rebuilt.push(codec.decode(message.value!, message.headers as never));
+        else vectors.push(latentCodec.decode(message.value!, message.headers as never));
+      },
+    });
+    await waitFor(() => rebuilt.length >= frames.length && vectors.length >= frames.length, {
+      what: 'rebuilt images and latent vectors read back',
+      timeoutMs: 60_000,
+    });
+    await consumer.disconnect();
+    for (const encoding of encodings) {
+      const mine = rebuilt.filter((f) => f.source === `cam-${encoding}`);
+      expect(mine).toHaveLength(20);
+      for (const f of mine) {
+        expect(f).toMatchObject({ width: side, height: side, channels: 1, encoding });
+        const px = imagePixels(f);
+        expect(px).toHaveLength(side * side);
+        expect(px.every((v) => v >= 0 && v <= 255)).toBe(true);
+      }
+    }
+    expect(new Set(rebuilt.map((f) => `${f.source}@${f.time}`)).size).toBe(frames.length);
+    expect(new Set(vectors.map((v) => v.id)).size).toBe(frames.length);
+    expect(vectors.every((v) => v.modelVersion === version && v.vector.length === 3)).toBe(true);
   });
 });
