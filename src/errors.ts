@@ -53,6 +53,8 @@ export const ErrorCodes = {
   KAFKA: 'AE_ERR_KAFKA',
   /** InfluxDB refused a write for good (4xx other than a timeout): retrying cannot help. */
   INFLUX_WRITE: 'AE_ERR_INFLUX_WRITE',
+  /** InfluxDB refused the user name or password (401), or the user lacks the privilege (403). */
+  INFLUX_AUTH: 'AE_ERR_INFLUX_AUTH',
   /** A shutdown did not drain in-flight records within its deadline. */
   SHUTDOWN_TIMEOUT: 'AE_ERR_SHUTDOWN_TIMEOUT',
   /** An input file (CSV, IDX, Avro container) that cannot be parsed. */

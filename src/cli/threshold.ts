@@ -68,7 +68,7 @@ async function send(
   const record = commandRecord(config, action, opts.key, parameters(pairs));
   const topic = config.threshold.control.topic;
   const brokers = opts.brokers ?? config.input.kafka.brokers;
-  const kafka = createKafka({ brokers, clientId: 'aestream-threshold' });
+  const kafka = createKafka({ ...config.input.kafka, brokers, clientId: 'aestream-threshold' });
   const codec = createAvroCodec<ThresholdCommandRecord>('ThresholdCommand');
   const producer = kafka.producer();
   try {

@@ -1,13 +1,17 @@
 import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import type { ConfigIssue } from '../errors';
 
+/** Keys whose referenced values are never read as numbers or booleans. */
+const CREDENTIAL = /^(password|passphrase|secret|token|key)$/i;
+
 /** `${NAME}` or `${NAME:default}`; `$${` writes a literal `${`. */
 const reference = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g;
 
 /**
  * Replaces `${ENV:default}` references in every string scalar of a parsed YAML document.
  * A scalar that is a single reference takes the type its value reads as in YAML, so
- * `window: ${WINDOW:64}` is the number 64. Collects a problem per unset variable
+ * `window: ${WINDOW:64}` is the number 64; credentials (password, passphrase, secret, token,
+ * key) always stay strings. Collects a problem per unset variable
  * without default instead of stopping at the first.
  *
  * @example interpolateEnv(parseDocument('port: ${PORT:9092}'), {}) // { port: 9092 }
@@ -57,7 +61,9 @@ function substitute(
     });
     return match;
   });
-  return whole ? readScalar(replaced) : replaced;
+  // A credential stays the exact text of its variable: a password "007" is not the number 7.
+  const credential = CREDENTIAL.test(String(path[path.length - 1] ?? ''));
+  return whole && !credential ? readScalar(replaced) : replaced;
 }
 
 /** A substituted value read as YAML reads a plain scalar: numbers and booleans keep their type. */

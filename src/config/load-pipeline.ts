@@ -3,6 +3,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, ErrorCodes, type ConfigIssue } from '../errors';
 import { interpolateEnv } from './interpolate';
+import { redactIssues, secretValues } from './secrets';
 import { lintRules, type LintContext } from './lint-rules';
 import { pipelineSchema, type PipelineConfig } from './pipeline-schema';
 
@@ -63,7 +64,7 @@ export function parsePipeline(
     throw new ConfigError(
       ErrorCodes.CONFIG_INVALID,
       file,
-      parsed.error.issues.flatMap(toConfigIssues),
+      redactIssues(parsed.error.issues.flatMap(toConfigIssues), secretValues(raw)),
     );
   }
   const config = withDefaultTopics(parsed.data);

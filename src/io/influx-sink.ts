@@ -59,7 +59,8 @@ const NETWORK_CODES = new Set([
 
 /**
  * Classifies a failed write: network faults, timeouts, 5xx and 429 are worth retrying;
- * any other 4xx (bad line protocol, missing database, auth) is not. Only messages are kept:
+ * any other 4xx (bad line protocol, missing database) is not, and 401/403 are AE_ERR_INFLUX_AUTH.
+ * Only messages are kept:
  * the influx client's errors hold whole HTTP requests.
  */
 export function classifyInfluxError(err: unknown): AeError {
@@ -72,6 +73,14 @@ export function classifyInfluxError(err: unknown): AeError {
     status === 408 ||
     status === 429 ||
     (status !== undefined && status >= 500);
+  if (status === 401 || status === 403) {
+    // The body says only "authorization failed"; the credentials themselves are never quoted.
+    return new AeError(
+      ErrorCodes.INFLUX_AUTH,
+      `InfluxDB refused the credentials (${status}): check output.influx.username and password/passwordFile`,
+      { retriable: false },
+    );
+  }
   return new AeError(ErrorCodes.INFLUX_WRITE, `InfluxDB write failed: ${messageOf(err)}`, {
     retriable,
   });

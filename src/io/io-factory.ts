@@ -1,6 +1,13 @@
 import type { Kafka } from 'kafkajs';
+import { readSecret } from '../config/secrets';
 import { InfluxSink } from './influx-sink';
-import type { InfluxOutputConfig, KafkaInputConfig, TopicOutputConfig } from './io-config';
+import type {
+  InfluxOutputConfig,
+  KafkaConnectionConfig,
+  KafkaInputConfig,
+  TopicOutputConfig,
+} from './io-config';
+import { createKafka } from './kafka-client';
 import { KafkaSink } from './kafka-sink';
 import { KafkaSource } from './kafka-source';
 
@@ -22,22 +29,27 @@ export function kafkaSourceFrom(config: KafkaInputConfig, kafka?: Kafka): KafkaS
     maxInFlight: config.maxInFlight,
     commitIntervalMs: config.commitIntervalMs,
     shutdownMs: config.shutdownMs,
-    kafka,
+    kafka: kafka ?? createKafka(config),
   });
 }
 
-/** A sink for an output topic section (`output.kafka`, `output.dlq`); batching defaults apply when absent. */
+/**
+ * A sink for an output topic section (`output.kafka`, `output.dlq`); batching defaults apply
+ * when absent. `connection` is the brokers, or the whole `input.kafka` section so its
+ * credentials apply when no client is passed.
+ */
 export function kafkaSinkFrom(
-  brokers: string,
+  connection: string | KafkaConnectionConfig,
   config: Pick<TopicOutputConfig, 'topic'> & Partial<TopicOutputConfig>,
   kafka?: Kafka,
 ): KafkaSink {
+  const conn = typeof connection === 'string' ? { brokers: connection } : connection;
   return new KafkaSink({
-    brokers,
+    brokers: conn.brokers,
     topic: config.topic,
     batchSize: config.batchSize,
     lingerMs: config.lingerMs,
-    kafka,
+    kafka: kafka ?? createKafka(conn),
   });
 }
 
@@ -46,7 +58,7 @@ export function influxSinkFrom(config: InfluxOutputConfig): InfluxSink {
     url: config.url,
     database: config.database,
     username: config.username,
-    password: config.password,
+    password: readSecret(config, 'password', 'output.influx'),
     batchSize: config.batchSize,
     flushMs: config.flushMs,
     maxBuffered: config.maxBuffered,

@@ -1,5 +1,7 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { logger } from '../observability/logger';
+import type { KafkaConnectionConfig } from './io-config';
+import { kafkaSecurity } from './kafka-security';
 
 const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -17,15 +19,20 @@ const TRANSIENT = [
 
 /**
  * A kafkajs client whose own log lines go through the aestream logger, at WARN and above
- * (kafkajs logs every group join at INFO, which is noise for an operator).
+ * (kafkajs logs every group join at INFO, which is noise for an operator). The ONE place
+ * kafkajs clients are made: a pipeline's `input.kafka` (sasl, tls) applies here, so pass
+ * that section on whole.
  *
- * @example const kafka = createKafka({ brokers: '127.0.0.1:9092', clientId: 'aestream' });
+ * @example
+ * const kafka = createKafka({ brokers: '127.0.0.1:9092', clientId: 'aestream' });
+ * const secured = createKafka({ ...config.input.kafka, clientId: 'aestream-replay' });
  */
-export function createKafka(options: { brokers: string | string[]; clientId?: string }): Kafka {
+export function createKafka(options: KafkaConnectionConfig): Kafka {
   const brokers = Array.isArray(options.brokers) ? options.brokers : options.brokers.split(',');
   return new Kafka({
     clientId: options.clientId ?? 'aestream',
     brokers,
+    ...kafkaSecurity(options),
     logLevel: logLevel.WARN,
     logCreator:
       () =>

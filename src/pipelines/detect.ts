@@ -101,7 +101,7 @@ export async function startDetector(
   );
 
   const kafkaConfig = config.input.kafka;
-  const kafka = createKafka({ brokers: kafkaConfig.brokers, clientId: kafkaConfig.clientId });
+  const kafka = createKafka(kafkaConfig);
   const events = kafkaSinkFrom(kafkaConfig.brokers, config.output.kafka, kafka);
   const dlqSink = kafkaSinkFrom(kafkaConfig.brokers, config.output.dlq, kafka);
   opened.push(

@@ -229,7 +229,7 @@ export async function replay(
       `${thresholdConfig.perKey ? 'per source' : 'shared'} before verdicts)`;
   }
 
-  const kafka = createKafka({ brokers: config.input.kafka.brokers, clientId: `aestream-replay` });
+  const kafka = createKafka({ ...config.input.kafka, clientId: 'aestream-replay' });
   const admin = kafka.admin();
   await admin.connect();
   const closers: Array<() => Promise<unknown>> = [() => admin.disconnect()];
