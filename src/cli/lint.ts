@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../errors';
 import { lintRules } from '../config/lint-rules';
 import { loadPipeline } from '../config/load-pipeline';
+import { redactCredentials } from '../config/secrets';
 
 /**
  * `aestream lint <file...>`: validates pipeline files against the schema and the
@@ -26,7 +27,7 @@ export function lintCommand(): Command {
         try {
           const config = loadPipeline(file);
           console.log(`ok   ${file}`);
-          if (opts.print) console.log(JSON.stringify(config, null, 2));
+          if (opts.print) console.log(JSON.stringify(config, redactCredentials, 2));
         } catch (err) {
           if (!(err instanceof ConfigError)) throw err;
           failed++;

@@ -76,3 +76,15 @@ export function redactIssues<T extends { message: string }>(
 ): T[] {
   return issues.map((i) => ({ ...i, message: redact(i.message, secrets) }));
 }
+
+/**
+ * A JSON.stringify replacer that prints credential values (password, passphrase, secret,
+ * token, key fields) as `[redacted]`: for output that shows a resolved pipeline.
+ *
+ * @example JSON.stringify(config, redactCredentials, 2)
+ */
+export function redactCredentials(key: string, value: unknown): unknown {
+  return SECRET_KEY.test(key) && (typeof value === 'string' || typeof value === 'number')
+    ? '[redacted]'
+    : value;
+}

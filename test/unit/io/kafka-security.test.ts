@@ -7,6 +7,7 @@ import { AeError, ConfigError, ErrorCodes } from '../../../src/errors';
 import { classifyInfluxError } from '../../../src/io/influx-sink';
 import { kafkaSecurity } from '../../../src/io/kafka-security';
 import { createLogger } from '../../../src/observability/logger';
+import { main } from '../../../src/cli/main';
 
 const root = resolve(__dirname, '..', '..', '..');
 const sensorsText = readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8');
@@ -187,5 +188,34 @@ describe('the logger', () => {
       username: 'ae',
       password: '[redacted]',
     });
+  });
+});
+
+describe('aestream lint --print', () => {
+  it('shows the resolved pipeline with its credentials as [redacted]', async () => {
+    const file = join(dir, 'print.yaml');
+    writeFileSync(
+      file,
+      withKafka("    sasl: { mechanism: plain, username: ae, password: '${KAFKA_PASSWORD}' }\n"),
+    );
+    const out: string[] = [];
+    const log = jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+    const before = process.env.KAFKA_PASSWORD;
+    const cwd = process.cwd();
+    process.env.KAFKA_PASSWORD = SECRET;
+    process.chdir(root);
+    try {
+      await main(['node', 'aestream', 'lint', '--print', file]);
+    } finally {
+      process.chdir(cwd);
+      log.mockRestore();
+      if (before === undefined) delete process.env.KAFKA_PASSWORD;
+      else process.env.KAFKA_PASSWORD = before;
+    }
+    const text = out.join('\n');
+    expect(text).toContain(`ok   ${file}`);
+    expect(text).toContain('"password": "[redacted]"');
+    expect(text).toContain('"username": "ae"');
+    expect(text).not.toContain(SECRET);
   });
 });
