@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A second, throw-away stack for the security tests: one Kafka node with a SASL_PLAINTEXT
-# listener (SCRAM-SHA-256/512 and PLAIN) and an SSL listener (self-signed CA made here),
+# listener (SCRAM-SHA-256/512 and PLAIN), an SSL listener (self-signed CA made here) and an
+# SSL listener that requires a client certificate (mutual TLS),
 # and an InfluxDB with authentication on and one admin user. It never touches the shared
 # stack (own folder, own ports) and keeps the shared scripts' defaults as they are.
 #
@@ -8,7 +9,7 @@
 #   secure-stack.sh down   stops both and deletes the folder (certificates, passwords, data)
 #
 # Settings (environment): AESTREAM_SECURE_DIR, AESTREAM_SECURE_SASL_PORT,
-# AESTREAM_SECURE_SSL_PORT, AESTREAM_SECURE_CONTROLLER_PORT, AESTREAM_SECURE_INFLUX_PORT,
+# AESTREAM_SECURE_SSL_PORT, AESTREAM_SECURE_MTLS_PORT, AESTREAM_SECURE_CONTROLLER_PORT, AESTREAM_SECURE_INFLUX_PORT,
 # AESTREAM_SECURE_INFLUX_RPC_PORT, and the secrets AESTREAM_SECURE_KAFKA_USER/_PASSWORD,
 # AESTREAM_SECURE_INFLUX_USER/_PASSWORD (required for `up`; letters and digits).
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -17,6 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 : "${AESTREAM_SECURE_SASL_PORT:=19094}"
 : "${AESTREAM_SECURE_SSL_PORT:=19095}"
 : "${AESTREAM_SECURE_CONTROLLER_PORT:=19096}"
+: "${AESTREAM_SECURE_MTLS_PORT:=19097}"
 : "${AESTREAM_SECURE_INFLUX_PORT:=18096}"
 : "${AESTREAM_SECURE_INFLUX_RPC_PORT:=18098}"
 : "${AESTREAM_SECURE_KAFKA_USER:=aestream}"
@@ -72,9 +74,9 @@ start_kafka() {
 
 # Appended by secure-stack.sh: SASL and TLS listeners only (the controller stays on loopback).
 controller.quorum.voters=1@127.0.0.1:$AESTREAM_SECURE_CONTROLLER_PORT
-listeners=SASL_PLAINTEXT://127.0.0.1:$AESTREAM_SECURE_SASL_PORT,SSL://127.0.0.1:$AESTREAM_SECURE_SSL_PORT,CONTROLLER://127.0.0.1:$AESTREAM_SECURE_CONTROLLER_PORT
-advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$AESTREAM_SECURE_SASL_PORT,SSL://127.0.0.1:$AESTREAM_SECURE_SSL_PORT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL
+listeners=SASL_PLAINTEXT://127.0.0.1:$AESTREAM_SECURE_SASL_PORT,SSL://127.0.0.1:$AESTREAM_SECURE_SSL_PORT,MTLS://127.0.0.1:$AESTREAM_SECURE_MTLS_PORT,CONTROLLER://127.0.0.1:$AESTREAM_SECURE_CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$AESTREAM_SECURE_SASL_PORT,SSL://127.0.0.1:$AESTREAM_SECURE_SSL_PORT,MTLS://127.0.0.1:$AESTREAM_SECURE_MTLS_PORT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,MTLS:SSL
 inter.broker.listener.name=SSL
 log.dirs=$dir/data
 sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
@@ -85,7 +87,8 @@ ssl.keystore.type=PEM
 ssl.keystore.location=$TLS_DIR/broker-keystore.pem
 ssl.truststore.type=PEM
 ssl.truststore.location=$TLS_DIR/ca.pem
-ssl.client.auth=requested
+ssl.client.auth=none
+listener.name.mtls.ssl.client.auth=required
 ssl.endpoint.identification.algorithm=
 PROPS
   chmod 600 "$cfg"
@@ -102,7 +105,7 @@ PROPS
   }
   spawn "$S_KAFKA_PID" "$dir/stdout.log" java -Xms256m -Xmx512m -XX:+UseG1GC "${jvm[@]}" \
     -cp "$cp" kafka.Kafka "$cfg"
-  say "secure kafka starting (pid $(cat "$S_KAFKA_PID")): SASL 127.0.0.1:$AESTREAM_SECURE_SASL_PORT, SSL 127.0.0.1:$AESTREAM_SECURE_SSL_PORT"
+  say "secure kafka starting (pid $(cat "$S_KAFKA_PID")): SASL 127.0.0.1:$AESTREAM_SECURE_SASL_PORT, SSL 127.0.0.1:$AESTREAM_SECURE_SSL_PORT, mutual TLS 127.0.0.1:$AESTREAM_SECURE_MTLS_PORT"
 }
 
 start_influx() {

@@ -9,14 +9,16 @@ const SCRIPT = resolve(__dirname, '..', '..', 'deploy', 'local', 'secure-stack.s
 const run = promisify(execFile);
 
 /**
- * A second Kafka node (SCRAM/PLAIN and TLS listeners) and an InfluxDB with authentication,
+ * A second Kafka node (SCRAM/PLAIN, TLS and mutual-TLS listeners) and an InfluxDB with authentication,
  * started by deploy/local/secure-stack.sh for one test file: fresh passwords and a fresh
- * self-signed CA each time. Ports come from AESTREAM_SECURE_* (defaults 19094-19096 for
+ * self-signed CA each time. Ports come from AESTREAM_SECURE_* (defaults 19094-19097 for
  * Kafka, 18096/18098 for InfluxDB), so parallel stacks can be kept apart.
  */
 export interface SecureStack {
   saslBrokers: string;
   sslBrokers: string;
+  /** An SSL listener that requires a client certificate signed by the CA. */
+  mtlsBrokers: string;
   influxUrl: string;
   kafkaUser: string;
   kafkaPassword: string;
@@ -39,6 +41,7 @@ export async function startSecureStack(): Promise<SecureStack> {
     AESTREAM_SECURE_SASL_PORT: e.AESTREAM_SECURE_SASL_PORT ?? '19094',
     AESTREAM_SECURE_SSL_PORT: e.AESTREAM_SECURE_SSL_PORT ?? '19095',
     AESTREAM_SECURE_CONTROLLER_PORT: e.AESTREAM_SECURE_CONTROLLER_PORT ?? '19096',
+    AESTREAM_SECURE_MTLS_PORT: e.AESTREAM_SECURE_MTLS_PORT ?? '19097',
     AESTREAM_SECURE_INFLUX_PORT: e.AESTREAM_SECURE_INFLUX_PORT ?? '18096',
     AESTREAM_SECURE_INFLUX_RPC_PORT: e.AESTREAM_SECURE_INFLUX_RPC_PORT ?? '18098',
     AESTREAM_SECURE_KAFKA_USER: 'aestream',
@@ -60,6 +63,7 @@ export async function startSecureStack(): Promise<SecureStack> {
   return {
     saslBrokers: `127.0.0.1:${env.AESTREAM_SECURE_SASL_PORT}`,
     sslBrokers: `127.0.0.1:${env.AESTREAM_SECURE_SSL_PORT}`,
+    mtlsBrokers: `127.0.0.1:${env.AESTREAM_SECURE_MTLS_PORT}`,
     influxUrl: `http://127.0.0.1:${env.AESTREAM_SECURE_INFLUX_PORT}`,
     kafkaUser: env.AESTREAM_SECURE_KAFKA_USER,
     kafkaPassword: env.AESTREAM_SECURE_KAFKA_PASSWORD,
