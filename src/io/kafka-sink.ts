@@ -7,7 +7,10 @@ import {
 } from 'kafkajs';
 import { AeError, ErrorCodes, messageOf } from '../errors';
 import { logger } from '../observability/logger';
+import { gauge } from '../observability/metrics';
 import { createKafka } from './kafka-client';
+import { isRetriableKafkaError } from './kafka-errors';
+import { defaultBackoff, retry, type BackoffPolicy } from './retry';
 
 /** One message to write; the key picks the partition, so one source stays in order. */
 export interface OutboundMessage {
@@ -29,6 +32,8 @@ export interface KafkaSinkOptions {
   compression?: CompressionTypes;
   /** Reuse a kafkajs client (otherwise one is made from brokers/clientId). */
   kafka?: Kafka;
+  /** Waits between sends of a batch while the broker is unreachable (default: 200 ms to 10 s). */
+  backoff?: BackoffPolicy;
 }
 
 /** One send/sendMany call: settled when all its messages are acked, or one failed. */
@@ -49,7 +54,11 @@ interface Pending {
  * replicas, retries without duplicates). Messages are batched by size and linger time;
  * one request is in flight at a time, so the order of `send` calls is the order per
  * partition. `send` resolves when the broker has acked the message: that is the moment to
- * ack the input record.
+ * ack the input record. While the broker is unreachable (down, restarting) a batch is sent
+ * again with backoff for as long as it takes, so the caller holds its input instead of
+ * failing; one log line says Kafka is unavailable, one that it is back, and
+ * `aestream_kafka_sink_up{topic}` says so too. `disconnect()` gives up on such a batch and
+ * rejects its sends. Errors a retry cannot fix (message too large, no permission) reject at once.
  *
  * @example
  * const sink = new KafkaSink({ brokers: '127.0.0.1:9092', topic: 'sensors.anomalies' });
@@ -68,7 +77,15 @@ export class KafkaSink {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private connected = false;
+  private closing = false;
+  private down = false;
   private sent = 0;
+  private readonly backoff: BackoffPolicy;
+  private readonly up = gauge(
+    'aestream_kafka_sink_up',
+    'Whether the last produce to the topic succeeded (1) or is being retried (0).',
+    ['topic'],
+  );
 
   constructor(options: KafkaSinkOptions) {
     this.topic = options.topic;
@@ -83,6 +100,7 @@ export class KafkaSink {
     this.batchSize = options.batchSize ?? 1_000;
     this.lingerMs = options.lingerMs ?? 5;
     this.compression = options.compression;
+    this.backoff = options.backoff ?? defaultBackoff;
   }
 
   async connect(): Promise<void> {
@@ -129,6 +147,7 @@ export class KafkaSink {
   }
 
   async disconnect(): Promise<void> {
+    this.closing = true;
     await this.flush();
     if (this.connected) await this.producer.disconnect();
     this.connected = false;
@@ -151,17 +170,35 @@ export class KafkaSink {
   private async sendBuffered(): Promise<void> {
     while (this.buffer.length > 0) {
       const batch = this.buffer.splice(0, this.batchSize);
+      const messages = batch.map(({ message: m }) => ({
+        key: m.key,
+        value: m.value,
+        headers: m.headers,
+        timestamp: m.timestamp === undefined ? undefined : String(m.timestamp),
+      }));
       try {
-        await this.producer.send({
-          topic: this.topic,
-          compression: this.compression,
-          messages: batch.map(({ message: m }) => ({
-            key: m.key,
-            value: m.value,
-            headers: m.headers,
-            timestamp: m.timestamp === undefined ? undefined : String(m.timestamp),
-          })),
-        });
+        await retry(
+          () => this.producer.send({ topic: this.topic, compression: this.compression, messages }),
+          {
+            policy: this.backoff,
+            shouldRetry: isRetriableKafkaError,
+            cancelled: () => this.closing,
+            onRetry: (err) => {
+              if (this.down) return;
+              this.down = true;
+              this.up.set({ topic: this.topic }, 0);
+              logger.warn(
+                { topic: this.topic, err: messageOf(err), messages: batch.length },
+                'Kafka unavailable: holding messages and sending again with backoff',
+              );
+            },
+          },
+        );
+        if (this.down) {
+          this.down = false;
+          logger.info({ topic: this.topic }, 'Kafka writes work again');
+        }
+        this.up.set({ topic: this.topic }, 1);
         this.sent += batch.length;
         for (const p of batch) if (--p.call.remaining === 0 && !p.call.failed) p.call.resolve();
       } catch (err) {

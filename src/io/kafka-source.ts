@@ -4,7 +4,9 @@ import { AeError, ErrorCodes, messageOf } from '../errors';
 import { logger } from '../observability/logger';
 import { createKafka } from './kafka-client';
 import type { KafkaRecord } from './kafka-record';
+import { isRetriableKafkaError } from './kafka-errors';
 import { OffsetTracker } from './offset-tracker';
+import { backoffDelay } from './retry';
 
 export interface KafkaSourceOptions {
   brokers: string | string[];
@@ -70,6 +72,8 @@ export class KafkaSource {
   private commitFailures = 0;
   private pauseCount = 0;
   private assignment: number[] = [];
+  /** Restarts after transient crashes since the last group join (sets the backoff). */
+  private restarts = 0;
   private running = false;
 
   constructor(options: KafkaSourceOptions) {
@@ -166,6 +170,15 @@ export class KafkaSource {
 
   private async start(): Promise<void> {
     if (!this.opts.fromBeginning) await this.pinStartOffsets();
+    await this.startConsumer();
+    this.running = true;
+    logger.info({ topic: this.opts.topic, group: this.opts.group }, 'kafka source started');
+    this.commitTimer = setInterval(() => void this.commit(), this.opts.commitIntervalMs);
+    this.commitTimer.unref();
+  }
+
+  /** A consumer that joins the group and hands batches to onBatch. */
+  private async startConsumer(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.opts.group,
       sessionTimeout: this.opts.sessionTimeoutMs,
@@ -183,20 +196,27 @@ export class KafkaSource {
       this.paused.clear();
       const assigned = e.payload.memberAssignment[this.opts.topic] ?? [];
       this.assignment = assigned;
+      this.restarts = 0;
       logger.info(
         { topic: this.opts.topic, group: this.opts.group, partitions: assigned },
         'partitions assigned',
       );
     });
     consumer.on(consumer.events.CRASH, (e) => {
-      if (!e.payload.restart && !this.stopping) {
-        this.subscriber?.error(
-          new AeError(ErrorCodes.KAFKA, `kafka consumer crashed: ${messageOf(e.payload.error)}`, {
-            cause: e.payload.error,
-            retriable: true,
-          }),
-        );
+      if (e.payload.restart || this.stopping) return;
+      // kafkajs gives up on some states a broker restart passes through (e.g. "Failed to
+      // find group coordinator" while the restarted broker loads the group offsets), and
+      // does not restart its consumer then: do it here, for as long as the state lasts.
+      if (isRetriableKafkaError(e.payload.error)) {
+        void this.restartConsumer(consumer, e.payload.error);
+        return;
       }
+      this.subscriber?.error(
+        new AeError(ErrorCodes.KAFKA, `kafka consumer crashed: ${messageOf(e.payload.error)}`, {
+          cause: e.payload.error,
+          retriable: true,
+        }),
+      );
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: this.opts.fromBeginning });
@@ -206,10 +226,37 @@ export class KafkaSource {
       partitionsConsumedConcurrently: this.opts.partitionsConcurrently,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.running = true;
-    logger.info({ topic: this.opts.topic, group: this.opts.group }, 'kafka source started');
-    this.commitTimer = setInterval(() => void this.commit(), this.opts.commitIntervalMs);
-    this.commitTimer.unref();
+  }
+
+  /**
+   * Replaces a consumer that crashed on a transient error with a new one, after a backoff
+   * that grows while the error lasts. The new member rejoins the group and refetches from
+   * the committed offsets; what the old one handed on and is acked later is ignored.
+   */
+  private async restartConsumer(crashed: Consumer, err: unknown): Promise<void> {
+    if (this.consumer !== crashed || this.stopping) return;
+    const delayMs = backoffDelay(Math.min(this.restarts++, 6));
+    logger.warn(
+      { topic: this.opts.topic, group: this.opts.group, err: messageOf(err), delayMs },
+      'kafka consumer stopped on a transient error; starting it again',
+    );
+    await crashed.disconnect().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (this.stopping) return;
+    try {
+      await this.startConsumer();
+    } catch (next) {
+      if (isRetriableKafkaError(next) && this.consumer) {
+        await this.restartConsumer(this.consumer, next);
+        return;
+      }
+      this.subscriber?.error(
+        new AeError(ErrorCodes.KAFKA, `kafka consumer cannot restart: ${messageOf(next)}`, {
+          cause: next,
+          retriable: true,
+        }),
+      );
+    }
   }
 
   /**
