@@ -174,7 +174,13 @@ export const latentOutputSchema = topicOutputSchema
 
 export const influxOutputSchema = z
   .strictObject({
-    url: z.url().describe('InfluxDB 1.x HTTP endpoint (or a 2.x/3.x v1-compatible one).'),
+    url: z
+      .url()
+      // The sink never reads credentials from the URL, and URLs end up in logs and messages.
+      .refine((u) => !/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(u), {
+        message: 'credentials do not belong in the URL: use username and password/passwordFile',
+      })
+      .describe('InfluxDB 1.x HTTP endpoint (or a 2.x/3.x v1-compatible one).'),
     database: z.string().min(1).default('aestream').describe('Database the points go to.'),
     username: z.string().optional().describe('User name, when InfluxDB has authentication on.'),
     password: secret('output.influx.password')

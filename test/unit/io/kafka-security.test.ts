@@ -140,6 +140,19 @@ describe('Kafka credentials in the pipeline file', () => {
 });
 
 describe('InfluxDB credentials', () => {
+  it('refuses credentials in output.influx.url, without repeating them', () => {
+    const err = refusal(
+      sensorsText.replace(
+        "'${INFLUX_URL:http://127.0.0.1:8086}'",
+        `'http://admin:${SECRET}@127.0.0.1:8086'`,
+      ),
+    );
+    expect(err.issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
+      'output.influx.url: credentials do not belong in the URL: use username and password/passwordFile',
+    ]);
+    expect(err.message).not.toContain(SECRET);
+  });
+
   it('a 401 is AE_ERR_INFLUX_AUTH, not retriable, and does not quote the request', () => {
     const err = classifyInfluxError(
       Object.assign(
