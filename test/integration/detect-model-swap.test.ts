@@ -12,6 +12,9 @@ import { KafkaSink } from '../../src/io/kafka-sink';
 import { SyntheticSource } from '../../src/io/synthetic-source';
 import { packRelease } from '../../src/models/model-release';
 import { ModelStore } from '../../src/models/model-store';
+import { architectureOf } from '../../src/models/architecture';
+import { Autoencoder } from '../../src/models/autoencoder';
+import * as tf from '@tensorflow/tfjs';
 import { trainFromFile } from '../../src/models/train-from-file';
 import { startDetector, type Detector } from '../../src/pipelines/detect';
 import { uniqueDatabase, uniqueName } from '../helpers/names';
@@ -61,7 +64,7 @@ describe('aestream detect follows model releases (real Kafka and InfluxDB)', () 
     await influx.dropDatabase(database).catch(() => undefined);
   });
 
-  it('swaps to a newer release between batches and refuses a tampered one', async () => {
+  it('swaps to a newer release between batches; refuses tampered, wrong-shape and NaN-weight releases', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'aestream-swap-'));
     const config = parsePipeline(
       `
@@ -201,6 +204,63 @@ output:
     });
     expect(detector.model.version).toBe('v000002');
     expect(await store.versions()).toEqual([1, 2]);
+
+    // A release for another input shape (window 8 instead of 16) and one whose weights hold
+    // NaN (hashed correctly, so only the weight check can catch it): both refused with
+    // their reason, v000002 stays.
+    const elsewhere = (sub: string) => join(dir, sub);
+    const narrow = parsePipeline(
+      `
+name: ${name}
+input: { kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: g }, schema: schemas/sensor-frame.avsc }
+frame: { kind: sensor, features: 1, window: 8, stride: 1 }
+model: { kind: dense-ae, hidden: [8, 3], store: ${elsewhere('narrow')}, train: { epochs: 1, seed: 1 } }
+threshold: { kind: ksigma, k: 6, calibration: 50 }
+output: {}
+`,
+      'narrow.yaml',
+      { env: {}, baseDir: process.cwd() },
+    );
+    await trainFromFile(narrow, { data: csv });
+    const nanStore = new ModelStore(elsewhere('nan'));
+    const nan = Autoencoder.create(
+      architectureOf(config.frame, config.model),
+      { kind: 'range', min: -1, max: 1 },
+      3,
+    );
+    nan.model.setWeights(
+      nan.model.getWeights().map((w, i) => (i === 0 ? tf.fill(w.shape, Number.NaN) : w)),
+    );
+    await nanStore.save(nan, {
+      pipeline: name,
+      training: { source: 'test', count: 10 },
+      validation: { loss: 0.1 },
+    });
+    const relabel = async (from: ModelStore, version: string) => ({
+      ...(await packRelease(from, 1, name)),
+      version,
+    });
+    for (const release of [
+      await relabel(new ModelStore(elsewhere('narrow')), 'v000004'),
+      await relabel(nanStore, 'v000005'),
+    ]) {
+      await releases.send({
+        key: name,
+        value: releaseCodec.encode(release),
+        headers: releaseCodec.headers,
+      });
+    }
+    const refusedFor = async (reason: string) =>
+      (await register.getSingleMetric('aestream_model_releases_refused_total')?.get())?.values.find(
+        (v) => v.labels.pipeline === name && v.labels.reason === reason,
+      )?.value ?? 0;
+    await waitFor(
+      async () =>
+        (await refusedFor('AE_ERR_MODEL_INCOMPATIBLE')) === 1 &&
+        (await refusedFor('AE_ERR_MODEL_CORRUPT')) === 2,
+      { what: 'the wrong-shape and NaN releases refused', timeoutMs: 60_000 },
+    );
+    expect(detector.model.version).toBe('v000002');
 
     await produce(frames.slice(800));
     await waitFor(async () => (await pointsOf('v000002')) === 800, {
