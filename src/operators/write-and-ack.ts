@@ -1,4 +1,4 @@
-import { concatMap, type OperatorFunction } from 'rxjs';
+import { defer, mergeMap, type OperatorFunction } from 'rxjs';
 import type { Judged } from './model-input';
 
 /** One output of the detector: takes a judged batch, resolves when it is durably written. */
@@ -13,14 +13,34 @@ export interface BatchSink<F> {
  * at-least-once). A sink that fails ends the stream with its error: the records stay
  * unacked and are read again after the restart. Emits each batch once it is acked.
  *
+ * Up to `maxInFlight` batches are being written at once (their writes start in batch
+ * order, so a sink sees them in order), while acks and emissions stay in batch order: a
+ * batch is acked only after every earlier batch was, and never after an earlier one failed.
+ * With one batch at a time the detector sat idle for every sink round trip.
+ *
  * @example judged$.pipe(writeAndAck([eventsSink, scoresSink]))
  */
 export function writeAndAck<F>(
   sinks: readonly BatchSink<F>[],
+  maxInFlight = 4,
 ): OperatorFunction<Judged<F>[], Judged<F>[]> {
-  return concatMap(async (batch) => {
-    await Promise.all(sinks.map((sink) => sink.write(batch)));
-    for (const judged of batch) for (const accepted of judged.covered) accepted.record.ack();
-    return batch;
-  });
+  return (judged$) =>
+    defer(() => {
+      // Per subscription: the promise of the last batch handed on.
+      let previous: Promise<unknown> = Promise.resolve();
+      return judged$.pipe(
+        mergeMap((batch: Judged<F>[]) => {
+          const written = Promise.all(sinks.map((sink) => sink.write(batch)));
+          const acked = Promise.all([written, previous]).then(() => {
+            for (const judged of batch)
+              for (const accepted of judged.covered) accepted.record.ack();
+            return batch;
+          });
+          previous = acked;
+          // After the stream ended on an earlier failure nobody listens to the later batches.
+          acked.catch(() => undefined);
+          return acked;
+        }, maxInFlight),
+      );
+    });
 }
