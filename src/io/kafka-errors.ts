@@ -12,6 +12,8 @@ export function isRetriableKafkaError(err: unknown): boolean {
   let e = err as
     { retriable?: boolean; name?: string; cause?: unknown; originalError?: unknown } | undefined;
   for (let depth = 0; e && depth < 5; depth++) {
+    // A wrong password or a missing ACL never heals by waiting.
+    if (e.name !== undefined && /Authentication|Authorization/.test(e.name)) return false;
     if (e.retriable === true) return true;
     if (e.name !== undefined && /Connection|RequestTimeout|BrokerNotFound/.test(e.name))
       return true;

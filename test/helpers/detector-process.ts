@@ -38,10 +38,25 @@ export function spawnDetector(pipelineFile: string): DetectorProcess {
   return { child, log, exited };
 }
 
+/**
+ * The JSON entries of a detector's log; other lines on stderr (a Node warning, the CLI's
+ * final `error CODE: message`) are skipped.
+ */
+export function logEntries(p: DetectorProcess): Array<{ msg?: string; [field: string]: unknown }> {
+  return p.log.flatMap((line) => {
+    if (!line.startsWith('{')) return [];
+    try {
+      return [JSON.parse(line) as { msg?: string }];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /** The partitions a detector holds after its latest group join, from its log. */
 export function assigned(p: DetectorProcess): number[] {
-  const joins = p.log
-    .map((l) => JSON.parse(l) as { msg?: string; partitions?: number[] })
+  const joins = logEntries(p)
+    .map((l) => l as { msg?: string; partitions?: number[] })
     .filter((l) => l.msg === 'partitions assigned');
   return joins.at(-1)?.partitions ?? [];
 }

@@ -10,7 +10,12 @@ import { createKafka } from '../../src/io/kafka-client';
 import { KafkaSink } from '../../src/io/kafka-sink';
 import { SyntheticSource } from '../../src/io/synthetic-source';
 import { trainFromFile } from '../../src/models/train-from-file';
-import { builtCli, spawnDetector, type DetectorProcess } from '../helpers/detector-process';
+import {
+  builtCli,
+  logEntries,
+  spawnDetector,
+  type DetectorProcess,
+} from '../helpers/detector-process';
 import { uniqueName } from '../helpers/names';
 import { privateStack, type PrivateStack } from '../helpers/private-stack';
 import { waitFor } from '../helpers/wait-for';
@@ -115,8 +120,7 @@ output:
       const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
       return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
     };
-    const logged = (msg: string) =>
-      detector!.log.filter((l) => (JSON.parse(l) as { msg?: string }).msg === msg).length;
+    const logged = (msg: string) => logEntries(detector!).filter((l) => l.msg === msg).length;
 
     detector = spawnDetector(pipelineFile);
     await produce(parts[0]!);
@@ -125,9 +129,8 @@ output:
       timeoutMs: 120_000,
       intervalMs: 250,
     });
-    const started = detector.log
-      .map((l) => JSON.parse(l) as { msg?: string; metricsPort?: number })
-      .find((l) => l.msg === 'detector started');
+    const started = logEntries(detector).find((l) => l.msg === 'detector started') as
+      { metricsPort?: number } | undefined;
     const metrics = async () =>
       (await fetch(`http://127.0.0.1:${started!.metricsPort}/metrics`)).text();
 

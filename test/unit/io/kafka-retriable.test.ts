@@ -2,6 +2,7 @@ import {
   KafkaJSConnectionError,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
+  KafkaJSSASLAuthenticationError,
 } from 'kafkajs';
 import { isRetriableKafkaError } from '../../../src/io/kafka-errors';
 
@@ -25,6 +26,10 @@ describe('isRetriableKafkaError', () => {
         'The request included a message larger than the max message size the server will accept',
     } as never);
     expect(isRetriableKafkaError(tooLarge)).toBe(false);
+    const login = new (KafkaJSSASLAuthenticationError as unknown as new (m: string) => Error)(
+      'SASL SCRAM SHA256 authentication failed: Connection error',
+    );
+    expect(isRetriableKafkaError(login)).toBe(false);
     expect(isRetriableKafkaError(new TypeError('x'))).toBe(false);
     expect(isRetriableKafkaError(undefined)).toBe(false);
   });
