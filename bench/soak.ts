@@ -45,11 +45,17 @@ interface Sample {
   phase: string;
 }
 
+let stopping = false;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
-  return line ? Number(line[1]) / 1024 : NaN;
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
+    return line ? Number(line[1]) / 1024 : NaN;
+  } catch {
+    return NaN; // the process is gone
+  }
 }
 
 async function main(): Promise<void> {
@@ -107,6 +113,14 @@ output:
   const frames = [...gen.frames()].slice(0, total);
   const codec = createAvroCodec<SensorFrame>('SensorFrame');
   const detector = spawnDetector(pipelineFile);
+  const detectorLog = join(dir, 'detector.log');
+  void detector.exited.then((code) => {
+    writeFileSync(detectorLog, detector.log.join('\n'));
+    if (!stopping) {
+      console.error(`[soak] the detector exited (code ${code}); its log: ${detectorLog}`);
+      process.exitCode = 1;
+    }
+  });
 
   const samples: Sample[] = [];
   const startedAt = Date.now();
@@ -211,6 +225,7 @@ output:
   }
   mark(`drained: ${written} score points`);
   clearInterval(sampler);
+  stopping = true;
   detector.child.kill('SIGTERM');
   await detector.exited;
   await admin.disconnect();

@@ -1,8 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
-const ROOT = resolve(__dirname, '..', '..');
+/** The repository: where bin/aestream.js is (also from a compiled copy, e.g. dist/bench-build). */
+export const REPO_ROOT = ((): string => {
+  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'bin', 'aestream.js'))) return dir;
+  }
+  return resolve(__dirname, '..', '..');
+})();
+const ROOT = REPO_ROOT;
 const BIN = join(ROOT, 'bin', 'aestream.js');
 
 export interface DetectorProcess {

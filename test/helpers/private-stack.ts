@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { REPO_ROOT } from './detector-process';
 
 const run = promisify(execFile);
 
@@ -56,7 +57,7 @@ export async function privateStack(): Promise<PrivateStack> {
     AESTREAM_KAFKA_HEAP: '-Xms256m -Xmx512m',
   };
   const script = (name: string, ...args: string[]) =>
-    run('bash', [join('deploy', 'local', name), ...args], { env, maxBuffer: 1 << 20 });
+    run('bash', [join(REPO_ROOT, 'deploy', 'local', name), ...args], { env, maxBuffer: 1 << 20 });
   const stack: PrivateStack = {
     brokers: [`127.0.0.1:${ports.kafka}`],
     influxUrl: `http://127.0.0.1:${ports.influx}`,
