@@ -186,5 +186,7 @@ output:
       `[outage] 3600 frames, 3600 points; influx outage ${Math.round((Date.now() - stoppedAt) / 1000)} s ago; ` +
         `kafka restarted once; committed never passed the written frames (${highestCommitted})`,
     );
-  });
+    // Longer than the other tests: a 30 s outage, two restarts of real services, and waits
+    // whose own timeouts name what did not happen (they must end before the test's).
+  }, 600_000);
 });
