@@ -65,6 +65,9 @@ const stamp = Date.now().toString(36);
 const log = (msg: string): void =>
   console.error(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+async function waitFor(ok: () => boolean): Promise<void> {
+  while (!ok()) await sleep(50);
+}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -363,7 +366,12 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
   const events = `bench-e2e-live-events-${stamp}`;
   await admin.createTopics({
     topics: [
-      { topic, numPartitions: partitions },
+      // LogAppendTime here too: how long the frames took to reach the broker (producer side).
+      {
+        topic,
+        numPartitions: partitions,
+        configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+      },
       {
         topic: events,
         numPartitions: partitions,
@@ -396,8 +404,39 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
   log(
     `latency: ${prime} priming frames committed; producing at ${Math.round(rate)}/s for ${latencySeconds}s`,
   );
+  // A plain kafkajs consumer reads the same frames live: the frames' append times show the
+  // producer side, its own arrival times what a bare consumer sees, next to the detector's.
+  let phaseStart = Number.POSITIVE_INFINITY;
+  const inputLat: number[] = [];
+  const plainLat: number[] = [];
+  const frameConsumer = kafka.consumer({
+    groupId: `bench-e2e-lat-in-${stamp}`,
+    maxWaitTimeInMs: 200,
+  });
+  await frameConsumer.connect();
+  await frameConsumer.subscribe({ topics: [topic], fromBeginning: true });
+  let framesSeen = 0;
+  let frameTotal = Infinity;
+  let allRead: () => void = () => undefined;
+  const framesRead = new Promise<void>((res) => (allRead = res));
+  await frameConsumer.run({
+    partitionsConsumedConcurrently: partitions,
+    eachBatch: async ({ batch }) => {
+      const now = Date.now();
+      for (const message of batch.messages) {
+        framesSeen++;
+        const f = codec.decode(message.value as Buffer, {});
+        if (f.time >= phaseStart) {
+          inputLat.push(Number(message.timestamp) - f.time);
+          plainLat.push(now - f.time);
+        }
+      }
+      if (framesSeen >= frameTotal) allRead();
+    },
+  });
+  await waitFor(() => framesSeen >= prime);
   const rss: Array<{ s: number; rssMb: number }> = [];
-  const phaseStart = Date.now();
+  phaseStart = Date.now();
   let sent = 0;
   const pending: Promise<void>[] = [];
   let nextRss = phaseStart;
@@ -417,6 +456,8 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
   }
   await Promise.all(pending);
   await sink.disconnect();
+  frameTotal = prime + sent;
+  if (framesSeen >= frameTotal) allRead();
   await waitCommitted(admin, p.group, topic, prime + sent, child);
   await stopProcess(child);
 
@@ -446,6 +487,10 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
     });
   });
   await consumer.disconnect();
+  await framesRead;
+  await frameConsumer.disconnect();
+  inputLat.sort((a, b) => a - b);
+  plainLat.sort((a, b) => a - b);
   appendLat.sort((a, b) => a - b);
   detectLat.sort((a, b) => a - b);
   const pct = (xs: number[]) => ({
@@ -462,6 +507,8 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
     events: appendLat.length,
     appendMinusFrameTimeMs: pct(appendLat),
     detectionMinusFrameTimeMs: pct(detectLat),
+    frameAppendMinusFrameTimeMs: pct(inputLat),
+    plainKafkajsConsumerMinusFrameTimeMs: pct(plainLat),
     rssMb: rss,
     topics: [topic, events, `${events}.dlq`],
   };
@@ -602,6 +649,8 @@ async function main(): Promise<void> {
   for (const [name, v] of [
     ['broker append time - frame time', lat.appendMinusFrameTimeMs],
     ['detectionTime - frame time', lat.detectionMinusFrameTimeMs],
+    ['frame appended - frame time', lat.frameAppendMinusFrameTimeMs],
+    ['plain kafkajs consumer - frame time', lat.plainKafkajsConsumerMinusFrameTimeMs],
   ] as const) {
     console.log(
       `  ${name.padEnd(34)} ${[v.p50, v.p95, v.p99, v.max].map((x) => String(x).padStart(7)).join(' ')}`,
