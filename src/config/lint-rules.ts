@@ -20,6 +20,20 @@ export interface LintRule {
 
 export const lintRules: readonly LintRule[] = [
   {
+    id: 'retrain-own-group',
+    description:
+      "retrain.group differs from input.kafka.group (a trainer in the detectors' group would take their partitions)",
+    check(config) {
+      if (config.retrain.group !== config.input.kafka.group) return [];
+      return [
+        {
+          path: 'retrain.group',
+          message: `the retrainer would join the detectors' consumer group '${config.input.kafka.group}' and take partitions from them: leave retrain.group out (default '<input group>.retrain') or name another group`,
+        },
+      ];
+    },
+  },
+  {
     id: 'schema-file-exists',
     description:
       'input.schema names an existing .avsc file (relative paths from the working directory)',

@@ -159,6 +159,18 @@ describe('invalid fields, each named by its path', () => {
 });
 
 describe('cross-field rules', () => {
+  it("a retrainer in the detectors' consumer group", () => {
+    expect(
+      problems(
+        sensorsText.replace('validation: 0.1 }', 'validation: 0.1, group: aestream-sensors }'),
+      ),
+    ).toEqual([
+      expect.stringMatching(
+        /^retrain\.group: the retrainer would join the detectors' consumer group 'aestream-sensors'/,
+      ),
+    ]);
+  });
+
   it('stride larger than the window', () => {
     expect(problems(sensorsText.replace('stride: 1', 'stride: 65'))).toEqual([
       expect.stringMatching(/^frame\.stride: stride 65 is larger than window 64/),
