@@ -11,6 +11,12 @@ export interface TrainOptionsOverride {
   epochs?: number;
   seed?: number;
   store?: string;
+  /**
+   * Start from this network's weights (a retrain's warm start). The normalization is still
+   * refitted on the new data: the weights map normalized inputs to normalized outputs, so
+   * they stay a good start when the data's level or scale moved.
+   */
+  warmFrom?: Autoencoder;
   onStart?: (info: { backend: string; samples: number; epochs: number; kind: string }) => void;
   onEpoch?: (report: EpochReport) => void;
 }
@@ -73,6 +79,8 @@ export async function trainAndStore(
   opts.onStart?.({ backend, samples: data.count, epochs: train.epochs, kind: arch.kind });
   const ae = Autoencoder.create(arch, norm, train.seed);
   try {
+    // setWeights copies the values into the new model's own variables.
+    if (opts.warmFrom) ae.model.setWeights(opts.warmFrom.model.getWeights());
     const result = await trainAutoencoder(ae, x, data.count, {
       ...train,
       ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}),
@@ -96,6 +104,7 @@ export async function trainAndStore(
         trainLoss: result.loss,
         bestEpoch: result.bestEpoch,
         count: result.valCount,
+        ...(opts.warmFrom ? { warmStart: 1 } : {}),
       },
     });
     return { ...saved, result };

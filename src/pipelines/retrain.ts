@@ -18,7 +18,7 @@ import { packRelease, versionNumber } from '../models/model-release';
 import { ModelStore } from '../models/model-store';
 import { normalize } from '../models/normalization';
 import { Reservoir } from '../models/reservoir';
-import { trainCandidate } from '../models/train-candidate';
+import { trainAndStore } from '../models/train-from-file';
 import { logger } from '../observability/logger';
 import { counter, gauge } from '../observability/metrics';
 import { Health, startHealthServer } from '../observability/health-server';
@@ -382,7 +382,7 @@ export async function startRetrainer(
     let candidate: ActiveModel | null = null;
     let staged: number | null = null;
     try {
-      const trained = await trainCandidate(
+      const trained = await trainAndStore(
         config,
         { raw, count: train.length, source: `retrain:${kind}:${config.input.kafka.topic}` },
         {
