@@ -1,4 +1,11 @@
-import { Counter, Gauge, Histogram, register, type Registry } from 'prom-client';
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  register,
+  type Registry,
+} from 'prom-client';
 
 /**
  * The detector's Prometheus metrics, one process-wide set on prom-client's default
@@ -38,8 +45,17 @@ export function histogram<L extends string>(
 
 const latencyBuckets = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30];
 
-/** The metrics of one pipeline's detector, labelled with the pipeline name. */
+let processMetrics = false;
+
+/**
+ * The metrics of one pipeline's detector, labelled with the pipeline name; also the
+ * process's own (RSS, heap, event-loop lag, GC: prom-client's defaults), registered once.
+ */
 export function detectorMetrics() {
+  if (!processMetrics && register.getSingleMetric('process_resident_memory_bytes') === undefined) {
+    collectDefaultMetrics({ register });
+  }
+  processMetrics = true;
   return {
     framesIn: counter('aestream_frames_in_total', 'Records read from the input topic.', [
       'pipeline',

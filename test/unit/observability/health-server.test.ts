@@ -25,6 +25,9 @@ describe('health server', () => {
       metrics.framesIn.inc({ pipeline: 'health-test' }, 3);
       const text = await (await fetch(url('/metrics'))).text();
       expect(text).toMatch(/aestream_frames_in_total\{pipeline="health-test"\} 3/);
+      // the process's own figures, for memory and event-loop dashboards
+      expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+      expect(text).toMatch(/^nodejs_heap_size_used_bytes \d+/m);
 
       health.fail('model store unreadable');
       expect((await fetch(url('/healthz'))).status).toBe(503);
