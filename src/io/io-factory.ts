@@ -60,7 +60,6 @@ export function influxSinkFrom(config: InfluxOutputConfig): InfluxSink {
     username: config.username,
     password: readSecret(config, 'password', 'output.influx'),
     batchSize: config.batchSize,
-    flushMs: config.flushMs,
     maxBuffered: config.maxBuffered,
   });
 }

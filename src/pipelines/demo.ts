@@ -311,7 +311,7 @@ async function streamThroughKafka(
       kafka: { ...base.output.kafka, topic: topics.anomalies },
       dlq: { ...base.output.dlq, topic: topics.dlq },
       ...(target.influxUrl
-        ? { influx: { url: target.influxUrl, database: 'aestream', batchSize: 5000, flushMs: 500 } }
+        ? { influx: { url: target.influxUrl, database: 'aestream', batchSize: 5000 } }
         : {}),
     },
   };
