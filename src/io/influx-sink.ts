@@ -2,6 +2,7 @@ import { InfluxDB, type IPoint } from 'influx';
 import { AeError, ErrorCodes, messageOf } from '../errors';
 import { logger } from '../observability/logger';
 import { counter, gauge } from '../observability/metrics';
+import { OutageReport } from './outage-report';
 import { defaultBackoff, retry, type BackoffPolicy } from './retry';
 
 export interface InfluxSinkOptions {
@@ -132,10 +133,9 @@ export class InfluxSink {
   private writing: Promise<void> | undefined;
   private spaceWaiters: Array<() => void> = [];
   private ready: Promise<void> | undefined;
-  private down = false;
+  private readonly outage: OutageReport<'database'>;
   private closed = false;
   private readonly m = {
-    up: metrics.up(),
     buffered: metrics.buffered(),
     retries: metrics.retries(),
     written: metrics.written(),
@@ -158,7 +158,12 @@ export class InfluxSink {
       // Retrying is ours (no point dropped, one log line); the client's pool would give up.
       pool: { maxRetries: 0, requestTimeout: options.requestTimeoutMs ?? 10_000 },
     });
-    this.m.up.set({ database: this.database }, 1);
+    this.outage = new OutageReport(
+      metrics.up(),
+      { database: this.database },
+      'InfluxDB unavailable: holding points and retrying with backoff',
+      'InfluxDB writes work again',
+    );
   }
 
   /** Points held and not yet written. */
@@ -168,7 +173,7 @@ export class InfluxSink {
 
   /** True while writes are failing and being retried. */
   get isDown(): boolean {
-    return this.down;
+    return this.outage.isDown;
   }
 
   /**
@@ -258,24 +263,13 @@ export class InfluxSink {
         } catch (err) {
           throw classifyInfluxError(err);
         }
-        if (this.down) {
-          this.down = false;
-          this.m.up.set({ database: this.database }, 1);
-          logger.info({ database: this.database }, 'InfluxDB writes work again');
-        }
+        this.outage.succeeded();
       },
       {
         policy: this.backoff,
         onRetry: (err) => {
           this.m.retries.inc({ database: this.database });
-          if (!this.down) {
-            this.down = true;
-            this.m.up.set({ database: this.database }, 0);
-            logger.warn(
-              { database: this.database, err: messageOf(err), buffered: this.queue.length },
-              'InfluxDB unavailable: holding points and retrying with backoff',
-            );
-          }
+          this.outage.failed(err, { buffered: this.queue.length });
         },
       },
     );

@@ -10,6 +10,7 @@ import { logger } from '../observability/logger';
 import { gauge } from '../observability/metrics';
 import { createKafka } from './kafka-client';
 import { isRetriableKafkaError } from './kafka-errors';
+import { OutageReport } from './outage-report';
 import { defaultBackoff, retry, type BackoffPolicy } from './retry';
 
 /** One message to write; the key picks the partition, so one source stays in order. */
@@ -78,14 +79,9 @@ export class KafkaSink {
   private flushing: Promise<void> = Promise.resolve();
   private connected = false;
   private closing = false;
-  private down = false;
   private sent = 0;
   private readonly backoff: BackoffPolicy;
-  private readonly up = gauge(
-    'aestream_kafka_sink_up',
-    'Whether the last produce to the topic succeeded (1) or is being retried (0).',
-    ['topic'],
-  );
+  private readonly outage: OutageReport<'topic'>;
 
   constructor(options: KafkaSinkOptions) {
     this.topic = options.topic;
@@ -101,6 +97,16 @@ export class KafkaSink {
     this.lingerMs = options.lingerMs ?? 5;
     this.compression = options.compression;
     this.backoff = options.backoff ?? defaultBackoff;
+    this.outage = new OutageReport(
+      gauge(
+        'aestream_kafka_sink_up',
+        'Whether the last produce to the topic succeeded (1) or is being retried (0).',
+        ['topic'],
+      ),
+      { topic: this.topic },
+      'Kafka unavailable: holding messages and sending again with backoff',
+      'Kafka writes work again',
+    );
   }
 
   async connect(): Promise<void> {
@@ -183,22 +189,10 @@ export class KafkaSink {
             policy: this.backoff,
             shouldRetry: isRetriableKafkaError,
             cancelled: () => this.closing,
-            onRetry: (err) => {
-              if (this.down) return;
-              this.down = true;
-              this.up.set({ topic: this.topic }, 0);
-              logger.warn(
-                { topic: this.topic, err: messageOf(err), messages: batch.length },
-                'Kafka unavailable: holding messages and sending again with backoff',
-              );
-            },
+            onRetry: (err) => this.outage.failed(err, { messages: batch.length }),
           },
         );
-        if (this.down) {
-          this.down = false;
-          logger.info({ topic: this.topic }, 'Kafka writes work again');
-        }
-        this.up.set({ topic: this.topic }, 1);
+        this.outage.succeeded();
         this.sent += batch.length;
         for (const p of batch) if (--p.call.remaining === 0 && !p.call.failed) p.call.resolve();
       } catch (err) {
