@@ -24,31 +24,37 @@
  * Writes bench/results/e2e.json and prints a table. Needs the local stack (KAFKA_BROKERS,
  * INFLUX_URL) and a built CLI (`npm run build`).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Type } from 'avsc';
-import { Partitioners, type Admin, type Kafka } from 'kafkajs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../src/codecs/avro-codec';
 import type { AnomalyEvent, SensorFrame } from '../src/codecs/records';
 import { loadPipeline } from '../src/config/load-pipeline';
-import { consumerLag } from '../src/io/consumer-lag';
 import { createKafka } from '../src/io/kafka-client';
 import { KafkaSink } from '../src/io/kafka-sink';
 import { SyntheticSource } from '../src/io/synthetic-source';
 import { trainAndStore } from '../src/models/train-from-file';
+import {
+  arg,
+  brokers,
+  flag,
+  influxUrl,
+  javaTool,
+  log,
+  passthrough,
+  percentile,
+  root,
+  rssMb,
+  sleep,
+  stamp,
+  startDetectorProcess,
+  stopProcess,
+  waitCommitted,
+  waitFor,
+} from './e2e/harness';
 import { summarizeProfile, type ProfileSummary } from './e2e/profile-summary';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
-}
-const flag = (name: string): boolean => process.argv.includes(`--${name}`);
-
-const root = resolve(
-  __dirname.includes('dist') ? join(__dirname, '..', '..', '..') : join(__dirname, '..'),
-);
 const frames = Number(arg('frames', '1000000'));
 const sourcesCount = Number(arg('sources', '10000'));
 const features = 4;
@@ -57,23 +63,6 @@ const partitions = 6;
 const latencySeconds = Number(arg('latency-seconds', '60'));
 const latencySources = Number(arg('latency-sources', '1000'));
 const profileDir = arg('profile', '');
-const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
-const influxUrl = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
-const kafkaLibs =
-  process.env.AESTREAM_KAFKA_LIBS ?? join(homedir(), '.cache', 'aestream', 'kafka-libs');
-const stamp = Date.now().toString(36);
-const log = (msg: string): void =>
-  console.error(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-async function waitFor(ok: () => boolean): Promise<void> {
-  while (!ok()) await sleep(50);
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i];
-}
 
 /** Preloads `n` synthetic frames; returns frames/s of the aestream KafkaSink and the mean value size. */
 async function preload(kafka: Kafka, topic: string, n: number, sources: number) {
@@ -116,64 +105,6 @@ async function preload(kafka: Kafka, topic: string, n: number, sources: number) 
     meanValueBytes: bytes / n,
     headers: codec.headers,
   };
-}
-
-/** Plain kafkajs consume -> avsc decode -> avsc encode -> produce, until `n` frames went through. */
-async function passthrough(kafka: Kafka, input: string, output: string, n: number) {
-  const type = Type.forSchema(
-    JSON.parse(readFileSync(join(root, 'schemas', 'sensor-frame.avsc'), 'utf8')),
-  );
-  const consumer = kafka.consumer({ groupId: `bench-e2e-raw-${stamp}`, maxWaitTimeInMs: 200 });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await Promise.all([consumer.connect(), producer.connect()]);
-  await consumer.subscribe({ topics: [input], fromBeginning: true });
-  let first = 0;
-  let done = 0;
-  let finish: () => void = () => undefined;
-  let fail: (err: unknown) => void = () => undefined;
-  const finished = new Promise<void>((res, rej) => {
-    finish = res;
-    fail = rej;
-  });
-  consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
-  await consumer.run({
-    partitionsConsumedConcurrently: partitions,
-    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-      if (first === 0) first = performance.now();
-      for (let i = 0; i < batch.messages.length; i += 5_000) {
-        const chunk = batch.messages.slice(i, i + 5_000);
-        await producer.send({
-          topic: output,
-          messages: chunk.map((m) => ({
-            key: m.key,
-            value: type.toBuffer(type.fromBuffer(m.value as Buffer)),
-            headers: m.headers,
-          })),
-        });
-        resolveOffset(chunk[chunk.length - 1].offset);
-        await heartbeat();
-      }
-      done += batch.messages.length;
-      if (done >= n) finish();
-    },
-  });
-  await finished;
-  const seconds = (performance.now() - first) / 1000;
-  await Promise.all([consumer.disconnect(), producer.disconnect()]);
-  return { framesPerSecond: n / seconds, seconds };
-}
-
-function javaTool(cls: string, args: string[]): string {
-  const r = spawnSync('java', ['-Xmx512m', '-cp', `${kafkaLibs}/*`, cls, ...args], {
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
-  if (r.status !== 0) throw new Error(`${cls} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  return r.stdout;
 }
 
 /** Kafka's own perf tools: producer on a fresh topic with the same record size, consumer on the preloaded topic. */
@@ -267,79 +198,6 @@ retrain: { trigger: { everyFrames: 50000 }, reservoir: 20000, epochs: 20, valida
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
   return { file, group };
-}
-
-function startDetectorProcess(pipeline: string, profile: string | null): ChildProcess {
-  const nodeArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
-  const child = spawn(
-    process.execPath,
-    [
-      ...nodeArgs,
-      join(root, 'bin', 'aestream.js'),
-      'detect',
-      '-p',
-      pipeline,
-      '--metrics-port',
-      'off',
-    ],
-    {
-      cwd: root,
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: brokers,
-        AESTREAM_LOG_LEVEL: process.env.AESTREAM_LOG_LEVEL ?? 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  return child;
-}
-
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(30_000)]);
-  if (child.exitCode === null) child.kill('SIGKILL');
-}
-
-function rssMb(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : NaN;
-  } catch {
-    return NaN;
-  }
-}
-
-/** Polls the group's lag until every offset is committed; the rate is between the first commit and the last. */
-async function waitCommitted(
-  admin: Admin,
-  group: string,
-  topic: string,
-  total: number,
-  child: ChildProcess,
-) {
-  const samples: Array<{ t: number; lag: number; rssMb: number }> = [];
-  const started = performance.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`detector exited with ${child.exitCode}`);
-    const lag = (await consumerLag(admin, group, topic)).reduce((s, p) => s + p.lag, 0);
-    samples.push({ t: performance.now(), lag, rssMb: rssMb(child.pid!) });
-    if (lag === 0) break;
-    if (performance.now() - started > 900_000) throw new Error(`lag still ${lag} after 15 min`);
-    await sleep(250);
-  }
-  const firstCommit = samples.find((s) => s.lag < total)!;
-  const last = samples[samples.length - 1];
-  const seconds = (last.t - firstCommit.t) / 1000;
-  return {
-    framesPerSecond: firstCommit.lag / seconds,
-    measuredFrames: firstCommit.lag,
-    seconds,
-    startupSeconds: (firstCommit.t - started) / 1000,
-    peakRssMb: Math.max(...samples.map((s) => s.rssMb).filter(Number.isFinite)),
-  };
 }
 
 /** Every this many live frames one carries a spike: its windows are the events latency is measured on. */
@@ -588,7 +446,11 @@ async function main(): Promise<void> {
 
   const raw = flag('skip-passthrough')
     ? { framesPerSecond: NaN, seconds: NaN }
-    : await passthrough(kafka, input, rawOut, frames);
+    : await passthrough(kafka, input, rawOut, frames, {
+        schema: 'sensor-frame.avsc',
+        partitions,
+        group: `bench-e2e-raw-${stamp}`,
+      });
   log(`kafkajs passthrough: ${Math.round(raw.framesPerSecond)}/s`);
 
   if (profileDir) mkdirSync(profileDir, { recursive: true });

@@ -1,0 +1,187 @@
+/**
+ * What the end-to-end benchmark's parts share: arguments, the stack's addresses, the
+ * detector child process, waiting for a group to commit everything, the plain kafkajs
+ * passthrough baseline and Kafka's own perf tools.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Type } from 'avsc';
+import { Partitioners, type Admin, type Kafka } from 'kafkajs';
+import { consumerLag } from '../../src/io/consumer-lag';
+
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? (process.argv[i + 1] as string) : fallback;
+}
+export const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+/** The repository root: the nearest folder above this file with a package.json (works from dist/ too). */
+export const root = ((): string => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json')) || dir.endsWith('dist')) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('no package.json above ' + __dirname);
+    dir = up;
+  }
+  return dir;
+})();
+
+export const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+export const influxUrl = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
+export const kafkaLibs =
+  process.env.AESTREAM_KAFKA_LIBS ?? join(homedir(), '.cache', 'aestream', 'kafka-libs');
+export const stamp = Date.now().toString(36);
+export const log = (msg: string): void =>
+  console.error(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export async function waitFor(ok: () => boolean): Promise<void> {
+  while (!ok()) await sleep(50);
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i];
+}
+
+/** Plain kafkajs consume -> avsc decode -> avsc encode -> produce, until `n` frames went through. */
+export async function passthrough(
+  kafka: Kafka,
+  input: string,
+  output: string,
+  n: number,
+  o: { schema: string; partitions: number; group: string },
+) {
+  const type = Type.forSchema(JSON.parse(readFileSync(join(root, 'schemas', o.schema), 'utf8')));
+  const consumer = kafka.consumer({ groupId: o.group, maxWaitTimeInMs: 200 });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await Promise.all([consumer.connect(), producer.connect()]);
+  await consumer.subscribe({ topics: [input], fromBeginning: true });
+  let first = 0;
+  let done = 0;
+  let finish: () => void = () => undefined;
+  let fail: (err: unknown) => void = () => undefined;
+  const finished = new Promise<void>((res, rej) => {
+    finish = res;
+    fail = rej;
+  });
+  consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
+  await consumer.run({
+    partitionsConsumedConcurrently: o.partitions,
+    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      if (first === 0) first = performance.now();
+      for (let i = 0; i < batch.messages.length; i += 5_000) {
+        const chunk = batch.messages.slice(i, i + 5_000);
+        await producer.send({
+          topic: output,
+          messages: chunk.map((m) => ({
+            key: m.key,
+            value: type.toBuffer(type.fromBuffer(m.value as Buffer)),
+            headers: m.headers,
+          })),
+        });
+        resolveOffset(chunk[chunk.length - 1].offset);
+        await heartbeat();
+      }
+      done += batch.messages.length;
+      if (done >= n) finish();
+    },
+  });
+  await finished;
+  const seconds = (performance.now() - first) / 1000;
+  await Promise.all([consumer.disconnect(), producer.disconnect()]);
+  return { framesPerSecond: n / seconds, seconds };
+}
+
+export function javaTool(cls: string, args: string[]): string {
+  const r = spawnSync('java', ['-Xmx512m', '-cp', `${kafkaLibs}/*`, cls, ...args], {
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
+  if (r.status !== 0) throw new Error(`${cls} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  return r.stdout;
+}
+
+/** Runs the built `aestream detect` CLI on `pipeline`; `metricsPort` 'off' unless given. */
+export function startDetectorProcess(
+  pipeline: string,
+  profile: string | null,
+  metricsPort = 'off',
+): ChildProcess {
+  const nodeArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      join(root, 'bin', 'aestream.js'),
+      'detect',
+      '-p',
+      pipeline,
+      '--metrics-port',
+      metricsPort,
+    ],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: brokers,
+        AESTREAM_LOG_LEVEL: process.env.AESTREAM_LOG_LEVEL ?? 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  return child;
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(30_000)]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+export function rssMb(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Polls the group's lag until every offset is committed; the rate is between the first commit and the last. */
+export async function waitCommitted(
+  admin: Admin,
+  group: string,
+  topic: string,
+  total: number,
+  child: ChildProcess,
+) {
+  const samples: Array<{ t: number; lag: number; rssMb: number }> = [];
+  const started = performance.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`detector exited with ${child.exitCode}`);
+    const lag = (await consumerLag(admin, group, topic)).reduce((s, p) => s + p.lag, 0);
+    samples.push({ t: performance.now(), lag, rssMb: rssMb(child.pid!) });
+    if (lag === 0) break;
+    if (performance.now() - started > 900_000) throw new Error(`lag still ${lag} after 15 min`);
+    await sleep(250);
+  }
+  const firstCommit = samples.find((s) => s.lag < total)!;
+  const last = samples[samples.length - 1];
+  const seconds = (last.t - firstCommit.t) / 1000;
+  return {
+    framesPerSecond: firstCommit.lag / seconds,
+    measuredFrames: firstCommit.lag,
+    seconds,
+    startupSeconds: (firstCommit.t - started) / 1000,
+    peakRssMb: Math.max(...samples.map((s) => s.rssMb).filter(Number.isFinite)),
+  };
+}
