@@ -10,27 +10,33 @@ import type { ImageFrame } from './records';
  * dropped). The frame was checked before (sizes), so a failure here is a corrupt PNG,
  * reported with AE_ERR_IMAGE_DECODE.
  *
+ * `out` (optional) is where the pixels go, e.g. a view into a block shared by many frames
+ * (a fresh Float32Array per frame costs more than the conversion itself); it must hold
+ * exactly H·W·C values.
+ *
  * @example imagePixels({ ...frame, encoding: 'RAW_F32', data: floats([0, 1]) }) // [0, 255]
  */
-export function imagePixels(frame: ImageFrame): Float32Array {
+export function imagePixels(frame: ImageFrame, out?: Float32Array): Float32Array {
   const size = frame.width * frame.height * frame.channels;
+  if (out !== undefined && out.length !== size) {
+    throw new RangeError(`imagePixels: out holds ${out.length} values, the frame has ${size}`);
+  }
+  const target = out ?? new Float32Array(size);
   switch (frame.encoding) {
-    case 'RAW_U8': {
-      const out = new Float32Array(size);
-      for (let i = 0; i < size; i++) out[i] = frame.data[i];
-      return out;
-    }
-    case 'RAW_F32': {
-      const out = new Float32Array(size);
-      for (let i = 0; i < size; i++) out[i] = frame.data.readFloatLE(i * 4) * 255;
-      return out;
-    }
+    case 'RAW_U8':
+      // TypedArray.set converts the bytes natively, faster than a loop in JS. A checked
+      // frame has exactly `size` bytes: no view to cut.
+      target.set(frame.data.length === size ? frame.data : frame.data.subarray(0, size));
+      return target;
+    case 'RAW_F32':
+      for (let i = 0; i < size; i++) target[i] = frame.data.readFloatLE(i * 4) * 255;
+      return target;
     case 'PNG':
-      return pngPixels(frame, size);
+      return pngPixels(frame, target);
   }
 }
 
-function pngPixels(frame: ImageFrame, size: number): Float32Array {
+function pngPixels(frame: ImageFrame, out: Float32Array): Float32Array {
   let png: PNG;
   try {
     png = PNG.sync.read(frame.data);
@@ -46,7 +52,6 @@ function pngPixels(frame: ImageFrame, size: number): Float32Array {
     );
   }
   // pngjs always gives RGBA bytes; keep the channels the frame declares.
-  const out = new Float32Array(size);
   const c = frame.channels;
   for (let p = 0; p < frame.width * frame.height; p++) {
     if (c === 1) out[p] = png.data[p * 4];

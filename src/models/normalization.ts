@@ -78,8 +78,11 @@ function quantile(sorted: Float32Array, q: number): number {
 export function normalize(norm: Normalization, data: ArrayLike<number>): Float32Array {
   const out = new Float32Array(data.length);
   if (norm.kind === 'range') {
+    const min = norm.min;
     const inv = 1 / (norm.max - norm.min);
-    for (let i = 0; i < data.length; i++) out[i] = ((data[i] as number) - norm.min) * inv;
+    // The detector's batches are Float32Arrays: a loop over that one type stays monomorphic.
+    if (data instanceof Float32Array) return normalizeRange(data, out, min, inv);
+    for (let i = 0; i < data.length; i++) out[i] = ((data[i] as number) - min) * inv;
     return out;
   }
   const d = norm.center.length;
@@ -94,6 +97,16 @@ export function normalize(norm: Normalization, data: ArrayLike<number>): Float32
     const f = i % d;
     out[i] = ((data[i] as number) - (norm.center[f] as number)) * (inv[f] as number);
   }
+  return out;
+}
+
+function normalizeRange(
+  data: Float32Array,
+  out: Float32Array,
+  min: number,
+  inv: number,
+): Float32Array {
+  for (let i = 0; i < data.length; i++) out[i] = (data[i]! - min) * inv;
   return out;
 }
 

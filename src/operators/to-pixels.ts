@@ -7,28 +7,61 @@ import type { Outcome } from '../io/kafka-record';
 /** An image frame with its pixels decoded into model input. */
 export type PixelFrame = ImageFrame & { pixels: Float32Array };
 
+/** Bytes of each block the pixels of consecutive frames are cut from. */
+const BLOCK_BYTES = 256 * 1024;
+
+/**
+ * Hands out Float32Array views of `size` values, consecutive in blocks of about 256 KiB.
+ * A Float32Array of its own per frame costs more than the pixels' conversion (each is a
+ * separately allocated and garbage-collected buffer); views into a block cost a small
+ * object. A block lives as long as any of its views: whoever keeps pixels for long
+ * (a retrain reservoir) keeps a copy.
+ */
+class PixelBlocks {
+  private block = new Float32Array(0);
+  private used = 0;
+
+  take(size: number): Float32Array {
+    if (this.used + size > this.block.length) {
+      this.block = new Float32Array(Math.max(size, Math.floor(BLOCK_BYTES / 4 / size) * size));
+      this.used = 0;
+    }
+    const view = this.block.subarray(this.used, this.used + size);
+    this.used += size;
+    return view;
+  }
+}
+
 /**
  * Decodes the pixels of each checked image frame (RAW_U8, RAW_F32, PNG) into 0-255
  * intensities. A PNG that does not decode becomes a failed outcome (AE_ERR_IMAGE_DECODE), so it
  * goes to the dead-letter topic like any other bad frame; failed outcomes pass unchanged.
+ * The pixels of consecutive frames are views into shared blocks (see PixelBlocks).
  *
  * @example outcomes$.pipe(validateFrames(frame), toPixels(), toDeadLetters(dlq))
  */
 export function toPixels(): OperatorFunction<Outcome<ImageFrame>, Outcome<PixelFrame>> {
-  return map((outcome): Outcome<PixelFrame> => {
-    if (!outcome.ok) return outcome;
-    try {
-      return {
-        ok: true,
-        record: outcome.record,
-        value: { ...outcome.value, pixels: imagePixels(outcome.value) },
-      };
-    } catch (err) {
-      const error =
-        err instanceof AeError
-          ? err
-          : new AeError(ErrorCodes.IMAGE_DECODE, messageOf(err), { cause: err });
-      return { ok: false, record: outcome.record, error };
-    }
-  });
+  return (source) => {
+    // One pool per use of the operator: two detectors in one process never share blocks.
+    const blocks = new PixelBlocks();
+    return source.pipe(
+      map((outcome): Outcome<PixelFrame> => {
+        if (!outcome.ok) return outcome;
+        const frame = outcome.value;
+        try {
+          const pixels = imagePixels(
+            frame,
+            blocks.take(frame.width * frame.height * frame.channels),
+          );
+          return { ok: true, record: outcome.record, value: { ...frame, pixels } };
+        } catch (err) {
+          const error =
+            err instanceof AeError
+              ? err
+              : new AeError(ErrorCodes.IMAGE_DECODE, messageOf(err), { cause: err });
+          return { ok: false, record: outcome.record, error };
+        }
+      }),
+    );
+  };
 }

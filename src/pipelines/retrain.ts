@@ -265,9 +265,12 @@ export async function startRetrainer(
       for (const judged of batch) {
         if (judged.partial) continue;
         stats.scored++;
-        recent.push({ data: judged.data, anomaly: judged.verdict === 'anomaly' });
+        // Kept for long: a copy, since inputs may be views into blocks shared by many
+        // frames (image pixels), which a view would keep alive whole.
+        const data = judged.data.slice();
+        recent.push({ data, anomaly: judged.verdict === 'anomaly' });
         if (judged.verdict === 'normal') {
-          reservoir.add(judged.data);
+          reservoir.add(data);
           stats.normal++;
           stats.sinceTraining++;
         }
