@@ -445,20 +445,22 @@ async function main(): Promise<void> {
   );
 
   const raw = flag('skip-passthrough')
-    ? { framesPerSecond: NaN, seconds: NaN }
+    ? { framesPerSecond: NaN, seconds: NaN, cpuMsPer1kFrames: NaN }
     : await passthrough(kafka, input, rawOut, frames, {
         schema: 'sensor-frame.avsc',
         partitions,
         group: `bench-e2e-raw-${stamp}`,
       });
-  log(`kafkajs passthrough: ${Math.round(raw.framesPerSecond)}/s`);
+  log(
+    `kafkajs passthrough: ${Math.round(raw.framesPerSecond)}/s, CPU ${raw.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames`,
+  );
 
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const child = startDetectorProcess(pipeline.file, profileDir || null);
   const det = await waitCommitted(admin, pipeline.group, input, frames, child);
   await stopProcess(child);
   log(
-    `aestream detect: ${Math.round(det.framesPerSecond)}/s (startup ${det.startupSeconds.toFixed(1)}s, peak RSS ${det.peakRssMb.toFixed(0)} MB)`,
+    `aestream detect: ${Math.round(det.framesPerSecond)}/s (startup ${det.startupSeconds.toFixed(1)}s, peak RSS ${det.peakRssMb.toFixed(0)} MB, CPU ${det.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames)`,
   );
   // Scale: two detector processes in one new group over the same preloaded frames. The rate
   // counts from the group's first commit, so a rebalance when the second joins is included.

@@ -64,6 +64,7 @@ export async function passthrough(
   await Promise.all([consumer.connect(), producer.connect()]);
   await consumer.subscribe({ topics: [input], fromBeginning: true });
   let first = 0;
+  let cpuAtFirst = process.cpuUsage();
   let done = 0;
   let finish: () => void = () => undefined;
   let fail: (err: unknown) => void = () => undefined;
@@ -75,7 +76,10 @@ export async function passthrough(
   await consumer.run({
     partitionsConsumedConcurrently: o.partitions,
     eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-      if (first === 0) first = performance.now();
+      if (first === 0) {
+        first = performance.now();
+        cpuAtFirst = process.cpuUsage();
+      }
       for (let i = 0; i < batch.messages.length; i += 5_000) {
         const chunk = batch.messages.slice(i, i + 5_000);
         await producer.send({
@@ -95,8 +99,11 @@ export async function passthrough(
   });
   await finished;
   const seconds = (performance.now() - first) / 1000;
+  const cpu = process.cpuUsage(cpuAtFirst);
   await Promise.all([consumer.disconnect(), producer.disconnect()]);
-  return { framesPerSecond: n / seconds, seconds };
+  // This process's CPU per 1,000 frames (it does nothing else meanwhile).
+  const cpuMsPer1kFrames = (cpu.user + cpu.system) / n;
+  return { framesPerSecond: n / seconds, seconds, cpuMsPer1kFrames };
 }
 
 export function javaTool(cls: string, args: string[]): string {
@@ -114,7 +121,9 @@ export function startDetectorProcess(
   profile: string | null,
   metricsPort = 'off',
 ): ChildProcess {
-  const nodeArgs = profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [];
+  // --detector-node-args "--max-semi-space-size=64": V8 flags for the detector (experiments).
+  const extra = arg('detector-node-args', '').split(' ').filter(Boolean);
+  const nodeArgs = [...extra, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [])];
   const child = spawn(
     process.execPath,
     [
@@ -156,6 +165,18 @@ export function rssMb(pid: number): number {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (NaN when it is gone). */
+export function cpuSeconds(pid: number): number {
+  try {
+    // Fields after the command name: state is field 3, utime 14, stime 15 (clock ticks, 100/s).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Polls the group's lag until every offset is committed; the rate is between the first commit and the last. */
 export async function waitCommitted(
   admin: Admin,
@@ -164,12 +185,13 @@ export async function waitCommitted(
   total: number,
   child: ChildProcess,
 ) {
-  const samples: Array<{ t: number; lag: number; rssMb: number }> = [];
+  const samples: Array<{ t: number; lag: number; rssMb: number; cpu: number }> = [];
   const started = performance.now();
   for (;;) {
     if (child.exitCode !== null) throw new Error(`detector exited with ${child.exitCode}`);
     const lag = (await consumerLag(admin, group, topic)).reduce((s, p) => s + p.lag, 0);
-    samples.push({ t: performance.now(), lag, rssMb: rssMb(child.pid!) });
+    const t = performance.now();
+    samples.push({ t, lag, rssMb: rssMb(child.pid!), cpu: cpuSeconds(child.pid!) });
     if (lag === 0) break;
     if (performance.now() - started > 900_000) throw new Error(`lag still ${lag} after 15 min`);
     await sleep(250);
@@ -182,6 +204,9 @@ export async function waitCommitted(
     measuredFrames: firstCommit.lag,
     seconds,
     startupSeconds: (firstCommit.t - started) / 1000,
+    // The detector's own CPU per 1,000 frames over the same span: less noisy than frames/s
+    // on a shared machine, and it counts the onnxruntime threads too.
+    cpuMsPer1kFrames: ((last.cpu - firstCommit.cpu) * 1000 * 1000) / firstCommit.lag,
     peakRssMb: Math.max(...samples.map((s) => s.rssMb).filter(Number.isFinite)),
   };
 }
