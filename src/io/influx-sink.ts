@@ -1,7 +1,10 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { InfluxDB, type IPoint } from 'influx';
 import { AeError, ErrorCodes, messageOf } from '../errors';
 import { logger } from '../observability/logger';
 import { counter, gauge } from '../observability/metrics';
+import { toLine } from './influx-line';
 import { OutageReport } from './outage-report';
 import { defaultBackoff, retry, type BackoffPolicy } from './retry';
 
@@ -37,7 +40,8 @@ interface Call {
 }
 
 interface Queued {
-  point: IPoint;
+  /** The point in line protocol, built when it is handed over. */
+  line: string;
   call: Call;
 }
 
@@ -134,6 +138,10 @@ export class InfluxSink {
   private spaceWaiters: Array<() => void> = [];
   private ready: Promise<void> | undefined;
   private readonly outage: OutageReport<'database'>;
+  private readonly endpoint: URL;
+  private readonly auth: string | undefined;
+  private readonly agent: HttpAgent;
+  private readonly requestTimeoutMs: number;
   private closed = false;
   private readonly m = {
     buffered: metrics.buffered(),
@@ -148,6 +156,15 @@ export class InfluxSink {
     this.maxBuffered = Math.max(options.maxBuffered ?? this.batchSize * 10, this.batchSize);
     this.backoff = options.backoff ?? defaultBackoff;
     this.createDb = options.createDatabase ?? true;
+    this.endpoint = url;
+    this.auth =
+      options.username !== undefined ? `${options.username}:${options.password ?? ''}` : undefined;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.agent =
+      url.protocol === 'https:'
+        ? new HttpsAgent({ keepAlive: true, maxSockets: 4 })
+        : new HttpAgent({ keepAlive: true, maxSockets: 4 });
+    // The client creates the database (and serves queries); writes are our own requests.
     this.client = new InfluxDB({
       host: url.hostname,
       port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
@@ -186,9 +203,18 @@ export class InfluxSink {
     while (this.queue.length >= this.maxBuffered) {
       await new Promise<void>((r) => this.spaceWaiters.push(r));
     }
+    // Serialized here, in the caller's turn: a point that cannot be written (no fields) is
+    // refused at once and alone, not with the batch it would have been sent in.
+    const lines = points.map((point) => {
+      try {
+        return toLine(point);
+      } catch (err) {
+        throw new AeError(ErrorCodes.INFLUX_WRITE, `InfluxDB write failed: ${messageOf(err)}`);
+      }
+    });
     await new Promise<void>((resolve, reject) => {
-      const call: Call = { remaining: points.length, resolve, reject };
-      for (const point of points) this.queue.push({ point, call });
+      const call: Call = { remaining: lines.length, resolve, reject };
+      for (const line of lines) this.queue.push({ line, call });
       this.m.buffered.set({ database: this.database }, this.queue.length);
       if (this.queue.length >= this.batchSize) this.kick();
       // Callers wait for their points, so with no write in flight a linger only stalls them
@@ -212,6 +238,7 @@ export class InfluxSink {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
+    this.agent.destroy(); // idle keep-alive sockets would hold the process open
   }
 
   private kick(): void {
@@ -231,7 +258,7 @@ export class InfluxSink {
     while (this.queue.length > 0) {
       const batch = this.queue.slice(0, this.batchSize);
       try {
-        await this.writeWithRetry(batch.map((q) => q.point));
+        await this.writeWithRetry(batch.map((q) => q.line).join('\n'));
         this.queue.splice(0, batch.length);
         this.m.written.inc({ database: this.database }, batch.length);
         for (const q of batch) settle(q.call);
@@ -248,7 +275,7 @@ export class InfluxSink {
     }
   }
 
-  private async writeWithRetry(points: IPoint[]): Promise<void> {
+  private async writeWithRetry(body: string): Promise<void> {
     await retry(
       async () => {
         try {
@@ -259,7 +286,7 @@ export class InfluxSink {
             });
             await this.ready;
           }
-          await this.client.writePoints(points, { precision: 'ms' });
+          await this.post(body);
         } catch (err) {
           throw classifyInfluxError(err);
         }
@@ -273,5 +300,64 @@ export class InfluxSink {
         },
       },
     );
+  }
+
+  /**
+   * One `/write` request (InfluxDB 1.x API, precision ms). Fails like the `influx` client
+   * did, so classifyInfluxError keeps working: network errors carry their `code`, refusals
+   * `res.statusCode` and InfluxDB's own message.
+   */
+  private post(body: string): Promise<void> {
+    const url = this.endpoint;
+    const base = url.pathname.replace(/\/$/, '');
+    const query = new URLSearchParams({ db: this.database, precision: 'ms' });
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<void>((resolve, reject) => {
+      const req = request(
+        {
+          host: url.hostname,
+          port: url.port || (url.protocol === 'https:' ? 443 : 80),
+          method: 'POST',
+          path: `${base}/write?${query.toString()}`,
+          auth: this.auth,
+          agent: this.agent,
+          timeout: this.requestTimeoutMs,
+          headers: {
+            'content-type': 'text/plain; charset=utf-8',
+            'content-length': Buffer.byteLength(body),
+          },
+        },
+        (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) return resolve();
+            const text = Buffer.concat(chunks).toString('utf8').trim();
+            let message = text;
+            try {
+              message = (JSON.parse(text) as { error?: string }).error ?? text;
+            } catch {
+              // not JSON: keep the text
+            }
+            reject(
+              Object.assign(new Error(`${status} ${message || res.statusMessage || ''}`.trim()), {
+                res: { statusCode: status },
+              }),
+            );
+          });
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(
+          Object.assign(new Error(`no answer in ${this.requestTimeoutMs} ms`), {
+            code: 'ESOCKETTIMEDOUT',
+          }),
+        ),
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
   }
 }

@@ -107,6 +107,34 @@ describe('InfluxSink (real InfluxDB)', () => {
     await proxy.stop();
   }, 60_000);
 
+  it('writes tags and text that need escaping so they read back unchanged', async () => {
+    const database = uniqueDatabase('dataplane_influx_escape');
+    databases.push(database);
+    const sink = new InfluxSink({ url: INFLUX_URL, database });
+    const source = 'hall 3,east=pump "A"';
+    const top = 'say "hi" \\ 1:0.5, 2:0.25';
+    await sink.writePoints([
+      {
+        measurement: 'anomaly',
+        tags: { source, run: '' },
+        fields: { score: 1.5, top },
+        timestamp: new Date(1_700_000_000_000),
+      },
+    ]);
+    await sink.close();
+    const influx = new InfluxDB({
+      host: new URL(INFLUX_URL).hostname,
+      port: Number(new URL(INFLUX_URL).port),
+      database,
+    });
+    const rows = await influx.query<{ source: string; score: number; top: string; time: Date }>(
+      'SELECT * FROM anomaly',
+    );
+    expect(rows.map((r) => [r.source, r.score, r.top, r.time.getTime()])).toEqual([
+      [source, 1.5, top, 1_700_000_000_000],
+    ]);
+  });
+
   it('rejects a write InfluxDB refuses for good with AE_ERR_INFLUX_WRITE, keeping only the message', async () => {
     const database = uniqueDatabase('dataplane_influx_missing');
     const sink = new InfluxSink({
