@@ -19,7 +19,11 @@ export interface WindowShape {
 
 export interface SensorWindow<T> {
   key: string;
-  /** W x D readings, oldest first. A fresh array the caller may keep. */
+  /**
+   * W x D readings, oldest first. Nothing else writes to it, so the caller may keep it, but
+   * it is a view into a block shared with the windows cut around it (a few hundred): copy
+   * it (`slice()`) to keep many windows for long.
+   */
   data: Float32Array;
   /** The item whose reading closed the window (its time and offset are the window's). */
   last: T;
@@ -39,10 +43,17 @@ class Ring<T> {
   }
 }
 
+/** Windows cut from one allocated block: one typed-array allocation per this many windows. */
+const BLOCK_WINDOWS = 256;
+
 export class SensorWindows<T> {
   private readonly rings = new Map<string, Ring<T>>();
   private readonly rowSize: number;
   private readonly size: number;
+  // A fresh Float32Array per window was the detector's largest source of garbage (bench
+  // hotpath): windows are now views into blocks of BLOCK_WINDOWS windows.
+  private block = new Float32Array(0);
+  private used = 0;
 
   constructor(private readonly shape: WindowShape) {
     const { window, stride, features } = shape;
@@ -84,7 +95,7 @@ export class SensorWindows<T> {
     if ((ring.count - window) % stride !== 0) return null;
 
     // Unroll the ring so the oldest reading comes first.
-    const data = new Float32Array(this.size);
+    const data = this.take();
     const start = (ring.count % window) * this.rowSize;
     data.set(ring.data.subarray(start), 0);
     data.set(ring.data.subarray(0, start), this.size - start);
@@ -95,7 +106,7 @@ export class SensorWindows<T> {
 
   /** Before the ring wraps its readings sit in order from slot 0: repeat the oldest in front. */
   private padded(key: string, ring: Ring<T>, item: T): SensorWindow<T> {
-    const data = new Float32Array(this.size);
+    const data = this.take();
     const missing = this.shape.window - ring.count;
     const oldest = ring.data.subarray(0, this.rowSize);
     for (let r = 0; r < missing; r++) data.set(oldest, r * this.rowSize);
@@ -103,6 +114,17 @@ export class SensorWindows<T> {
     const covered = ring.pending;
     ring.pending = [];
     return { key, data, last: item, covered, partial: true };
+  }
+
+  /** Room for one window in the current block (a new block when it is full). */
+  private take(): Float32Array {
+    if (this.used + this.size > this.block.length) {
+      this.block = new Float32Array(this.size * BLOCK_WINDOWS);
+      this.used = 0;
+    }
+    const view = this.block.subarray(this.used, this.used + this.size);
+    this.used += this.size;
+    return view;
   }
 
   /** Forgets a source, e.g. when its partition is revoked; returns the items it still held. */

@@ -1,4 +1,5 @@
 import { map, type OperatorFunction } from 'rxjs';
+import type { Verdict } from '../thresholds/threshold';
 import type { ThresholdDecision } from '../thresholds/threshold-registry';
 import type { Judged, Scored } from './model-input';
 
@@ -29,24 +30,38 @@ export function applyThresholds<F>(
       if (!Number.isFinite(scored.score)) {
         // An overflowing reconstruction error: whatever the input was, it is not normal. Kept
         // out of the threshold's statistics; the score is clamped so the sinks can write it.
-        return {
-          ...scored,
-          score: Number.MAX_VALUE,
-          threshold: null,
-          verdict: 'anomaly' as const,
-          probability: 1,
-        };
+        return judged(scored, Number.MAX_VALUE, null, 'anomaly', 1);
       }
       // A padded window lacks context: its score must neither raise an event nor teach the threshold.
       const decision = scored.partial ? null : registry.apply(scored.key, scored.score);
       return decision === null
-        ? { ...scored, threshold: null, verdict: 'warming-up' as const, probability: 0 }
-        : {
-            ...scored,
-            threshold: decision.threshold,
-            verdict: decision.verdict,
-            probability: decision.probability,
-          };
+        ? judged(scored, scored.score, null, 'warming-up', 0)
+        : judged(scored, scored.score, decision.threshold, decision.verdict, decision.probability);
     });
   });
+}
+
+/** A scored input with its verdict; fields spelled out, not spread (a spread per frame was slow). */
+function judged<F>(
+  s: Scored<F>,
+  score: number,
+  threshold: number | null,
+  verdict: Verdict,
+  probability: number,
+): Judged<F> {
+  return {
+    key: s.key,
+    data: s.data,
+    last: s.last,
+    covered: s.covered,
+    partial: s.partial,
+    score,
+    contributions: s.contributions,
+    modelVersion: s.modelVersion,
+    reconstruction: s.reconstruction,
+    latent: s.latent,
+    threshold,
+    verdict,
+    probability,
+  };
 }
