@@ -149,6 +149,11 @@ export interface ImageBenchResult {
     /** Mean of the passthrough run before and the one after the detector. */
     passthroughFramesPerSecond: number;
     passthroughRuns: [number, number];
+    /** CPU ms per 1,000 frames of the passthrough process (mean of both runs) and of the detector. */
+    passthroughCpuMsPer1kFrames: number;
+    detectCpuMsPer1kFrames: number;
+    /** Passthrough CPU per frame / detector CPU per frame: the frames/s ratio at equal CPU. */
+    cpuRatio: number;
     passthroughMBPerSecond: number;
     detectFramesPerSecond: number;
     detectMBPerSecond: number;
@@ -615,14 +620,16 @@ export async function imageBench(
   // The passthrough runs before and after the detector: on this shared machine one run's
   // rate moves with the load, and the ratio is taken against the mean of the two.
   const runPassthrough = async (round: number) => {
-    if (opts.skipPassthrough) return NaN;
+    if (opts.skipPassthrough) return { framesPerSecond: NaN, cpuMsPer1kFrames: NaN };
     const r = await passthrough(kafka, input, rawOut, frames, {
       schema: 'image-frame.avsc',
       partitions,
       group: `bench-e2e-img-raw${round}-${stamp}`,
     });
-    log(`images: kafkajs passthrough (${round}) ${Math.round(r.framesPerSecond)}/s`);
-    return r.framesPerSecond;
+    log(
+      `images: kafkajs passthrough (${round}) ${Math.round(r.framesPerSecond)}/s, ${r.cpuMsPer1kFrames.toFixed(1)} CPU ms per 1,000 frames`,
+    );
+    return r;
   };
   const passBefore = await runPassthrough(1);
 
@@ -631,10 +638,13 @@ export async function imageBench(
   const det = await waitCommitted(admin, pipeline.group, input, frames, child);
   await stopProcess(child);
   log(
-    `images: aestream detect ${Math.round(det.framesPerSecond)}/s (startup ${det.startupSeconds.toFixed(1)}s, peak RSS ${det.peakRssMb.toFixed(0)} MB)`,
+    `images: aestream detect ${Math.round(det.framesPerSecond)}/s, ${det.cpuMsPer1kFrames.toFixed(1)} CPU ms per 1,000 frames (startup ${det.startupSeconds.toFixed(1)}s, peak RSS ${det.peakRssMb.toFixed(0)} MB)`,
   );
   const passAfter = await runPassthrough(2);
-  const raw = { framesPerSecond: (passBefore + passAfter) / 2 };
+  const raw = {
+    framesPerSecond: (passBefore.framesPerSecond + passAfter.framesPerSecond) / 2,
+    cpuMsPer1kFrames: (passBefore.cpuMsPer1kFrames + passAfter.cpuMsPer1kFrames) / 2,
+  };
   const profile = opts.profileDir ? summarizeProfile(opts.profileDir) : null;
 
   let threshold: ImageBenchResult['threshold'] = null;
@@ -692,7 +702,10 @@ export async function imageBench(
     influx,
     throughput: {
       passthroughFramesPerSecond: raw.framesPerSecond,
-      passthroughRuns: [passBefore, passAfter],
+      passthroughRuns: [passBefore.framesPerSecond, passAfter.framesPerSecond],
+      passthroughCpuMsPer1kFrames: raw.cpuMsPer1kFrames,
+      detectCpuMsPer1kFrames: det.cpuMsPer1kFrames,
+      cpuRatio: raw.cpuMsPer1kFrames / det.cpuMsPer1kFrames,
       passthroughMBPerSecond: mb(raw.framesPerSecond),
       detectFramesPerSecond: det.framesPerSecond,
       detectMBPerSecond: mb(det.framesPerSecond),
@@ -743,6 +756,10 @@ export function printImageTable(r: ImageBenchResult): void {
       `engine ms per batch of ${r.batchMaxSize}: ${Object.entries(r.model.engineMsPerBatch)
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')}`,
+  );
+  console.log(
+    `  CPU ms per 1,000 frames: passthrough ${fmt(t.passthroughCpuMsPer1kFrames, 1)}, detect ${fmt(t.detectCpuMsPer1kFrames, 1)} ` +
+      `(ratio ${fmt(t.cpuRatio, 2)}: the frames/s ratio at equal CPU, less sensitive to the machine's load)`,
   );
   if (r.latency && r.threshold) {
     const l = r.latency;
