@@ -145,6 +145,9 @@ output:
                 // What the InfluxSink puts on the wire, built the same way.
                 for (const p of points) lineBytes += toLine(p).length;
               },
+              async writeLines(lines) {
+                for (const l of lines) lineBytes += l.length;
+              },
             },
             config.name,
           ),

@@ -198,11 +198,6 @@ export class InfluxSink {
    * points are already held (InfluxDB slow or down).
    */
   async writePoints(points: readonly IPoint[]): Promise<void> {
-    if (this.closed) throw new Error('InfluxSink is closed');
-    if (points.length === 0) return;
-    while (this.queue.length >= this.maxBuffered) {
-      await new Promise<void>((r) => this.spaceWaiters.push(r));
-    }
     // Serialized here, in the caller's turn: a point that cannot be written (no fields) is
     // refused at once and alone, not with the batch it would have been sent in.
     const lines = points.map((point) => {
@@ -212,6 +207,19 @@ export class InfluxSink {
         throw new AeError(ErrorCodes.INFLUX_WRITE, `InfluxDB write failed: ${messageOf(err)}`);
       }
     });
+    await this.writeLines(lines);
+  }
+
+  /**
+   * Like writePoints, for points already in line protocol (precision ms, e.g. from
+   * `toLine`): the score sink builds its lines itself.
+   */
+  async writeLines(lines: readonly string[]): Promise<void> {
+    if (this.closed) throw new Error('InfluxSink is closed');
+    if (lines.length === 0) return;
+    while (this.queue.length >= this.maxBuffered) {
+      await new Promise<void>((r) => this.spaceWaiters.push(r));
+    }
     await new Promise<void>((resolve, reject) => {
       const call: Call = { remaining: lines.length, resolve, reject };
       for (const line of lines) this.queue.push({ line, call });

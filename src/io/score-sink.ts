@@ -2,12 +2,18 @@ import type { IPoint } from 'influx';
 import { eventTimeOf } from '../codecs/anomaly-events';
 import type { Contribution } from '../models/scoring';
 import type { Judged } from '../operators/model-input';
+import { seriesKey, toLine } from './influx-line';
 import type { BatchSink } from '../operators/write-and-ack';
 
 /** Where points go: the InfluxDB sink, or an in-memory list in the demo. */
 export interface PointWriter {
   /** Resolves when InfluxDB has the points. */
   writePoints(points: readonly IPoint[]): Promise<void>;
+  /**
+   * The same as lines of line protocol (precision ms), for writers that send text: the
+   * score sink then builds no point objects per frame (the InfluxSink has it).
+   */
+  writeLines?(lines: readonly string[]): Promise<void>;
 }
 
 /**
@@ -46,6 +52,7 @@ export function topText(contributions: readonly Contribution[]): string {
  */
 export class ScoreSink<F> implements BatchSink<F> {
   readonly name = 'influx-scores';
+  private readonly heads = new Map<string, Map<string, string>>();
 
   constructor(
     private readonly writer: PointWriter,
@@ -53,24 +60,63 @@ export class ScoreSink<F> implements BatchSink<F> {
   ) {}
 
   async write(batch: readonly Judged<F>[]): Promise<void> {
+    if (this.writer.writeLines) return this.writer.writeLines(this.lines(batch));
     const points: IPoint[] = [];
     for (const judged of batch) {
       const point = scorePoint(judged, this.pipeline);
       points.push(point);
-      if (judged.verdict === 'anomaly') {
-        points.push({
-          measurement: 'anomaly',
-          tags: { pipeline: this.pipeline, source: judged.key, model: judged.modelVersion },
-          fields: {
-            score: judged.score,
-            threshold: judged.threshold ?? 0,
-            p: judged.probability,
-            top: topText(judged.contributions),
-          },
-          timestamp: point.timestamp,
-        });
-      }
+      if (judged.verdict === 'anomaly') points.push(this.anomalyPoint(judged, point.timestamp));
     }
     await this.writer.writePoints(points);
+  }
+
+  /** The batch's points as line protocol, the same text `toLine` gives for scorePoint's points. */
+  private lines(batch: readonly Judged<F>[]): string[] {
+    const lines: string[] = [];
+    for (const judged of batch) {
+      // Fields in name order, as toLine writes them: anomaly, error, p, partial, threshold.
+      let line = `${this.series(judged)} anomaly=${judged.verdict === 'anomaly' ? 1 : 0},error=${judged.score},p=${judged.probability}`;
+      if (judged.partial) line += ',partial=1';
+      if (judged.threshold !== null) line += `,threshold=${judged.threshold}`;
+      const time = eventTimeOf(judged);
+      lines.push(`${line} ${time}`);
+      if (judged.verdict === 'anomaly') lines.push(toLine(this.anomalyPoint(judged, time)));
+    }
+    return lines;
+  }
+
+  private anomalyPoint(judged: Judged<F>, timestamp: IPoint['timestamp']): IPoint {
+    return {
+      measurement: 'anomaly',
+      tags: { pipeline: this.pipeline, source: judged.key, model: judged.modelVersion },
+      fields: {
+        score: judged.score,
+        threshold: judged.threshold ?? 0,
+        p: judged.probability,
+        top: topText(judged.contributions),
+      },
+      timestamp,
+    };
+  }
+
+  /** The escaped `score,pipeline=..,source=..,model=..` head of a source's lines, kept per source and model. */
+  private series(judged: Judged<F>): string {
+    let byModel = this.heads.get(judged.modelVersion);
+    if (!byModel) {
+      // Heads of replaced models are dropped with them (one model is current at a time).
+      if (this.heads.size >= 4) this.heads.clear();
+      byModel = new Map();
+      this.heads.set(judged.modelVersion, byModel);
+    }
+    let head = byModel.get(judged.key);
+    if (head === undefined) {
+      head = seriesKey('score', {
+        pipeline: this.pipeline,
+        source: judged.key,
+        model: judged.modelVersion,
+      });
+      byModel.set(judged.key, head);
+    }
+    return head;
   }
 }
