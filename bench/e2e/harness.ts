@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Type } from 'avsc';
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
@@ -209,4 +210,16 @@ export async function waitCommitted(
     cpuMsPer1kFrames: ((last.cpu - firstCommit.cpu) * 1000 * 1000) / firstCommit.lag,
     peakRssMb: Math.max(...samples.map((s) => s.rssMb).filter(Number.isFinite)),
   };
+}
+
+/** A TCP port nothing listens on right now (for a child's metrics server). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }
