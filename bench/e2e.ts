@@ -36,6 +36,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InfluxDB } from 'influx';
 import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../src/codecs/avro-codec';
 import type { AnomalyEvent, SensorFrame } from '../src/codecs/records';
@@ -233,6 +234,19 @@ function liveFrame(i: number, sources: number, time: number): SensorFrame {
     (f) => spike + Math.sin((2 * Math.PI * (k + 7 * s + f)) / 50) + 0.05 * Math.cos(k * 1.3 + f),
   );
   return { source: `live-${s}`, time, values, seq: k, attributes: {} } as SensorFrame;
+}
+
+/**
+ * Drops this run's InfluxDB databases (bench_e2e_*_<stamp>): left behind, their compactions
+ * take CPU from the next run on this machine.
+ */
+async function dropBenchDatabases(): Promise<void> {
+  const url = new URL(influxUrl);
+  const influx = new InfluxDB({ host: url.hostname, port: Number(url.port || 8086) });
+  const names = await influx.getDatabaseNames().catch(() => [] as string[]);
+  for (const name of names)
+    if (name.startsWith('bench_e2e') && name.endsWith(stamp))
+      await influx.dropDatabase(name).catch(() => undefined);
 }
 
 interface MemorySample {
@@ -586,7 +600,10 @@ async function main(): Promise<void> {
     : await imageBench(kafka, admin, dir, imageBenchOptionsFromArgs('images-'));
   // Deleted only now: kafkajs's admin keeps deleted topics in its metadata and fails to
   // create new ones after (UNKNOWN_TOPIC_OR_PARTITION).
-  if (!flag('keep')) await admin.deleteTopics({ topics }).catch(() => undefined);
+  if (!flag('keep')) {
+    await admin.deleteTopics({ topics }).catch(() => undefined);
+    await dropBenchDatabases();
+  }
   await admin.disconnect();
   if (!flag('keep')) rmSync(dir, { recursive: true, force: true });
   const totalSeconds = (performance.now() - t0) / 1000;
