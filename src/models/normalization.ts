@@ -70,13 +70,18 @@ function quantile(sorted: Float32Array, q: number): number {
 
 /**
  * Scales raw values (any typed array of row-major samples, feature last) into a new
- * Float32Array, as the model expects them.
+ * Float32Array (or into `out`, of the same length), as the model expects them.
  *
  * @example
  * normalize({ kind: 'range', min: 0, max: 255 }, new Uint8Array([0, 255])) // [0, 1]
  */
-export function normalize(norm: Normalization, data: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(data.length);
+export function normalize(
+  norm: Normalization,
+  data: ArrayLike<number>,
+  out: Float32Array = new Float32Array(data.length),
+): Float32Array {
+  if (out.length !== data.length)
+    throw new RangeError(`normalize: ${data.length} values into ${out.length}`);
   if (norm.kind === 'range') {
     const min = norm.min;
     const inv = 1 / (norm.max - norm.min);

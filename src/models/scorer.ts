@@ -35,17 +35,30 @@ export function createScorer(
   error: ErrorKind = 'mse',
   topK = 3,
 ): Scorer {
+  // The normalized batch is only needed during a call: one array is reused from call to
+  // call (a fresh one per batch was the largest allocation of the image detector). A call
+  // that overlaps another one gets its own.
+  let spare: Float32Array | null = null;
+  const take = (length: number): Float32Array => {
+    const buf = spare !== null && spare.length === length ? spare : new Float32Array(length);
+    spare = null;
+    return buf;
+  };
   return {
     async score(raw, n) {
-      const x = normalize(normalization, raw);
+      const x = normalize(normalization, raw, take(raw.length));
       const y = await engine.reconstruct(x, n);
-      return scoreBatch(x, y, n, layout, error, topK);
+      const scores = scoreBatch(x, y, n, layout, error, topK);
+      spare = x;
+      return scores;
     },
     async scoreWithOutputs(raw, n) {
-      const x = normalize(normalization, raw);
+      const x = normalize(normalization, raw, take(raw.length));
       const { reconstruction: y, latent } = await engine.run(x, n);
+      const scores = scoreBatch(x, y, n, layout, error, topK);
+      spare = x;
       return {
-        ...scoreBatch(x, y, n, layout, error, topK),
+        ...scores,
         reconstruction: denormalize(normalization, y),
         latent,
         latentSize: latent.length / n,

@@ -16,11 +16,29 @@ export function inferBatch<F>(
   observe?: (batchSize: number, seconds: number) => void,
   outputs = false,
 ): OperatorFunction<ModelInput<F>[], Scored<F>[]> {
+  // The batch's input array is needed only while it is scored: reused from batch to batch
+  // while batches have the same length (a full batch, the usual case at speed).
+  let spare: Float32Array | null = null;
   return concatMap(async (batch) => {
     const model = current();
     const size = batch[0].data.length;
-    const x = new Float32Array(batch.length * size);
-    batch.forEach((input, i) => x.set(input.data, i * size));
+    const length = batch.length * size;
+    const x = spare !== null && spare.length === length ? spare : new Float32Array(length);
+    spare = null;
+    for (let i = 0; i < batch.length; i++) x.set(batch[i]!.data, i * size);
+    try {
+      return await scoreInto(model, batch, x, size);
+    } finally {
+      spare = x;
+    }
+  });
+
+  async function scoreInto(
+    model: Pick<ActiveModel, 'version' | 'scorer'>,
+    batch: ModelInput<F>[],
+    x: Float32Array,
+    size: number,
+  ): Promise<Scored<F>[]> {
     const started = process.hrtime.bigint();
     if (outputs) {
       const out = await model.scorer.scoreWithOutputs(x, batch.length);
@@ -52,5 +70,5 @@ export function inferBatch<F>(
       contributions: top[i]!,
       modelVersion: model.version,
     }));
-  });
+  }
 }
