@@ -18,13 +18,17 @@ export interface BatchSink<F> {
  * batch is acked only after every earlier batch was, and never after an earlier one failed.
  * With one batch at a time the detector sat idle for every sink round trip; with 4 of 256
  * frames, the InfluxDB writes carried at most ~1,000 points each and their round trips
- * bounded the detector (bench:e2e 31k frames/s with 4, 34-39k with 16).
+ * bounded the detector (bench:e2e 31k frames/s with 4, 34-39k with 16). With 16, a slow
+ * InfluxDB write held the anomaly events of every later batch too (they are written with
+ * the batch): events waited seconds behind InfluxDB. The default lets a fast sink run ahead
+ * of a slow one by up to 256 batches; what really bounds the records in flight is the
+ * source's `maxInFlight` (and the InfluxSink's `maxBuffered`).
  *
  * @example judged$.pipe(writeAndAck([eventsSink, scoresSink]))
  */
 export function writeAndAck<F>(
   sinks: readonly BatchSink<F>[],
-  maxInFlight = 16,
+  maxInFlight = 256,
 ): OperatorFunction<Judged<F>[], Judged<F>[]> {
   return (judged$) =>
     defer(() => {
