@@ -415,6 +415,8 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
   await consumer.connect();
   await consumer.subscribe({ topics: [events], fromBeginning: true });
   const appendLat: number[] = [];
+  // Per minute of the run: where in time the tail is (steady, or a few stretches).
+  const byMinute = new Map<number, number[]>();
   const detectLat: number[] = [];
   let seen = 0;
   await new Promise<void>((res) => {
@@ -426,6 +428,10 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
         const detection = Number(e.detectionTime);
         if (eventTime >= phaseStart) {
           appendLat.push(Number(message.timestamp) - eventTime);
+          const minute = Math.floor((eventTime - phaseStart) / 60_000);
+          const list = byMinute.get(minute) ?? [];
+          list.push(Number(message.timestamp) - eventTime);
+          byMinute.set(minute, list);
           detectLat.push(detection - eventTime);
         }
         if (seen >= expected) res();
@@ -452,6 +458,9 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
     sources: latencySources,
     events: appendLat.length,
     appendMinusFrameTimeMs: pct(appendLat),
+    appendMinusFrameTimeByMinute: [...byMinute.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([minute, xs]) => ({ minute, events: xs.length, ...pct(xs.sort((a, b) => a - b)) })),
     detectionMinusFrameTimeMs: pct(detectLat),
     frameAppendMinusFrameTimeMs: pct(inputLat),
     plainKafkajsConsumerMinusFrameTimeMs: pct(plainLat),
@@ -654,6 +663,9 @@ async function main(): Promise<void> {
         `  ${name.padEnd(34)} ${[v.p50, v.p95, v.p99, v.max].map((x) => String(x).padStart(7)).join(' ')}`,
       );
     }
+    console.log(
+      `  p99 by minute: ${lat.appendMinusFrameTimeByMinute.map((m) => m.p99).join(' ')} ms`,
+    );
     const p99 = lat.appendMinusFrameTimeMs.p99;
     console.log(`  target: p99 <= 100 ms: ${p99} ms (${p99 <= 100 ? 'met' : 'NOT met'})`);
     const m = lat.memory;
