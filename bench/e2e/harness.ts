@@ -47,6 +47,23 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[i];
 }
 
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** p50, p95, p99 and max of ascending values (NaN each when there are none). */
+export function percentiles(sorted: number[]): Percentiles {
+  return {
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : NaN,
+  };
+}
+
 /** Plain kafkajs consume -> avsc decode -> avsc encode -> produce, until `n` frames went through. */
 export async function passthrough(
   kafka: Kafka,

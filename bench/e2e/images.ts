@@ -46,6 +46,8 @@ import {
   log,
   passthrough,
   percentile,
+  percentiles,
+  type Percentiles,
   root,
   rssMb,
   sleep,
@@ -117,12 +119,7 @@ export function imageBenchOptionsFromArgs(prefix = ''): ImageBenchOptions {
   };
 }
 
-export interface Percentiles {
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
+export type { Percentiles };
 
 export interface ImageBenchResult {
   frames: number;
@@ -223,15 +220,6 @@ function imageFrame(source: string, time: number, img: Uint8Array): ImageFrame {
     channels: 1,
     encoding: 'RAW_U8',
     data: Buffer.from(img.buffer, img.byteOffset, img.length),
-  };
-}
-
-function pct(sorted: number[]): Percentiles {
-  return {
-    p50: percentile(sorted, 50),
-    p95: percentile(sorted, 95),
-    p99: percentile(sorted, 99),
-    max: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : NaN,
   };
 }
 
@@ -503,9 +491,9 @@ async function latencyRun(
     anomaliesSent: anomalies,
     events: appendLat.length,
     maxWaitMs: 20,
-    appendMinusFrameTimeMs: pct(appendLat),
-    detectionMinusFrameTimeMs: pct(detectLat),
-    frameAppendMinusFrameTimeMs: pct(inputLat),
+    appendMinusFrameTimeMs: percentiles(appendLat),
+    detectionMinusFrameTimeMs: percentiles(detectLat),
+    frameAppendMinusFrameTimeMs: percentiles(inputLat),
     rssMb: rss,
     topics: [topic, events, `${events}.dlq`],
   };

@@ -1,5 +1,6 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { ActiveModel } from '../models/active-model';
+import type { Contribution } from '../models/scoring';
 import type { ModelInput, Scored } from './model-input';
 
 /**
@@ -44,31 +45,42 @@ export function inferBatch<F>(
       const out = await model.scorer.scoreWithOutputs(x, batch.length);
       observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
       const k = out.latentSize;
-      return batch.map((input, i): Scored<F> => ({
-        key: input.key,
-        data: input.data,
-        last: input.last,
-        covered: input.covered,
-        partial: input.partial,
-        score: out.scores[i]!,
-        contributions: out.top[i]!,
-        modelVersion: model.version,
-        reconstruction: out.reconstruction.subarray(i * size, (i + 1) * size),
-        latent: out.latent.subarray(i * k, (i + 1) * k),
-      }));
+      return batch.map((input, i) =>
+        scored(
+          input,
+          out.scores[i]!,
+          out.top[i]!,
+          model.version,
+          out.reconstruction.subarray(i * size, (i + 1) * size),
+          out.latent.subarray(i * k, (i + 1) * k),
+        ),
+      );
     }
     const { scores, top } = await model.scorer.score(x, batch.length);
     observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
-    // Fields spelled out, not spread: `{ ...input }` per frame was a slow generic copy (bench hotpath).
-    return batch.map((input, i): Scored<F> => ({
-      key: input.key,
-      data: input.data,
-      last: input.last,
-      covered: input.covered,
-      partial: input.partial,
-      score: scores[i]!,
-      contributions: top[i]!,
-      modelVersion: model.version,
-    }));
+    return batch.map((input, i) => scored(input, scores[i]!, top[i]!, model.version));
   }
+}
+
+/** A scored input; fields spelled out, not spread: `{ ...input }` per frame was a slow generic copy (bench hotpath). */
+function scored<F>(
+  input: ModelInput<F>,
+  score: number,
+  contributions: Contribution[],
+  modelVersion: string,
+  reconstruction?: Float32Array,
+  latent?: Float32Array,
+): Scored<F> {
+  return {
+    key: input.key,
+    data: input.data,
+    last: input.last,
+    covered: input.covered,
+    partial: input.partial,
+    score,
+    contributions,
+    modelVersion,
+    reconstruction,
+    latent,
+  };
 }
