@@ -4,7 +4,7 @@
  * passthrough baseline and Kafka's own perf tools.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -139,8 +139,10 @@ export function startDetectorProcess(
   profile: string | null,
   metricsPort = 'off',
 ): ChildProcess {
-  // --detector-node-args "--max-semi-space-size=64": V8 flags for the detector (experiments).
+  // --detector-node-args "--trace-gc": V8 flags for the detector (experiments); its stdout
+  // (where --trace-gc writes) goes to --detector-log FILE, appended.
   const extra = arg('detector-node-args', '').split(' ').filter(Boolean);
+  const logFile = arg('detector-log', '');
   const nodeArgs = [...extra, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : [])];
   const child = spawn(
     process.execPath,
@@ -160,7 +162,7 @@ export function startDetectorProcess(
         KAFKA_BROKERS: brokers,
         AESTREAM_LOG_LEVEL: process.env.AESTREAM_LOG_LEVEL ?? 'warn',
       },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', logFile ? openSync(logFile, 'a') : 'ignore', 'inherit'],
     },
   );
   return child;
