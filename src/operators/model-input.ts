@@ -10,8 +10,11 @@ import type { Verdict } from '../thresholds/threshold';
 export interface ModelInput<F> {
   /** Source id: the threshold key and the event key. */
   key: string;
-  /** The flat model input, not yet normalized (W·D readings, or H·W·C pixel intensities 0-255). */
-  data: Float32Array;
+  /**
+   * The flat model input, not yet normalized (W·D readings, or H·W·C pixel intensities
+   * 0-255; for RAW_U8 images the frame's own bytes).
+   */
+  data: Float32Array | Uint8Array;
   /** The record that completed this input: its event time, offset and id are the input's. */
   last: Accepted<F>;
   /** Every record first accounted for by this input, `last` included. */

@@ -266,8 +266,9 @@ export async function startRetrainer(
         if (judged.partial) continue;
         stats.scored++;
         // Kept for long: a copy, since inputs may be views into blocks shared by many
-        // frames (image pixels), which a view would keep alive whole.
-        const data = judged.data.slice();
+        // frames (image pixels), which a view would keep alive whole; as floats, which
+        // training takes (RAW_U8 image inputs are the frame's bytes).
+        const data = new Float32Array(judged.data);
         recent.push({ data, anomaly: judged.verdict === 'anomaly' });
         if (judged.verdict === 'normal') {
           reservoir.add(data);

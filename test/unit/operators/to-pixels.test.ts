@@ -31,8 +31,7 @@ const ok = (frame: ImageFrame, i: number): Outcome<ImageFrame> => ({
 });
 
 describe('toPixels', () => {
-  it('gives every frame its own pixels, also across many frames sharing blocks', async () => {
-    // 28x28 floats are 3,136 bytes: 300 frames span several 256 KiB blocks.
+  it('hands RAW_U8 frames on with their bytes as the pixels', async () => {
     const frames = Array.from({ length: 300 }, (_, i) => rawFrame(i));
     const out = await lastValueFrom(from(frames.map(ok)).pipe(toPixels(), toArray()));
     expect(out).toHaveLength(300);
@@ -42,6 +41,23 @@ describe('toPixels', () => {
       expect(Array.from(o.value.pixels)).toEqual(Array.from(frames[i]!.data));
       expect(o.value.source).toBe('cam');
       expect(o.value.time).toBe(i);
+    });
+  });
+
+  it('gives every decoded frame its own pixels, also across many frames sharing blocks', async () => {
+    // RAW_F32 is decoded into floats: 28x28 floats are 3,136 bytes, so 300 frames span
+    // several 256 KiB blocks.
+    const frames = Array.from({ length: 300 }, (_, i) => {
+      const data = Buffer.alloc(784 * 4);
+      for (let p = 0; p < 784; p++) data.writeFloatLE(((i + p) % 256) / 256, p * 4);
+      return { ...rawFrame(i), encoding: 'RAW_F32' as const, data };
+    });
+    const out = await lastValueFrom(from(frames.map(ok)).pipe(toPixels(), toArray()));
+    out.forEach((o, i) => {
+      if (!o.ok) throw new Error(`frame ${i} failed: ${o.error.message}`);
+      expect(o.value.pixels).toBeInstanceOf(Float32Array);
+      expect(o.value.pixels[0]).toBeCloseTo((i % 256) * (255 / 256), 4);
+      expect(o.value.pixels[783]).toBeCloseTo(((i + 783) % 256) * (255 / 256), 4);
     });
   });
 
