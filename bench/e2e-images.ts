@@ -5,7 +5,8 @@
  *
  *   npm run bench:e2e:images -- [--frames 150000] [--sources 120] [--data DIR (MNIST)]
  *                               [--train-images 2000] [--epochs 8] [--engine auto|tfjs|onnx]
- *                               [--batch 256] [--latency-seconds 30] [--latency-rate N]
+ *                               [--batch 256] [--latency-seconds 40] [--warmup-seconds 10]
+ *                               [--latency-rate N]
  *                               [--anomaly-every 50] [--skip-passthrough] [--skip-latency]
  *                               [--profile DIR] [--keep] [--skip-influx (diagnostic)]
  *
