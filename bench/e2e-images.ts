@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKafka } from '../src/io/kafka-client';
-import { brokers, flag, influxUrl, log, root } from './e2e/harness';
+import { brokers, dropBenchDatabases, flag, influxUrl, log, root } from './e2e/harness';
 import { imageBench, imageBenchOptionsFromArgs, printImageTable } from './e2e/images';
 
 async function main(): Promise<void> {
@@ -53,6 +53,8 @@ async function main(): Promise<void> {
     console.log(`\nwrote ${out} (${result.totalSeconds.toFixed(0)} s)`);
   } finally {
     await admin.disconnect();
+    // Left behind, the run's databases compact during the next run and take its CPU.
+    if (!flag('keep')) await dropBenchDatabases();
     if (!flag('keep')) rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -39,7 +39,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InfluxDB } from 'influx';
 import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../src/codecs/avro-codec';
 import type { AnomalyEvent, SensorFrame } from '../src/codecs/records';
@@ -51,6 +50,7 @@ import { trainAndStore } from '../src/models/train-from-file';
 import {
   arg,
   brokers,
+  dropBenchDatabases,
   flag,
   freePort,
   influxUrl,
@@ -238,19 +238,6 @@ function liveFrame(i: number, sources: number, time: number): SensorFrame {
     (f) => spike + Math.sin((2 * Math.PI * (k + 7 * s + f)) / 50) + 0.05 * Math.cos(k * 1.3 + f),
   );
   return { source: `live-${s}`, time, values, seq: k, attributes: {} } as SensorFrame;
-}
-
-/**
- * Drops this run's InfluxDB databases (bench_e2e_*_<stamp>): left behind, their compactions
- * take CPU from the next run on this machine.
- */
-async function dropBenchDatabases(): Promise<void> {
-  const url = new URL(influxUrl);
-  const influx = new InfluxDB({ host: url.hostname, port: Number(url.port || 8086) });
-  const names = await influx.getDatabaseNames().catch(() => [] as string[]);
-  for (const name of names)
-    if (name.startsWith('bench_e2e') && name.endsWith(stamp))
-      await influx.dropDatabase(name).catch(() => undefined);
 }
 
 interface MemorySample {

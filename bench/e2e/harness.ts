@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Type } from 'avsc';
+import { InfluxDB } from 'influx';
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import { consumerLag } from '../../src/io/consumer-lag';
 
@@ -241,4 +242,17 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Drops this run's InfluxDB databases (bench_e2e_*_<stamp>): left behind, their compactions
+ * take CPU from the next run on this machine.
+ */
+export async function dropBenchDatabases(): Promise<void> {
+  const url = new URL(influxUrl);
+  const influx = new InfluxDB({ host: url.hostname, port: Number(url.port || 8086) });
+  const names = await influx.getDatabaseNames().catch(() => [] as string[]);
+  for (const name of names)
+    if (name.startsWith('bench_e2e') && name.endsWith(stamp))
+      await influx.dropDatabase(name).catch(() => undefined);
 }
