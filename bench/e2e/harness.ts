@@ -215,6 +215,9 @@ export async function waitCommitted(
     samples.push({ t, lag, rssMb: rssMb(child.pid!), cpu: cpuSeconds(child.pid!) });
     if (lag === 0) break;
     if (performance.now() - started > 900_000) throw new Error(`lag still ${lag} after 15 min`);
+    // Progress on a long wait: a detector that stopped committing shows here, not as silence.
+    if (samples.length % 120 === 0)
+      log(`  waiting for ${group}: lag ${lag}, detector RSS ${rssMb(child.pid!).toFixed(0)} MB`);
     await sleep(250);
   }
   const firstCommit = samples.find((s) => s.lag < total)!;
