@@ -459,15 +459,28 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
     await sleep(5);
   }
   await Promise.all(pending);
-  await sink.disconnect();
+  log(`latency and memory: all ${prime + sent} frames acked by the broker`);
+  // Twice a full run sat still after this phase with every frame committed (the bench idle,
+  // the detector alive); the wait is bounded and the admin client is a fresh one: the old
+  // one sat idle through the 10 minutes, as long as the broker keeps an idle connection.
+  await Promise.race([
+    sink.disconnect(),
+    sleep(30_000).then(() =>
+      log('latency and memory: producer disconnect took over 30 s; going on'),
+    ),
+  ]);
+  const fresh = kafka.admin();
+  await fresh.connect();
   frameTotal = prime + sent;
   if (framesSeen >= frameTotal) allRead();
-  await waitCommitted(admin, p.group, topic, prime + sent, child);
+  await waitCommitted(fresh, p.group, topic, prime + sent, child);
   await stopProcess(child);
+  log('latency and memory: detector stopped; reading the events back');
 
   // Read the events back: Kafka timestamp = broker append time (LogAppendTime topic).
   const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
-  const ends = await admin.fetchTopicOffsets(events);
+  const ends = await fresh.fetchTopicOffsets(events);
+  await fresh.disconnect();
   const expected = ends.reduce((s, e) => s + Number(e.high), 0);
   const consumer = kafka.consumer({ groupId: `bench-e2e-lat-${stamp}` });
   await consumer.connect();
@@ -670,6 +683,9 @@ async function main(): Promise<void> {
       `latency at ${lat.rate}/s after ${lat.warmupSeconds}s: p50 ${lat.appendMinusFrameTimeMs.p50} p95 ${lat.appendMinusFrameTimeMs.p95} p99 ${lat.appendMinusFrameTimeMs.p99} ms; RSS x${lat.memory.rss.growth.toFixed(3)}, heap x${lat.memory.heapUsed.growth.toFixed(3)}`,
     );
     topics.push(...lat.topics);
+    // Its connections sat idle through the 10-minute run: new ones for the rest.
+    await admin.disconnect();
+    await admin.connect();
   }
 
   const images = flag('skip-images')
