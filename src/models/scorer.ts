@@ -1,6 +1,7 @@
 import type { InferenceEngine } from './inference-engine';
 import { denormalize, normalize, type Normalization } from './normalization';
 import { type BatchScores, type ContributionLayout, type ErrorKind, scoreBatch } from './scoring';
+import { SpareArray } from './spare-array';
 
 /** Scores with what the same forward pass produced besides them. */
 export interface BatchOutputs extends BatchScores {
@@ -36,27 +37,21 @@ export function createScorer(
   topK = 3,
 ): Scorer {
   // The normalized batch is only needed during a call: one array is reused from call to
-  // call (a fresh one per batch was the largest allocation of the image detector). A call
-  // that overlaps another one gets its own.
-  let spare: Float32Array | null = null;
-  const take = (length: number): Float32Array => {
-    const buf = spare !== null && spare.length === length ? spare : new Float32Array(length);
-    spare = null;
-    return buf;
-  };
+  // call (a fresh one per batch was the largest allocation of the image detector).
+  const spare = new SpareArray();
   return {
     async score(raw, n) {
-      const x = normalize(normalization, raw, take(raw.length));
+      const x = normalize(normalization, raw, spare.take(raw.length));
       const y = await engine.reconstruct(x, n);
       const scores = scoreBatch(x, y, n, layout, error, topK);
-      spare = x;
+      spare.give(x);
       return scores;
     },
     async scoreWithOutputs(raw, n) {
-      const x = normalize(normalization, raw, take(raw.length));
+      const x = normalize(normalization, raw, spare.take(raw.length));
       const { reconstruction: y, latent } = await engine.run(x, n);
       const scores = scoreBatch(x, y, n, layout, error, topK);
-      spare = x;
+      spare.give(x);
       return {
         ...scores,
         reconstruction: denormalize(normalization, y),

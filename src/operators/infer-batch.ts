@@ -1,6 +1,7 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { ActiveModel } from '../models/active-model';
 import type { Contribution } from '../models/scoring';
+import { SpareArray } from '../models/spare-array';
 import type { ModelInput, Scored } from './model-input';
 
 /**
@@ -19,18 +20,16 @@ export function inferBatch<F>(
 ): OperatorFunction<ModelInput<F>[], Scored<F>[]> {
   // The batch's input array is needed only while it is scored: reused from batch to batch
   // while batches have the same length (a full batch, the usual case at speed).
-  let spare: Float32Array | null = null;
+  const spare = new SpareArray();
   return concatMap(async (batch) => {
     const model = current();
     const size = batch[0].data.length;
-    const length = batch.length * size;
-    const x = spare !== null && spare.length === length ? spare : new Float32Array(length);
-    spare = null;
+    const x = spare.take(batch.length * size);
     for (let i = 0; i < batch.length; i++) x.set(batch[i]!.data, i * size);
     try {
       return await scoreInto(model, batch, x, size);
     } finally {
-      spare = x;
+      spare.give(x);
     }
   });
 

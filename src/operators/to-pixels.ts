@@ -55,8 +55,8 @@ export function toPixels(): OperatorFunction<Outcome<ImageFrame>, Outcome<PixelF
         try {
           const size = frame.width * frame.height * frame.channels;
           // RAW_U8 bytes are the intensities already: no float copy of every image (the
-          // copies and their blocks were ~8 % of the image detector's CPU; inferBatch's
-          // copy into the batch converts them natively).
+          // copies and their blocks cost a quarter of the image detector's CPU in
+          // bench:e2e:images; inferBatch's copy into the batch converts them natively).
           const pixels =
             frame.encoding === 'RAW_U8' && frame.data.length === size
               ? frame.data
