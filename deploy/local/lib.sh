@@ -72,3 +72,14 @@ stop_pid() {
 # Probes that ask the real services, not their ports.
 probe_kafka() { node "$STACK_HOME/probe-kafka.js" "$KAFKA_BROKERS" >/dev/null 2>&1; }
 probe_influx() { curl -fsS -o /dev/null --max-time 2 "$INFLUX_URL/ping" 2>/dev/null; }
+
+# A new KRaft cluster id: URL-safe base64 of 16 random bytes. One that starts with '-' is read
+# as an option by StorageTool ("--cluster-id: expected one argument"): 1 start in 64 failed
+# so. Drawn again until it does not.
+new_cluster_id() {
+  local id=-
+  while [[ $id == -* ]]; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  done
+  printf '%s' "$id"
+}

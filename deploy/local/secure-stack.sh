@@ -96,12 +96,7 @@ PROPS
   local jvm=(-Djava.awt.headless=true "-Dlog4j.configuration=file:$STACK_HOME/log4j.properties"
     "-Dkafka.log.dir=$dir/logs")
   local cluster_id
-  # A random id (URL-safe base64 of 16 bytes). One that starts with '-' reads as an option
-  # to StorageTool ("--cluster-id: expected one argument"): 1 start in 64 failed so.
-  cluster_id=-
-  while [[ $cluster_id == -* ]]; do
-    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-  done
+  cluster_id=$(new_cluster_id)
   java -Xmx256m "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id" -c "$cfg" \
     --add-scram "SCRAM-SHA-256=[name=$user,password=$pass]" \
     --add-scram "SCRAM-SHA-512=[name=$user,password=$pass]" >"$dir/format.log" 2>&1 || {

@@ -90,12 +90,7 @@ PROPS
     "-Dkafka.log.dir=$KAFKA_DIR/logs")
   if [[ ! -f $KAFKA_DIR/data/meta.properties ]]; then
     local cluster_id
-    # A random id (URL-safe base64 of 16 bytes). One that starts with '-' reads as an option
-    # to StorageTool ("--cluster-id: expected one argument"): 1 start in 64 failed so.
-    cluster_id=-
-    while [[ $cluster_id == -* ]]; do
-      cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
-    done
+    cluster_id=$(new_cluster_id)
     java -Xmx256m "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format \
       -t "$cluster_id" -c "$cfg" --ignore-formatted >"$KAFKA_DIR/format.log" 2>&1 || {
       show_tail "$KAFKA_DIR/format.log"
