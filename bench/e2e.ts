@@ -13,7 +13,8 @@
  *    Also the detector's CPU per 1,000 frames (from /proc), less noisy than frames/s here.
  * 2. Scale: two detector processes in one group over the same frames.
  * 3. Latency and memory: a fresh topic, frames produced at half the measured detector rate
- *    with frame.time = now, for 10 minutes, a detector with maxWaitMs 20 and a static
+ *    by a Java producer (bench/e2e/RateProducer.java: a kafkajs one here took a quarter of
+ *    the machine) with frame.time = the moment it is sent, for 10 minutes, a detector with maxWaitMs 20 and a static
  *    threshold; every 997th frame is a spike, so the windows holding one (a few % of frames)
  *    become AnomalyEvents. The anomaly topic is created with message.timestamp.type=
  *    LogAppendTime, so each event's Kafka timestamp is the moment the broker appended it:
@@ -58,14 +59,14 @@ import {
   log,
   passthrough,
   percentiles,
+  produceAtFixedRate,
+  readAll,
   root,
   rssMb,
-  sleep,
   stamp,
   startDetectorProcess,
   stopProcess,
   waitCommitted,
-  waitFor,
 } from './e2e/harness';
 import { imageBench, imageBenchOptionsFromArgs, printImageTable } from './e2e/images';
 import { summarizeProfile, type ProfileSummary } from './e2e/profile-summary';
@@ -394,97 +395,59 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
     primeMsgs.push({ key: f.source, value: codec.encode(f), headers: { ...codec.headers } });
   }
   await sink.sendMany(primeMsgs);
+  await sink.disconnect();
   const metricsPort = await freePort();
   const child = startDetectorProcess(p.file, null, String(metricsPort));
   await waitCommitted(admin, p.group, topic, prime, child);
   log(
     `latency and memory: ${prime} priming frames committed; producing at ${Math.round(rate)}/s for ${latencySeconds}s`,
   );
-  // A plain kafkajs consumer reads the same frames live: the frames' append times show the
-  // producer side, its own arrival times what a bare consumer sees, next to the detector's.
   let phaseStart = Number.POSITIVE_INFINITY;
-  const inputLat: number[] = [];
-  const plainLat: number[] = [];
-  // Off by default: a second consumer of every frame in this process took CPU from the
-  // detector on this 2-core machine (it fell behind at half its measured rate).
-  const split = flag('latency-split');
-  const frameConsumer = split
-    ? kafka.consumer({ groupId: `bench-e2e-lat-in-${stamp}`, maxWaitTimeInMs: 200 })
-    : null;
-  let framesSeen = 0;
-  let frameTotal = Infinity;
-  let allRead: () => void = () => undefined;
-  const framesRead = split ? new Promise<void>((res) => (allRead = res)) : Promise.resolve();
-  if (frameConsumer) {
-    await frameConsumer.connect();
-    await frameConsumer.subscribe({ topics: [topic], fromBeginning: true });
-    await frameConsumer.run({
-      partitionsConsumedConcurrently: partitions,
-      eachBatch: async ({ batch }) => {
-        const now = Date.now();
-        for (const message of batch.messages) {
-          framesSeen++;
-          const f = codec.decode(message.value as Buffer, {});
-          if (f.time >= phaseStart + warmupSeconds * 1000) {
-            inputLat.push(Number(message.timestamp) - f.time);
-            plainLat.push(now - f.time);
-          }
-        }
-        if (framesSeen >= frameTotal) allRead();
-      },
-    });
-    await waitFor(() => framesSeen >= prime);
-  }
+  // The frames come from a Java producer (see produceAtFixedRate): 100 readings per source,
+  // cycled; the frame time is set as each is sent.
   const memory: MemorySample[] = [];
-  phaseStart = Date.now();
-  let sent = 0;
-  const pending: Promise<void>[] = [];
-  let nextRss = phaseStart;
-  while (Date.now() - phaseStart < latencySeconds * 1000) {
-    const due = Math.floor(((Date.now() - phaseStart) / 1000) * rate);
-    const batch = [];
-    for (; sent < due; sent++) {
-      const f = liveFrame(prime + sent, latencySources, Date.now());
-      batch.push({ key: f.source, value: codec.encode(f), headers: { ...codec.headers } });
-    }
-    if (batch.length > 0) pending.push(sink.sendMany(batch));
-    if (Date.now() >= nextRss) {
-      const sample = { s: Math.round((Date.now() - phaseStart) / 1000), rssMb: rssMb(child.pid!) };
-      // The heap from the detector's own /metrics; not awaited, so producing keeps its pace.
-      void runtimeSample(metricsPort).then((r) => memory.push({ ...sample, ...r }));
-      nextRss += 5_000;
-      if (memory.length > 0 && memory.length % 12 === 0)
-        log(`  ${sample.s}s: ${sent} frames sent, detector RSS ${sample.rssMb.toFixed(0)} MB`);
-    }
-    await sleep(5);
-  }
-  await Promise.all(pending);
-  log(`latency and memory: all ${prime + sent} frames acked by the broker`);
-  // Twice a full run sat still after this phase with every frame committed (the bench idle,
-  // the detector alive); the wait is bounded and the admin client is a fresh one: the old
-  // one sat idle through the 10 minutes, as long as the broker keeps an idle connection.
-  await Promise.race([
-    sink.disconnect(),
-    sleep(30_000).then(() =>
-      log('latency and memory: producer disconnect took over 30 s; going on'),
-    ),
-  ]);
+  const sample = (sent: number) => {
+    const at = { s: Math.round((Date.now() - phaseStart) / 1000), rssMb: rssMb(child.pid!) };
+    // The heap from the detector's own /metrics.
+    void runtimeSample(metricsPort).then((r) => memory.push({ ...at, ...r }));
+    if (memory.length > 0 && memory.length % 12 === 0)
+      log(`  ${at.s}s: ${sent} frames sent, detector RSS ${at.rssMb.toFixed(0)} MB`);
+  };
+  const generator = await produceAtFixedRate({
+    dir,
+    topic,
+    templates: latencySources * 100,
+    frame: (i, time) => {
+      const f = liveFrame(prime + i, latencySources, time);
+      return { key: f.source, value: codec.encode(f) };
+    },
+    headers: codec.headers,
+    rate,
+    seconds: latencySeconds,
+    onStart: (at) => {
+      phaseStart = at;
+      sample(0);
+    },
+    onTick: sample,
+  });
+  const sent = generator.sent;
+  if (generator.failed > 0 || generator.acked !== sent)
+    throw new Error(
+      `rate producer: ${generator.acked} of ${sent} acked, ${generator.failed} failed`,
+    );
+  log(
+    `latency and memory: all ${prime + sent} frames acked by the broker; the generator used ${generator.cores.toFixed(2)} core, at worst ${generator.behindMaxMs} ms behind its schedule`,
+  );
+  // A fresh admin client: the old one sat idle through the phase, as long as the broker keeps
+  // an idle connection (10 min), and twice a full run hung here with it.
   const fresh = kafka.admin();
   await fresh.connect();
-  frameTotal = prime + sent;
-  if (framesSeen >= frameTotal) allRead();
   await waitCommitted(fresh, p.group, topic, prime + sent, child);
   await stopProcess(child);
-  log('latency and memory: detector stopped; reading the events back');
+  log('latency and memory: detector stopped; reading the events and frames back');
 
-  // Read the events back: Kafka timestamp = broker append time (LogAppendTime topic).
+  // Kafka timestamps = broker append times (both topics use LogAppendTime).
   const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
-  const ends = await fresh.fetchTopicOffsets(events);
-  await fresh.disconnect();
-  const expected = ends.reduce((s, e) => s + Number(e.high), 0);
-  const consumer = kafka.consumer({ groupId: `bench-e2e-lat-${stamp}` });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [events], fromBeginning: true });
   // After the warm-up (the target's figure), and over the whole run.
   const measuredFrom = phaseStart + warmupSeconds * 1000;
   const appendLat: number[] = [];
@@ -492,42 +455,34 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
   // Per minute of the run: where in time the tail is (steady, or a few stretches).
   const byMinute = new Map<number, number[]>();
   const detectLat: number[] = [];
-  let seen = 0;
-  await new Promise<void>((res) => {
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        seen++;
-        const e = eventCodec.decode(message.value as Buffer, {});
-        const eventTime = Number(e.eventTime);
-        const detection = Number(e.detectionTime);
-        if (eventTime >= phaseStart) {
-          const lat = Number(message.timestamp) - eventTime;
-          appendLatAll.push(lat);
-          const minute = Math.floor((eventTime - phaseStart) / 60_000);
-          const list = byMinute.get(minute) ?? [];
-          list.push(lat);
-          byMinute.set(minute, list);
-          if (eventTime >= measuredFrom) {
-            appendLat.push(lat);
-            detectLat.push(detection - eventTime);
-          }
-        }
-        if (seen >= expected) res();
-      },
-    });
+  await readAll(kafka, fresh, events, `bench-e2e-lat-${stamp}`, (value, timestamp) => {
+    const e = eventCodec.decode(value, {});
+    const eventTime = Number(e.eventTime);
+    if (eventTime < phaseStart) return;
+    const lat = timestamp - eventTime;
+    appendLatAll.push(lat);
+    const minute = Math.floor((eventTime - phaseStart) / 60_000);
+    const list = byMinute.get(minute) ?? [];
+    list.push(lat);
+    byMinute.set(minute, list);
+    if (eventTime >= measuredFrom) {
+      appendLat.push(lat);
+      detectLat.push(Number(e.detectionTime) - eventTime);
+    }
   });
-  await consumer.disconnect();
-  await framesRead;
-  await frameConsumer?.disconnect();
-  inputLat.sort((a, b) => a - b);
-  plainLat.sort((a, b) => a - b);
-  appendLat.sort((a, b) => a - b);
-  appendLatAll.sort((a, b) => a - b);
-  detectLat.sort((a, b) => a - b);
+  // The frames' own append times: the generator's and the broker's share of the latency.
+  const inputLat: number[] = [];
+  await readAll(kafka, fresh, topic, `bench-e2e-lat-in-${stamp}`, (value, timestamp) => {
+    const time = codec.decode(value, {}).time;
+    if (time >= measuredFrom) inputLat.push(timestamp - time);
+  });
+  await fresh.disconnect();
+  for (const xs of [appendLat, appendLatAll, detectLat, inputLat]) xs.sort((a, b) => a - b);
   return {
     rate: Math.round(rate),
     seconds: latencySeconds,
     framesSent: sent,
+    generator: { cores: generator.cores, behindMaxMs: generator.behindMaxMs },
     sources: latencySources,
     events: appendLatAll.length,
     eventsAfterWarmup: appendLat.length,
@@ -543,7 +498,6 @@ async function latencyRun(kafka: Kafka, admin: Admin, dir: string, store: string
       })),
     detectionMinusFrameTimeMs: percentiles(detectLat),
     frameAppendMinusFrameTimeMs: percentiles(inputLat),
-    plainKafkajsConsumerMinusFrameTimeMs: percentiles(plainLat),
     memory: memoryTrend(memory),
     runtime: runtimeTrend(memory.filter((x) => x.s >= warmupSeconds)),
     topics: [topic, events, `${events}.dlq`],
@@ -739,9 +693,7 @@ async function main(): Promise<void> {
       ['  the same, whole run', lat.appendMinusFrameTimeWholeRunMs],
       ['detectionTime - frame time', lat.detectionMinusFrameTimeMs],
       ['frame appended - frame time', lat.frameAppendMinusFrameTimeMs],
-      ['plain kafkajs consumer - frame time', lat.plainKafkajsConsumerMinusFrameTimeMs],
     ] as const) {
-      if (!Number.isFinite(v.p50)) continue; // the split rows need --latency-split
       console.log(
         `  ${name.padEnd(34)} ${[v.p50, v.p95, v.p99, v.max].map((x) => String(x).padStart(7)).join(' ')}`,
       );
@@ -833,7 +785,7 @@ async function main(): Promise<void> {
           maxWaitMs: 20,
           targetP99Ms: 100,
           met: lat.appendMinusFrameTimeMs.p99 <= 100,
-          method: `frames produced at the fixed rate with frame.time = Date.now(); every ${spikeEvery}th frame is a spike of 1000 and the static threshold is ${liveThreshold}, so the windows holding a spike become AnomalyEvents; the anomaly topic uses LogAppendTime, so event Kafka timestamp - eventTime = frame time to event appended on the broker (same host clock); the percentiles leave out the events of the first ${warmupSeconds} s (appendMinusFrameTimeWholeRunMs keeps them)`,
+          method: `frames produced at the fixed rate by a Java producer (bench/e2e/RateProducer.java, linger 5 ms) that sets frame.time as it hands each frame over; generator = its own CPU in cores and how far it fell behind its schedule; every ${spikeEvery}th frame is a spike of 1000 and the static threshold is ${liveThreshold}, so the windows holding a spike become AnomalyEvents; the anomaly topic uses LogAppendTime, so event Kafka timestamp - eventTime = frame time to event appended on the broker (same host clock); the percentiles leave out the events of the first ${warmupSeconds} s (appendMinusFrameTimeWholeRunMs keeps them)`,
         }
       : null,
     memory: lat

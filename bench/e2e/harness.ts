@@ -4,7 +4,7 @@
  * passthrough baseline and Kafka's own perf tools.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -38,9 +38,6 @@ export const stamp = Date.now().toString(36);
 export const log = (msg: string): void =>
   console.error(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-export async function waitFor(ok: () => boolean): Promise<void> {
-  while (!ok()) await sleep(50);
-}
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -258,4 +255,143 @@ export async function dropBenchDatabases(): Promise<void> {
   for (const name of names)
     if (name.startsWith('bench_e2e') && name.endsWith(stamp))
       await influx.dropDatabase(name).catch(() => undefined);
+}
+
+/** One frame of a fixed-rate run: its key and its encoded value with `time` as the frame time. */
+export type FrameAt = (i: number, time: number) => { key: string; value: Buffer };
+
+export interface FixedRateResult {
+  /** When the first frame was due (ms since the epoch): the phase's start. */
+  startedAt: number;
+  sent: number;
+  acked: number;
+  failed: number;
+  /** How far sending fell behind the schedule at worst. */
+  behindMaxMs: number;
+  /** The generator's own CPU over the sending, in cores (what it took from the detector). */
+  cores: number;
+}
+
+/**
+ * Produces `frame(0..templates-1)` at `rate` frames/s for `seconds`, cycling through them, from
+ * bench/e2e/RateProducer.java (a Java producer, linger 5 ms), which writes the moment each frame
+ * is handed to it into the frame's time. Why not kafkajs in this process: at 18,786 frames/s it
+ * took 0.46 core of this machine's 2; the Java producer ~0.1. `onStart` gets the start time;
+ * `onTick` is called about every 5 s with the frames sent so far (for samples meanwhile).
+ */
+export async function produceAtFixedRate(o: {
+  dir: string;
+  topic: string;
+  frame: FrameAt;
+  templates: number;
+  headers: Readonly<Record<string, string>>;
+  rate: number;
+  seconds: number;
+  onStart?: (startedAt: number) => void;
+  onTick?: (sent: number) => void;
+}): Promise<FixedRateResult> {
+  // The frames once, each with the offset of its time in the value: where two encodings with
+  // times 1 ms apart first differ (the low byte of the zig-zag varint).
+  const t = Date.now();
+  const parts: Buffer[] = [Buffer.alloc(4)];
+  parts[0]!.writeInt32BE(o.templates);
+  for (let i = 0; i < o.templates; i++) {
+    const { key, value } = o.frame(i, t);
+    const other = o.frame(i, t + 1).value;
+    let at = 0;
+    while (at < value.length && value[at] === other[at]) at++;
+    if (at === value.length) throw new Error(`frame ${i}: its time is not in the value`);
+    const k = Buffer.from(key);
+    const head = Buffer.alloc(6);
+    head.writeUInt16BE(k.length, 0);
+    head.writeInt32BE(value.length, 2);
+    const tail = Buffer.alloc(2);
+    tail.writeUInt16BE(at);
+    parts.push(head.subarray(0, 2), k, head.subarray(2), value, tail);
+  }
+  const file = join(o.dir, `rate-frames-${o.topic}.bin`);
+  writeFileSync(file, Buffer.concat(parts));
+  const [[headerName, headerValue]] = Object.entries(o.headers) as [[string, string]];
+  const child = spawn(
+    'java',
+    [
+      '-Xmx256m',
+      '-XX:+UseSerialGC',
+      '-Dlog4j.configuration=file:/dev/null',
+      '-cp',
+      `${kafkaLibs}/*`,
+      join(root, 'bench', 'e2e', 'RateProducer.java'),
+      brokers,
+      o.topic,
+      file,
+      String(o.rate),
+      String(o.seconds),
+      headerName,
+      headerValue,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  let done = '';
+  let startedAt = NaN;
+  let buffered = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buffered += d.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      const started = /^started (\d+)/.exec(line);
+      if (started) {
+        startedAt = Number(started[1]);
+        o.onStart?.(startedAt);
+      }
+      const progress = /^progress sent=(\d+)/.exec(line);
+      if (progress) o.onTick?.(Number(progress[1]));
+      if (line.startsWith('done ')) done = line;
+      if (line.startsWith('behind ')) log(`  rate producer ${line}`);
+    }
+  });
+  const exited = await new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  if (exited !== 0 || !done)
+    throw new Error(`RateProducer failed (${exited}): ${stderr.trim().slice(-2000)}`);
+  const field = (name: string) => Number(new RegExp(`${name}=(\\d+)`).exec(done)?.[1]);
+  return {
+    startedAt,
+    sent: field('sent'),
+    acked: field('acked'),
+    failed: field('failed'),
+    behindMaxMs: field('behindMaxMs'),
+    cores: field('cpuMs') / 1000 / o.seconds,
+  };
+}
+
+/** Reads every record of `topic` once (up to its current end offsets), all partitions at once. */
+export async function readAll(
+  kafka: Kafka,
+  admin: Admin,
+  topic: string,
+  groupId: string,
+  each: (value: Buffer, timestamp: number) => void,
+): Promise<void> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const expected = ends.reduce((s, e) => s + Number(e.high), 0);
+  if (expected === 0) return;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, maxBytes: 50 << 20 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let seen = 0;
+  await new Promise<void>((res) => {
+    void consumer.run({
+      partitionsConsumedConcurrently: ends.length,
+      eachBatch: async ({ batch }) => {
+        for (const m of batch.messages) {
+          seen++;
+          each(m.value as Buffer, Number(m.timestamp));
+        }
+        if (seen >= expected) res();
+      },
+    });
+  });
+  await consumer.disconnect();
 }

@@ -11,8 +11,10 @@
  *      ratio is taken against their mean: one run's rate moves with the machine's load),
  *    - one `aestream detect` CLI child process from the start of the topic until its group has
  *      committed every offset (frames/s between the first and the last commit).
- * 2. Latency: a fresh topic fed at half the measured detect rate with frame.time = now and
- *    `maxWaitMs: 20` for 40 s, percentiles after the first 10 s (whole run printed too); the normal frames are held-out MNIST test digits, every
+ * 2. Latency: a fresh topic fed at half the measured detect rate by a Java producer
+ *    (bench/e2e/RateProducer.java) with frame.time = the moment it is sent and `maxWaitMs: 20`
+ *    for 40 s, percentiles after the first 10 s (whole run printed too); the normal frames
+ *    are held-out MNIST test digits, every
  *    `anomalyEvery`-th frame is one of them inverted (255 - pixel). The static threshold is
  *    measured, not guessed: the model scores the held-out digits and their inverted copies
  *    in this process, and the threshold is 1.1 x the highest normal score (checked to be
@@ -48,9 +50,10 @@ import {
   percentile,
   percentiles,
   type Percentiles,
+  produceAtFixedRate,
+  readAll,
   root,
   rssMb,
-  sleep,
   stamp,
   startDetectorProcess,
   stopProcess,
@@ -175,6 +178,8 @@ export interface ImageBenchResult {
     warmupSeconds: number;
     framesSent: number;
     anomaliesSent: number;
+    /** The load generator's own CPU (cores) and how far it fell behind its schedule at worst. */
+    generator: { cores: number; behindMaxMs: number };
     events: number;
     maxWaitMs: number;
     appendMinusFrameTimeMs: Percentiles;
@@ -440,35 +445,50 @@ async function latencyRun(
   const prime = 2_000;
   const old = Date.now() - 3_600_000;
   await sink.sendMany(Array.from({ length: prime }, (_, i) => message(i, old)));
+  await sink.disconnect();
   const child = startDetectorProcess(p.file, null);
   await waitCommitted(admin, p.group, topic, prime, child);
   log(
     `images latency: ${prime} warm-up frames committed; producing at ${Math.round(o.rate)}/s for ${o.seconds}s`,
   );
 
+  // The frames come from a Java producer (see produceAtFixedRate), cycling through the
+  // frames after the warm-up ones; each frame's time is set as it is sent.
+  const templates = o.normalCount * 2;
   const rss: Array<{ s: number; rssMb: number }> = [];
-  const phaseStart = Date.now();
-  let sent = 0;
+  let phaseStart = Date.now();
+  const sample = () =>
+    rss.push({ s: Math.round((Date.now() - phaseStart) / 1000), rssMb: rssMb(child.pid!) });
+  const generator = await produceAtFixedRate({
+    dir,
+    topic,
+    templates,
+    frame: (i, time) => {
+      const m = message(prime + i, time);
+      return { key: m.key as string, value: m.value };
+    },
+    headers: codec.headers,
+    rate: o.rate,
+    seconds: o.seconds,
+    onStart: (at) => {
+      phaseStart = at;
+      sample();
+    },
+    onTick: sample,
+  });
+  const sent = generator.sent;
+  if (generator.failed > 0 || generator.acked !== sent)
+    throw new Error(
+      `rate producer: ${generator.acked} of ${sent} acked, ${generator.failed} failed`,
+    );
+  log(
+    `images latency: ${sent} frames acked; the generator used ${generator.cores.toFixed(2)} core, at worst ${generator.behindMaxMs} ms behind its schedule`,
+  );
   let anomalies = 0;
-  const pending: Promise<void>[] = [];
-  let nextRss = phaseStart;
-  while (Date.now() - phaseStart < o.seconds * 1000) {
-    const due = Math.floor(((Date.now() - phaseStart) / 1000) * o.rate);
-    const batch: Message[] = [];
-    for (; sent < due; sent++) {
-      const i = prime + sent;
-      if (i % o.anomalyEvery === o.anomalyEvery - 1) anomalies++;
-      batch.push(message(i, Date.now()));
-    }
-    if (batch.length > 0) pending.push(sink.sendMany(batch));
-    if (Date.now() >= nextRss) {
-      rss.push({ s: Math.round((Date.now() - phaseStart) / 1000), rssMb: rssMb(child.pid!) });
-      nextRss += 5_000;
-    }
-    await sleep(5);
+  for (let j = 0; j < sent; j++) {
+    const i = prime + (j % templates);
+    if (i % o.anomalyEvery === o.anomalyEvery - 1) anomalies++;
   }
-  await Promise.all(pending);
-  await sink.disconnect();
   await waitCommitted(admin, p.group, topic, prime + sent, child);
   await stopProcess(child);
 
@@ -502,6 +522,7 @@ async function latencyRun(
     warmupSeconds: o.warmupSeconds,
     framesSent: sent,
     anomaliesSent: anomalies,
+    generator: { cores: generator.cores, behindMaxMs: generator.behindMaxMs },
     events: appendLatAll.length,
     maxWaitMs: 20,
     appendMinusFrameTimeMs: percentiles(appendLat),
@@ -511,35 +532,6 @@ async function latencyRun(
     rssMb: rss,
     topics: [topic, events, `${events}.dlq`],
   };
-}
-
-/** Reads every record of `topic` once (up to its current end offsets). */
-async function readAll(
-  kafka: Kafka,
-  admin: Admin,
-  topic: string,
-  groupId: string,
-  each: (value: Buffer, timestamp: number) => void,
-): Promise<void> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  const expected = ends.reduce((s, e) => s + Number(e.high), 0);
-  if (expected === 0) return;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  let seen = 0;
-  await new Promise<void>((res) => {
-    void consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          seen++;
-          each(m.value as Buffer, Number(m.timestamp));
-        }
-        if (seen >= expected) res();
-      },
-    });
-  });
-  await consumer.disconnect();
 }
 
 /**
