@@ -12,6 +12,7 @@ import { Type } from 'avsc';
 import { InfluxDB } from 'influx';
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import { consumerLag } from '../../src/io/consumer-lag';
+import { cliNodeFlags } from '../../test/helpers/detector-process';
 
 export function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -145,6 +146,8 @@ export function startDetectorProcess(
   const child = spawn(
     process.execPath,
     [
+      // As the installed command starts it (its shebang's node flags), then the experiment's.
+      ...cliNodeFlags(),
       ...nodeArgs,
       join(root, 'bin', 'aestream.js'),
       'detect',

@@ -20,7 +20,8 @@ npx eslint .
 npx prettier --check . >/dev/null
 
 step "lint the example pipelines"
-node bin/aestream.js lint pipelines/*.yaml
+# As the installed command runs (its shebang line starts node with the flags on it).
+./bin/aestream.js lint pipelines/*.yaml
 
 step "local stack"
 if bash deploy/local/stack-status.sh >/dev/null 2>&1; then

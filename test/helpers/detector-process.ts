@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 /** The repository: where bin/aestream.js is (also from a compiled copy, e.g. dist/bench-build). */
@@ -11,6 +11,18 @@ export const REPO_ROOT = ((): string => {
 })();
 const ROOT = REPO_ROOT;
 const BIN = join(ROOT, 'bin', 'aestream.js');
+
+/**
+ * The node flags the installed `aestream` command starts with: those on bin/aestream.js's
+ * `#!/usr/bin/env -S node ...` line (e.g. the young-generation size). A child started as
+ * `node FLAGS bin/aestream.js` runs as the command does.
+ */
+export function cliNodeFlags(): string[] {
+  const shebang = readFileSync(BIN, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node(.*)$/.exec(shebang);
+  if (!m) throw new Error(`bin/aestream.js: unexpected first line ${shebang}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
 
 export interface DetectorProcess {
   child: ChildProcess;
@@ -30,7 +42,7 @@ export function builtCli(): void {
 export function spawnDetector(pipelineFile: string): DetectorProcess {
   const child = spawn(
     process.execPath,
-    [BIN, 'detect', '-p', pipelineFile, '--metrics-port', '0'],
+    [...cliNodeFlags(), BIN, 'detect', '-p', pipelineFile, '--metrics-port', '0'],
     {
       cwd: ROOT,
       env: { ...process.env, AESTREAM_LOG_LEVEL: 'info' },

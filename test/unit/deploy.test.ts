@@ -6,6 +6,7 @@ import { buildProgram } from '../../src/cli/main';
 import { parsePipeline } from '../../src/config/load-pipeline';
 import { DASHBOARD_DIR } from '../../src/dashboards/dashboards';
 import { Health, startHealthServer } from '../../src/observability/health-server';
+import { cliNodeFlags } from '../helpers/detector-process';
 
 /**
  * Offline validation of the deployment files (no Docker engine or cluster needed): they parse,
@@ -142,7 +143,8 @@ describe('deployment files agree with the code', () => {
       for (const name of ['cpu', 'gpu']) {
         const stage = stageLines(name);
         const json = (op: string) => JSON.parse(stage.find((l) => l.op === op)!.args) as string[];
-        expect(json('ENTRYPOINT')).toEqual(['node', 'bin/aestream.js']);
+        // The image starts the CLI with the node flags the installed command has.
+        expect(json('ENTRYPOINT')).toEqual(['node', ...cliNodeFlags(), 'bin/aestream.js']);
         expect(existsSync(join(ROOT, 'bin/aestream.js'))).toBe(true);
         expect(cliProblems(json('CMD'))).toEqual([]);
         expect(existsSync(join(ROOT, argOf(json('CMD'), '-p')!))).toBe(true);
