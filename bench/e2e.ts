@@ -14,8 +14,8 @@
  * 2. Scale: two detector processes in one group over the same frames.
  * 3. Latency and memory: a fresh topic, frames produced at half the measured detector rate
  *    by a Java producer (bench/e2e/RateProducer.java: a kafkajs one here took a quarter of
- *    the machine) with frame.time = the moment it is sent, for 10 minutes, a detector with maxWaitMs 20 and a static
- *    threshold; every 997th frame is a spike, so the windows holding one (a few % of frames)
+ *    the machine) with frame.time = the moment it is sent, for 10 minutes, a detector with
+ *    maxWaitMs 20 and a static threshold; every 997th frame is a spike, so the windows holding one (a few % of frames)
  *    become AnomalyEvents. The anomaly topic is created with message.timestamp.type=
  *    LogAppendTime, so each event's Kafka timestamp is the moment the broker appended it:
  *    latency = that - eventTime (the frame time), over the events after a warm-up (default
@@ -58,6 +58,7 @@ import {
   javaTool,
   log,
   passthrough,
+  percentile,
   percentiles,
   produceAtFixedRate,
   readAll,
@@ -316,7 +317,7 @@ function runtimeTrend(samples: MemorySample[]) {
   return {
     seconds: sorted.length > 0 ? sorted[sorted.length - 1]!.s - sorted[0]!.s : 0,
     loopMaxPerSampleMs: {
-      p50: loop[Math.floor(loop.length / 2)] ?? NaN,
+      p50: percentile(loop, 50),
       max: loop[loop.length - 1] ?? NaN,
       samplesOver100ms: loop.filter((x) => x > 100).length,
       samples: loop.length,

@@ -125,8 +125,6 @@ export function imageBenchOptionsFromArgs(prefix = ''): ImageBenchOptions {
   };
 }
 
-export type { Percentiles };
-
 export interface ImageBenchResult {
   frames: number;
   sources: number;
