@@ -6,8 +6,9 @@ import { types } from 'avsc';
  * out of memory, long before it notices the bytes ran out. Every item of our schemas takes
  * at least one byte, so a block cannot hold more items than bytes are left: reads of
  * array and map blocks are checked against that, and a record that breaks it fails to
- * decode (AE_ERR_AVRO_DECODE) instead of taking the detector down. Applied once, to
- * avsc's array and map types, when this module is loaded (schema-loader imports it).
+ * decode (AE_ERR_AVRO_DECODE) instead of taking the detector down. Maps keep every key,
+ * "__proto__" too (avsc's own read lost it). Applied once, to avsc's array and map types,
+ * when this module is loaded (schema-loader imports it).
  */
 
 interface Tap {
@@ -64,7 +65,17 @@ mapProto._read = function (this: MapLikeType, tap: Tap): Record<string, unknown>
   while ((n = blockSize(tap, false))) {
     while (n--) {
       const key = tap.readString();
-      out[key] = values._read(tap);
+      const value = values._read(tap);
+      // `out['__proto__'] = v` would hit Object.prototype's setter and drop the entry (a map
+      // key is any string; the round-trip property test found it): define it as data instead.
+      if (key === '__proto__')
+        Object.defineProperty(out, key, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else out[key] = value;
     }
   }
   return out;

@@ -55,4 +55,13 @@ describe('bounded Avro reads', () => {
     const many = { ...frame, values: Array.from({ length: 5000 }, (_, i) => i / 7) };
     expect(codec.decode(codec.encode(many)).values).toEqual(many.values);
   });
+
+  it('keeps a map key "__proto__" as an attribute (avsc alone dropped it)', () => {
+    // As a producer's JSON would carry it: an own property, not the prototype.
+    const attributes = JSON.parse('{"__proto__": "x", "site": "b"}') as Record<string, string>;
+    const back = codec.decode(codec.encode({ ...frame, attributes }));
+    expect(Object.keys(back.attributes)).toEqual(['__proto__', 'site']);
+    expect(Object.getOwnPropertyDescriptor(back.attributes, '__proto__')?.value).toBe('x');
+    expect(Object.getPrototypeOf(back.attributes)).toBe(Object.prototype);
+  });
 });
