@@ -15,7 +15,7 @@ module.exports = {
       displayName: 'integration',
       // The detectors under test run the ONNX engine, whose native binding hands back
       // typed arrays of the host realm: share those constructors with the test realm.
-      testEnvironment: '<rootDir>/test/unit/models/shared-typed-arrays-env.js',
+      testEnvironment: '<rootDir>/test/helpers/shared-typed-arrays-env.js',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/test/integration/global-setup.ts',

@@ -24,13 +24,13 @@ import {
   rmse,
   syntheticSignals,
 } from '../src/eval/denoise-eval';
-import { readIdxFile } from '../src/io/idx-file';
-import type { Architecture } from '../src/models/architecture';
-import { Autoencoder } from '../src/models/autoencoder';
-import { initBackend } from '../src/models/backend';
-import type { DenoiseConfig } from '../src/models/model-config';
-import { createTfjsEngine } from '../src/models/tfjs-engine';
-import { trainAutoencoder } from '../src/models/trainer';
+import { readIdxFile } from '../src/connectors/files/idx-file';
+import type { Architecture } from '../src/training/architecture';
+import { Autoencoder } from '../src/training/autoencoder';
+import { initBackend } from '../src/training/backend';
+import type { DenoiseConfig } from '../src/training/model-config';
+import { createTfjsEngine } from '../src/inference/tfjs-engine';
+import { trainAutoencoder } from '../src/training/trainer';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKafka } from '../src/io/kafka-client';
+import { createKafka } from '../src/connectors/kafka/kafka-client';
 import { brokers, dropBenchDatabases, flag, influxUrl, log, root } from './e2e/harness';
 import { imageBench, imageBenchOptionsFromArgs, printImageTable } from './e2e/images';
 

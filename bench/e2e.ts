@@ -43,12 +43,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../src/codecs/avro-codec';
-import type { AnomalyEvent, SensorFrame } from '../src/codecs/records';
+import type { AnomalyEvent, SensorFrame } from '../src/core/records';
 import { loadPipeline } from '../src/config/load-pipeline';
-import { createKafka } from '../src/io/kafka-client';
-import { KafkaSink } from '../src/io/kafka-sink';
-import { SyntheticSource } from '../src/io/synthetic-source';
-import { trainAndStore } from '../src/models/train-from-file';
+import { createKafka } from '../src/connectors/kafka/kafka-client';
+import { KafkaSink } from '../src/connectors/kafka/kafka-sink';
+import { SyntheticSource } from '../src/connectors/synthetic-source';
+import { trainAndStore } from '../src/registry/train-and-store';
 import {
   arg,
   brokers,

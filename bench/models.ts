@@ -11,16 +11,16 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { readIdxFile } from '../src/io/idx-file';
-import type { Architecture } from '../src/models/architecture';
-import { inputSizeOf } from '../src/models/architecture';
-import { Autoencoder } from '../src/models/autoencoder';
-import { initBackend } from '../src/models/backend';
-import type { InferenceEngine } from '../src/models/inference-engine';
-import { createOnnxEngine } from '../src/models/onnx-engine';
-import { exportOnnx } from '../src/models/onnx-export';
-import { createTfjsEngine } from '../src/models/tfjs-engine';
-import { trainAutoencoder } from '../src/models/trainer';
+import { readIdxFile } from '../src/connectors/files/idx-file';
+import type { Architecture } from '../src/training/architecture';
+import { inputSizeOf } from '../src/training/architecture';
+import { Autoencoder } from '../src/training/autoencoder';
+import { initBackend } from '../src/training/backend';
+import type { InferenceEngine } from '../src/inference/engine';
+import { createOnnxEngine } from '../src/inference/onnx-engine';
+import { exportOnnx } from '../src/training/onnx-export';
+import { createTfjsEngine } from '../src/inference/tfjs-engine';
+import { trainAutoencoder } from '../src/training/trainer';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { Type } from 'avsc';
 import { InfluxDB } from 'influx';
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
-import { consumerLag } from '../../src/io/consumer-lag';
+import { consumerLag } from '../../src/connectors/kafka/consumer-lag';
 import { cliNodeFlags } from '../../test/helpers/detector-process';
 
 export function arg(name: string, fallback: string): string {

@@ -30,16 +30,16 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
-import type { AnomalyEvent, ImageFrame } from '../../src/codecs/records';
+import type { AnomalyEvent, ImageFrame } from '../../src/core/records';
 import { loadPipeline } from '../../src/config/load-pipeline';
-import { readIdxFile } from '../../src/io/idx-file';
-import { KafkaSink } from '../../src/io/kafka-sink';
-import { architectureOf } from '../../src/models/architecture';
-import { createEngine, type EngineRequest } from '../../src/models/inference-engine';
-import { ModelStore } from '../../src/models/model-store';
-import { createScorer } from '../../src/models/scorer';
-import { layoutOf } from '../../src/models/scoring';
-import { trainAndStore } from '../../src/models/train-from-file';
+import { readIdxFile } from '../../src/connectors/files/idx-file';
+import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
+import { architectureOf } from '../../src/training/architecture';
+import { createEngine, type EngineRequest } from '../../src/inference/inference-engine';
+import { ModelStore } from '../../src/registry/model-store';
+import { createScorer } from '../../src/inference/scorer';
+import { layoutOf } from '../../src/inference/scoring';
+import { trainAndStore } from '../../src/registry/train-and-store';
 import {
   arg,
   brokers,

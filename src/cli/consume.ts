@@ -3,8 +3,8 @@ import { Command } from 'commander';
 import { catchError, EMPTY, lastValueFrom, take, tap, timeout, TimeoutError } from 'rxjs';
 import { createCodec } from '../codecs/codec-factory';
 import { loadPipeline } from '../config/load-pipeline';
-import { AeError, ErrorCodes } from '../errors';
-import { KafkaSource } from '../io/kafka-source';
+import { AeError, ErrorCodes } from '../core/errors';
+import { KafkaSource } from '../connectors/kafka/kafka-source';
 import { decodeRecords } from '../operators/decode-records';
 
 interface ConsumeOpts {

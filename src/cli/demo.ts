@@ -47,7 +47,7 @@ export function demoCommand(): Command {
       const seed = integer('--seed', 0)(opts.seed);
       const sources = integer('--sources', 1)(opts.sources);
       const length = integer('--length', 1000)(opts.length);
-      const { runDemo, summaryRows } = await import('../pipelines/demo');
+      const { runDemo, summaryRows } = await import('../app/demo');
       // The demo talks to a person: state changes are logged only when asked for.
       if (process.env.AESTREAM_LOG_LEVEL === undefined) {
         const { logger } = await import('../observability/logger');

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { loadPipeline } from '../config/load-pipeline';
-import { AeError, ErrorCodes } from '../errors';
+import { AeError, ErrorCodes } from '../core/errors';
 
 interface DetectOpts {
   pipeline: string;
@@ -60,7 +60,7 @@ export function detectCommand(): Command {
         }
       }
       // Loaded here: tfjs and kafkajs take a while to import and other commands do not need them.
-      const { startDetector } = await import('../pipelines/detect');
+      const { startDetector } = await import('../app/detect');
       const detector = await startDetector(config, {
         metricsPort: port(opts.metricsPort),
         ...(modelVersion !== undefined ? { modelVersion } : {}),

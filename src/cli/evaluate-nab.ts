@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { AeError, ErrorCodes } from '../errors';
+import { AeError, ErrorCodes } from '../core/errors';
 import {
   defaultAutoencoderDetectorArgs,
   runAutoencoderOnCorpus,
 } from '../eval/autoencoder-nab-detector';
 import { defaultLikelihoodArgs, LikelihoodScorer } from '../eval/likelihood-scorer';
-import { initBackend } from '../models/backend';
+import { initBackend } from '../training/backend';
 import { loadNabCorpus } from '../eval/nab-corpus';
 import {
   formatNabReport,

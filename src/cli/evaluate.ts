@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
-import { AeError, ErrorCodes } from '../errors';
+import { AeError, ErrorCodes } from '../core/errors';
 import type { ImageEvalReport, ImageScore } from '../eval/images-eval';
 
 // Duplicated from images-eval (not imported) so that loading the CLI does not load tfjs.

@@ -1,7 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { loadPipeline } from '../config/load-pipeline';
-import type { FileOutputOptions, FileOutputSummary, encodeFile } from '../models/file-outputs';
+import type { FileOutputOptions, FileOutputSummary, encodeFile } from '../inference/file-outputs';
 import { integer } from './options';
 
 interface Opts {
@@ -25,7 +25,7 @@ export function fileOutputCommand(
   description: string,
   what: string,
   example: string,
-  run: (fn: typeof import('../models/file-outputs')) => typeof encodeFile,
+  run: (fn: typeof import('../inference/file-outputs')) => typeof encodeFile,
   extra: (cmd: Command) => Command = (cmd) => cmd,
 ): Command {
   return extra(
@@ -52,7 +52,7 @@ export function fileOutputCommand(
     .action(async (opts: Opts) => {
       const config = loadPipeline(opts.pipeline);
       // Loaded here, not at the top: tfjs takes a while to import and other commands do not need it.
-      const apply = run(await import('../models/file-outputs'));
+      const apply = run(await import('../inference/file-outputs'));
       let bar: SingleBar | undefined;
       const options: FileOutputOptions = {
         data: opts.data,

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { ConfigError } from '../errors';
+import { ConfigError } from '../core/errors';
 import { lintRules } from '../config/lint-rules';
 import { loadPipeline } from '../config/load-pipeline';
-import { redactCredentials } from '../config/secrets';
+import { redactCredentials } from '../core/secrets';
 
 /**
  * `aestream lint <file...>`: validates pipeline files against the schema and the

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { AeError } from '../errors';
+import { AeError } from '../core/errors';
 import { lintCommand } from './lint';
 import { produceCommand } from './produce';
 import { consumeCommand } from './consume';

@@ -1,4 +1,4 @@
-import { AeError, ErrorCodes } from '../errors';
+import { AeError, ErrorCodes } from '../core/errors';
 
 /**
  * A commander option parser for whole numbers of at least `min`; anything else is a usage

@@ -2,15 +2,15 @@ import { writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { createCodec } from '../codecs/codec-factory';
-import type { Frame } from '../codecs/records';
+import type { Frame } from '../core/records';
 import { loadSchema } from '../codecs/schema-loader';
 import { loadPipeline } from '../config/load-pipeline';
-import { AeError, ErrorCodes } from '../errors';
-import { readAvroFile } from '../io/avro-file-source';
-import { readCsvFrames } from '../io/csv-source';
-import { readIdxImages } from '../io/idx-source';
-import { KafkaSink } from '../io/kafka-sink';
-import { SyntheticSource } from '../io/synthetic-source';
+import { AeError, ErrorCodes } from '../core/errors';
+import { readAvroFile } from '../connectors/files/avro-file-source';
+import { readCsvFrames } from '../connectors/files/csv-source';
+import { readIdxImages } from '../connectors/files/idx-source';
+import { KafkaSink } from '../connectors/kafka/kafka-sink';
+import { SyntheticSource } from '../connectors/synthetic-source';
 import { integer, positiveNumber } from './options';
 
 interface ProduceOpts {

@@ -3,10 +3,10 @@ import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { loadPipeline } from '../config/load-pipeline';
-import { AeError, ConfigError, ErrorCodes } from '../errors';
-import type { PartitionProgress } from '../io/kafka-range-source';
-import { parseRangeSpec } from '../io/offset-range';
-import type { ReplaySummary } from '../pipelines/replay';
+import { AeError, ConfigError, ErrorCodes } from '../core/errors';
+import type { PartitionProgress } from '../connectors/kafka/kafka-range-source';
+import { parseRangeSpec } from '../connectors/kafka/offset-range';
+import type { ReplaySummary } from '../app/replay';
 
 interface ReplayOpts {
   pipeline: string;
@@ -182,7 +182,7 @@ export function replayCommand(): Command {
         );
       }
       // Loaded here: tfjs and kafkajs take a while to import and other commands do not need them.
-      const { replay, asThresholdOverride } = await import('../pipelines/replay');
+      const { replay, asThresholdOverride } = await import('../app/replay');
       let threshold: Record<string, unknown> | undefined;
       if (opts.threshold !== undefined) {
         const { doc, file } = readThresholdOverride(opts.threshold);
@@ -250,7 +250,7 @@ export function replayCommand(): Command {
 
       let diffFile: string | undefined;
       if (summary.diff) {
-        const { diffJson } = await import('../eval/event-diff');
+        const { diffJson } = await import('../replay/event-diff');
         diffFile = opts.diffOut ?? `replay-${summary.runId}.diff.json`;
         const json = diffJson(summary.diff, {
           run: summary.runId,
@@ -275,7 +275,7 @@ export function replayCommand(): Command {
       }
       console.log(formatSummary(summary));
       if (summary.diff) {
-        const { diffTable } = await import('../eval/event-diff');
+        const { diffTable } = await import('../replay/event-diff');
         console.log(
           `\nevents against production (${config.output.kafka.topic}), matched by input record:`,
         );

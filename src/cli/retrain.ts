@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { loadPipeline } from '../config/load-pipeline';
-import { AeError, ErrorCodes } from '../errors';
-import type { TrainingReport } from '../pipelines/retrain';
+import { AeError, ErrorCodes } from '../core/errors';
+import type { TrainingReport } from '../app/retrain';
 
 interface RetrainOpts {
   pipeline: string;
@@ -65,7 +65,7 @@ export function retrainCommand(): Command {
     .action(async (opts: RetrainOpts) => {
       const config = loadPipeline(opts.pipeline);
       // Loaded here: tfjs and kafkajs take a while to import and other commands do not need them.
-      const { startRetrainer } = await import('../pipelines/retrain');
+      const { startRetrainer } = await import('../app/retrain');
       const retrainer = await startRetrainer(config, {
         metricsPort: port(opts.metricsPort),
         onTraining: (r) => console.error(describeTraining(r)),

@@ -1,12 +1,12 @@
 import { hostname, userInfo } from 'node:os';
 import { Command } from 'commander';
 import { createAvroCodec } from '../codecs/avro-codec';
-import type { ThresholdCommand as ThresholdCommandRecord } from '../codecs/records';
+import type { ThresholdCommand as ThresholdCommandRecord } from '../core/records';
 import { loadPipeline } from '../config/load-pipeline';
 import type { PipelineConfig } from '../config/pipeline-schema';
-import { AeError, ErrorCodes, messageOf } from '../errors';
-import { createKafka } from '../io/kafka-client';
-import { ensureSharedTopic } from '../io/pipeline-topic-source';
+import { AeError, ErrorCodes, messageOf } from '../core/errors';
+import { createKafka } from '../connectors/kafka/kafka-client';
+import { ensureSharedTopic } from '../connectors/kafka/pipeline-topic-source';
 import { createThresholdRegistry } from '../thresholds/threshold-registry';
 import { thresholdCommandFromRecord } from '../thresholds/threshold-command';
 

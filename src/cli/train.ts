@@ -44,7 +44,7 @@ export function trainCommand(): Command {
     .action(async (opts: TrainOpts) => {
       const config = loadPipeline(opts.pipeline);
       // Loaded here, not at the top: tfjs takes a while to import and other commands do not need it.
-      const { trainFromFile } = await import('../models/train-from-file');
+      const { trainFromFile } = await import('../registry/train-and-store');
       let bar: SingleBar | undefined;
       const saved = await trainFromFile(config, {
         data: opts.data,

@@ -1,5 +1,5 @@
-import type { Judged } from '../operators/model-input';
-import type { AnomalyEvent } from './records';
+import type { Judged } from '../core/model-input';
+import type { AnomalyEvent } from '../core/records';
 
 type Severity = AnomalyEvent['severity'];
 

@@ -1,5 +1,6 @@
+import type { HeaderValue, Headers } from '../core/kafka-record';
 import type { Resolver, Type } from 'avsc';
-import { AeError, ErrorCodes, messageOf } from '../errors';
+import { AeError, ErrorCodes, messageOf } from '../core/errors';
 import { fingerprintOf, loadSchema, parseSchema } from './schema-loader';
 
 /**
@@ -8,10 +9,6 @@ import { fingerprintOf, loadSchema, parseSchema } from './schema-loader';
  * so readers can resolve older and newer writers. Absent header: the reader's own schema.
  */
 export const SCHEMA_HEADER = 'ae.schema';
-
-/** Header values as kafkajs hands them over, or plain strings. */
-export type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;
-export type Headers = Record<string, HeaderValue>;
 
 /** Encodes and decodes one record type; decoding may need I/O (a schema registry lookup). */
 export interface RecordCodec<T> {

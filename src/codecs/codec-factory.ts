@@ -1,7 +1,20 @@
-import type { SchemaRegistryConfig } from '../io/io-config';
+import { z } from 'zod';
 import { createAvroCodec, type RecordCodec } from './avro-codec';
 import { createConfluentCodec } from './confluent-codec';
 import { loadSchema } from './schema-loader';
+
+export const schemaRegistrySchema = z
+  .strictObject({
+    url: z.url().describe('Confluent schema registry URL; frames then use its wire format.'),
+    subject: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Subject of the input schema; default <topic>-value (TopicNameStrategy).'),
+  })
+  .describe('Optional schema registry (Confluent wire format: magic byte + schema id).');
+
+export type SchemaRegistryConfig = z.infer<typeof schemaRegistrySchema>;
 
 export interface CodecOptions {
   /** Schema name (`SensorFrame`), shipped file, or .avsc path. */

@@ -5,8 +5,9 @@ import {
   encode as frameWire,
 } from '@kafkajs/confluent-schema-registry/dist/wireEncoder';
 import type { Type } from 'avsc';
-import { AeError, ErrorCodes, messageOf } from '../errors';
-import { AvroCodec, type Headers, type RecordCodec } from './avro-codec';
+import { AeError, ErrorCodes, messageOf } from '../core/errors';
+import type { Headers } from '../core/kafka-record';
+import { AvroCodec, type RecordCodec } from './avro-codec';
 import { parseSchema } from './schema-loader';
 
 /** Bytes before the Avro payload in the Confluent wire format: magic byte 0 + int32 BE schema id. */

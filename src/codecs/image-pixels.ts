@@ -1,6 +1,6 @@
 import { PNG } from 'pngjs';
-import { AeError, ErrorCodes } from '../errors';
-import type { ImageFrame } from './records';
+import { AeError, ErrorCodes } from '../core/errors';
+import type { ImageFrame } from '../core/records';
 
 /**
  * The pixels of an image frame as model input: H·W·C 8-bit intensities (0 to 255) as

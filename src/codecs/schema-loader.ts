@@ -1,7 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Type, type Schema } from 'avsc';
-import { AeError, ErrorCodes, messageOf } from '../errors';
+import { AeError, ErrorCodes, messageOf } from '../core/errors';
 import './bounded-reads';
 import { logicalTypes } from './timestamp-millis';
 

@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
-import type { ConfigIssue } from '../errors';
+import type { ConfigIssue } from '../core/errors';
 
 /** Keys whose referenced values are never read as numbers or booleans. */
 const CREDENTIAL = /^(password|passphrase|secret|token|key)$/i;

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ConfigIssue } from '../errors';
+import type { ConfigIssue } from '../core/errors';
 import type { PipelineConfig } from './pipeline-schema';
 
 /** Where relative paths in a pipeline file are resolved: the working directory of the command. */

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, ErrorCodes, type ConfigIssue } from '../errors';
+import { ConfigError, ErrorCodes, type ConfigIssue } from '../core/errors';
 import { interpolateEnv } from './interpolate';
-import { redactIssues, secretValues } from './secrets';
+import { redactIssues, secretValues } from '../core/secrets';
 import { lintRules, type LintContext } from './lint-rules';
 import { pipelineSchema, type PipelineConfig } from './pipeline-schema';
 

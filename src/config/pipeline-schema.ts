@@ -1,15 +1,15 @@
+import { schemaRegistrySchema } from '../codecs/codec-factory';
 import { z } from 'zod';
-import { frameSchema } from '../codecs/frame-config';
+import { frameSchema } from '../core/frame-config';
 import {
   influxOutputSchema,
   kafkaInputSchema,
   latentOutputSchema,
   reconstructionOutputSchema,
-  schemaRegistrySchema,
   topicOutputSchema,
-} from '../io/io-config';
-import { modelSchema } from '../models/model-config';
-import { retrainSchema } from '../models/retrain-config';
+} from '../connectors/connector-config';
+import { modelSchema } from '../training/model-config';
+import { retrainSchema } from '../retrain/retrain-config';
 import { microBatchSchema } from '../operators/micro-batch-config';
 import { thresholdSchema } from '../thresholds/threshold-config';
 

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { Autoencoder } from '../models/autoencoder';
-import { fitRobust, normalize } from '../models/normalization';
-import { trainAutoencoder } from '../models/trainer';
+import { Autoencoder } from '../training/autoencoder';
+import { fitRobust, normalize } from '../training/normalization';
+import { trainAutoencoder } from '../training/trainer';
 import { KSigmaThreshold } from '../thresholds/ksigma-threshold';
 import { AnomalyLikelihood, SpatialAnomaly, type AnomalyLikelihoodArgs } from './likelihood-scorer';
 

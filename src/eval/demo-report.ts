@@ -1,4 +1,4 @@
-import type { InjectedAnomaly } from '../io/synthetic-source';
+import type { InjectedAnomaly } from '../connectors/synthetic-source';
 import type { MatchResult } from './event-matching';
 import { linePlot } from './svg-plot';
 

@@ -1,4 +1,4 @@
-import { seededRandom } from '../seeded-random';
+import { seededRandom } from '../core/seeded-random';
 
 /**
  * Pieces of the denoising and separability evaluations of issue 12: synthetic smooth

@@ -1,20 +1,30 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { AeError, ErrorCodes } from '../errors';
-import { readIdxFile } from '../io/idx-file';
-import type { Architecture } from '../models/architecture';
-import { Autoencoder } from '../models/autoencoder';
-import { initBackend, type BackendName } from '../models/backend';
-import { createOnnxEngine } from '../models/onnx-engine';
-import { createTfjsEngine } from '../models/tfjs-engine';
-import type { InferenceEngine } from '../models/inference-engine';
-import { fitRange, normalize } from '../models/normalization';
-import { exportOnnx } from '../models/onnx-export';
-import { type ContributionLayout, type ErrorKind, layoutOf, scoreBatch } from '../models/scoring';
-import { type EpochReport, type TrainResult, trainAutoencoder } from '../models/trainer';
+import { AeError, ErrorCodes } from '../core/errors';
+import { readIdxFile } from '../connectors/files/idx-file';
+import type { Architecture } from '../training/architecture';
+import { Autoencoder } from '../training/autoencoder';
+import { initBackend, type BackendName } from '../training/backend';
+import { createOnnxEngine } from '../inference/onnx-engine';
+import { createTfjsEngine } from '../inference/tfjs-engine';
+import type { InferenceEngine } from '../inference/engine';
+import { fitRange, normalize } from '../training/normalization';
+import { exportOnnx } from '../training/onnx-export';
+import {
+  type ContributionLayout,
+  type ErrorKind,
+  layoutOf,
+  scoreBatch,
+} from '../inference/scoring';
+import { type EpochReport, type TrainResult, trainAutoencoder } from '../training/trainer';
 import * as tf from '@tensorflow/tfjs';
-import { combineZ, fitLatentGaussian, fitScoreStats, mahalanobis } from '../models/latent-gaussian';
-import { blurredErrors } from '../models/blurred-error';
+import {
+  combineZ,
+  fitLatentGaussian,
+  fitScoreStats,
+  mahalanobis,
+} from '../inference/latent-gaussian';
+import { blurredErrors } from '../inference/blurred-error';
 import { auroc } from './auroc';
 
 /**

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { AeError, ErrorCodes } from '../errors';
+import { AeError, ErrorCodes } from '../core/errors';
 
 /** A labelled window as row indices, both ends inclusive. */
 export type RowWindow = readonly [start: number, end: number];

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { AeError, ErrorCodes } from '../errors';
+import { AeError, ErrorCodes } from '../core/errors';
 import { readCsvRows, type NabFile } from './nab-corpus';
 import { windowIndex } from './nab-scorer';
 

@@ -1,15 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
-import type { Verdict } from '../thresholds/threshold';
-import type { ThresholdDecision } from '../thresholds/threshold-registry';
-import type { Judged, Scored } from './model-input';
-
-/** What judging needs of the threshold registry. */
-export interface ScoreJudge {
-  /** A decision for the key's score; null while the key calibrates with warm-up suppressed. */
-  apply(key: string, score: number): ThresholdDecision | null;
-  /** Told the model version of each batch before it is judged (thresholds follow a swap). */
-  useModel?(version: string): void;
-}
+import type { ScoreJudge } from '../thresholds/threshold-registry';
+import type { Judged, Scored, Verdict } from '../core/model-input';
 
 /**
  * Judges every score of a batch against its source's threshold, in stream order (the

@@ -1,7 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { RecordCodec } from '../codecs/avro-codec';
-import { AeError, ErrorCodes, messageOf } from '../errors';
-import type { KafkaRecord, Outcome } from '../io/kafka-record';
+import { AeError, ErrorCodes, messageOf } from '../core/errors';
+import type { KafkaRecord, Outcome } from '../core/kafka-record';
 
 /**
  * Decodes each record's value with `codec`. A record that cannot be decoded travels on as

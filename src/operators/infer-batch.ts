@@ -1,8 +1,7 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
-import type { ActiveModel } from '../models/active-model';
-import type { Contribution } from '../models/scoring';
-import { SpareArray } from '../models/spare-array';
-import type { ModelInput, Scored } from './model-input';
+import type { ActiveModel } from '../inference/active-model';
+import { SpareArray } from '../inference/spare-array';
+import type { ModelInput, Scored, Contribution } from '../core/model-input';
 
 /**
  * Scores each batch with the model that is current when the batch starts: `current()` is

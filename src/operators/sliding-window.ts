@@ -1,5 +1,5 @@
 import { defer, filter, map, type OperatorFunction } from 'rxjs';
-import { SensorWindows, type SensorWindow, type WindowShape } from '../codecs/sensor-windows';
+import { SensorWindows, type SensorWindow, type WindowShape } from './sensor-windows';
 
 /**
  * Turns a stream of sensor readings into per-source sliding windows (W readings of D

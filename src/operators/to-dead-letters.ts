@@ -7,8 +7,8 @@ import {
   mergeMap,
   type OperatorFunction,
 } from 'rxjs';
-import type { DlqSink } from '../io/dlq-sink';
-import type { Accepted, Outcome } from '../io/kafka-record';
+import type { DlqSink } from '../outputs/dlq-sink';
+import type { Accepted, Outcome } from '../core/kafka-record';
 
 /**
  * Routes failed outcomes to the dead-letter sink and passes the good ones on. A failed

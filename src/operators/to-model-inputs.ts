@@ -1,8 +1,8 @@
 import { map, type OperatorFunction } from 'rxjs';
-import type { SensorFrameConfig } from '../codecs/frame-config';
-import type { SensorFrame } from '../codecs/records';
-import type { Accepted } from '../io/kafka-record';
-import type { ModelInput } from './model-input';
+import type { SensorFrameConfig } from '../core/frame-config';
+import type { SensorFrame } from '../core/records';
+import type { Accepted } from '../core/kafka-record';
+import type { ModelInput } from '../core/model-input';
 import { slidingWindow } from './sliding-window';
 import type { PixelFrame } from './to-pixels';
 

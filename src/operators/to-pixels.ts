@@ -1,8 +1,8 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { imagePixels } from '../codecs/image-pixels';
-import type { ImageFrame } from '../codecs/records';
-import { AeError, ErrorCodes, messageOf } from '../errors';
-import type { Outcome } from '../io/kafka-record';
+import type { ImageFrame } from '../core/records';
+import { AeError, ErrorCodes, messageOf } from '../core/errors';
+import type { Outcome } from '../core/kafka-record';
 
 /**
  * An image frame with its pixels as model input: 0-255 intensities, as floats, or for

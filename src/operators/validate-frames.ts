@@ -1,8 +1,8 @@
 import { map, type OperatorFunction } from 'rxjs';
-import type { FrameConfig } from '../codecs/frame-config';
-import { checkFrame } from '../codecs/frame-check';
-import type { Frame } from '../codecs/records';
-import type { Outcome } from '../io/kafka-record';
+import type { FrameConfig } from '../core/frame-config';
+import { checkFrame } from './frame-check';
+import type { Frame } from '../core/records';
+import type { Outcome } from '../core/kafka-record';
 
 /**
  * Checks decoded frames against the pipeline's frame config (feature count, image size,

@@ -1,11 +1,5 @@
 import { defer, mergeMap, type OperatorFunction } from 'rxjs';
-import type { Judged } from './model-input';
-
-/** One output of the detector: takes a judged batch, resolves when it is durably written. */
-export interface BatchSink<F> {
-  readonly name: string;
-  write(batch: readonly Judged<F>[]): Promise<void>;
-}
+import type { BatchSink, Judged } from '../core/model-input';
 
 /**
  * Writes each judged batch to every sink at once and, only when all of them have

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
-import type { ThresholdCommand as ThresholdCommandRecord } from '../codecs/records';
-import { AeError, ErrorCodes, messageOf } from '../errors';
-import { PipelineTopicSource } from '../io/pipeline-topic-source';
+import type { ThresholdCommand as ThresholdCommandRecord } from '../core/records';
+import { AeError, ErrorCodes, messageOf } from '../core/errors';
+import { PipelineTopicSource } from '../connectors/kafka/pipeline-topic-source';
 import { logger } from '../observability/logger';
 import { counter } from '../observability/metrics';
 import { thresholdCommandFromRecord } from './threshold-command';

@@ -1,6 +1,5 @@
 import { logger } from '../observability/logger';
-import type { ScoreJudge } from '../operators/apply-thresholds';
-import type { ThresholdDecision, ThresholdRegistry } from './threshold-registry';
+import type { ThresholdDecision, ThresholdRegistry, ScoreJudge } from './threshold-registry';
 
 /**
  * The threshold registry as the detector judges with it across model versions. Each

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AeError, ErrorCodes } from '../errors';
+import { AeError, ErrorCodes } from '../core/errors';
 import { thresholdSpecSchema, type ThresholdSpec } from './threshold-config';
 
 /** `key` absent or "*" means every key. */

@@ -1,4 +1,4 @@
-import { AeError, ErrorCodes, type ErrorCode } from '../errors';
+import { AeError, ErrorCodes, type ErrorCode } from '../core/errors';
 import { logger } from '../observability/logger';
 import { createThreshold, restoreThreshold } from './create-threshold';
 import { applyParams, type ThresholdCommand } from './threshold-command';
@@ -200,4 +200,12 @@ function checkSpec(
       cause: err,
     });
   }
+}
+
+/** What judging needs of the threshold registry. */
+export interface ScoreJudge {
+  /** A decision for the key's score; null while the key calibrates with warm-up suppressed. */
+  apply(key: string, score: number): ThresholdDecision | null;
+  /** Told the model version of each batch before it is judged (thresholds follow a swap). */
+  useModel?(version: string): void;
 }

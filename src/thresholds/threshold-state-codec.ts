@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AeError, ErrorCodes } from '../errors';
+import { AeError, ErrorCodes } from '../core/errors';
 import { thresholdSpecSchema } from './threshold-config';
 import { ThresholdRegistry, type RegistryState } from './threshold-registry';
 

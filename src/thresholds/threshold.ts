@@ -5,8 +5,7 @@
  * anomalies cannot drag the threshold up behind itself.
  */
 
-/** The judgement on one score. `warming-up` only while the threshold calibrates. */
-export type Verdict = 'normal' | 'anomaly' | 'warming-up';
+import type { Verdict } from '../core/model-input';
 
 export interface ThresholdResult {
   /** The threshold the score was compared with; null while calibrating. */

@@ -1,7 +1,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { InfluxDB, type IPoint } from 'influx';
 import { register } from 'prom-client';
-import { InfluxSink } from '../../src/io/influx-sink';
+import { InfluxSink } from '../../src/connectors/influx/influx-sink';
 import { uniqueDatabase } from '../helpers/names';
 import { INFLUX_URL } from '../helpers/stack';
 import { waitFor } from '../helpers/wait-for';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InfluxDB } from 'influx';
-import { runDemo } from '../../src/pipelines/demo';
+import { runDemo } from '../../src/app/demo';
 import { INFLUX_URL, KAFKA_BROKERS } from '../helpers/stack';
 
 /** `aestream demo --kafka`: the same demo, through the real broker and InfluxDB. */

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { InfluxDB } from 'influx';
 import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
-import type { SensorFrame } from '../../src/codecs/records';
+import type { SensorFrame } from '../../src/core/records';
 import { loadPipeline } from '../../src/config/load-pipeline';
-import { createKafka } from '../../src/io/kafka-client';
-import { KafkaSink } from '../../src/io/kafka-sink';
-import { SyntheticSource } from '../../src/io/synthetic-source';
-import { trainFromFile } from '../../src/models/train-from-file';
+import { createKafka } from '../../src/connectors/kafka/kafka-client';
+import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
+import { SyntheticSource } from '../../src/connectors/synthetic-source';
+import { trainFromFile } from '../../src/registry/train-and-store';
 import {
   builtCli,
   logEntries,

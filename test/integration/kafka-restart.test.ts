@@ -1,8 +1,8 @@
 import type { Admin } from 'kafkajs';
 import { Subscription } from 'rxjs';
-import { createKafka } from '../../src/io/kafka-client';
-import { KafkaSink } from '../../src/io/kafka-sink';
-import { KafkaSource } from '../../src/io/kafka-source';
+import { createKafka } from '../../src/connectors/kafka/kafka-client';
+import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
+import { KafkaSource } from '../../src/connectors/kafka/kafka-source';
 import { uniqueName } from '../helpers/names';
 import { KAFKA_BROKERS } from '../helpers/stack';
 import { waitFor } from '../helpers/wait-for';

@@ -1,10 +1,10 @@
 import { bufferCount, concatMap, mergeAll, tap } from 'rxjs';
 import type { Admin } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
-import type { SensorFrame } from '../../src/codecs/records';
-import { createKafka } from '../../src/io/kafka-client';
-import { KafkaSink } from '../../src/io/kafka-sink';
-import { KafkaSource } from '../../src/io/kafka-source';
+import type { SensorFrame } from '../../src/core/records';
+import { createKafka } from '../../src/connectors/kafka/kafka-client';
+import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
+import { KafkaSource } from '../../src/connectors/kafka/kafka-source';
 import { decodeRecords } from '../../src/operators/decode-records';
 import { uniqueName } from '../helpers/names';
 import { KAFKA_BROKERS } from '../helpers/stack';

@@ -5,11 +5,15 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parsePipeline } from '../../src/config/load-pipeline';
 import type { PipelineConfig } from '../../src/config/pipeline-schema';
-import { AeError, ErrorCodes } from '../../src/errors';
-import { influxSinkFrom, kafkaSinkFrom, kafkaSourceFrom } from '../../src/io/io-factory';
-import type { KafkaInputConfig } from '../../src/io/io-config';
-import { createKafka } from '../../src/io/kafka-client';
-import type { KafkaRecord } from '../../src/io/kafka-record';
+import { AeError, ErrorCodes } from '../../src/core/errors';
+import {
+  influxSinkFrom,
+  kafkaSinkFrom,
+  kafkaSourceFrom,
+} from '../../src/connectors/connector-factory';
+import type { KafkaInputConfig } from '../../src/connectors/connector-config';
+import { createKafka } from '../../src/connectors/kafka/kafka-client';
+import type { KafkaRecord } from '../../src/core/kafka-record';
 import { builtCli } from '../helpers/detector-process';
 import { uniqueDatabase, uniqueName } from '../helpers/names';
 import { startSecureStack, type SecureStack } from '../helpers/secure-stack';

@@ -1,5 +1,5 @@
 /**
- * @jest-environment ./test/unit/models/shared-typed-arrays-env.js
+ * @jest-environment ./test/helpers/shared-typed-arrays-env.js
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { main } from '../../src/cli/main';
 import { loadPipeline } from '../../src/config/load-pipeline';
-import { readIdxFile } from '../../src/io/idx-file';
-import { trainFromFile } from '../../src/models/train-from-file';
+import { readIdxFile } from '../../src/connectors/files/idx-file';
+import { trainFromFile } from '../../src/registry/train-and-store';
 import { addGaussianNoise, rmse } from '../../src/eval/denoise-eval';
 
 jest.setTimeout(60_000);

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadPipeline, parsePipeline } from '../../src/config/load-pipeline';
-import { ConfigError, ErrorCodes } from '../../src/errors';
+import { ConfigError, ErrorCodes } from '../../src/core/errors';
 
 const root = resolve(__dirname, '..', '..');
 const sensorsText = readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8');

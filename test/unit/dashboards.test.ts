@@ -2,13 +2,21 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { IPoint } from 'influx';
 import { parse } from 'yaml';
-import { AeError, ErrorCodes } from '../../src/errors';
-import { allDashboards, DASHBOARD_DIR, renderDashboard } from '../../src/dashboards/dashboards';
-import { INFLUX_DATASOURCE, PROMETHEUS_DATASOURCE, queriesOf } from '../../src/dashboards/influxql';
-import { DlqSink } from '../../src/io/dlq-sink';
-import { MemoryTopic } from '../../src/io/memory-io';
-import { ScoreSink } from '../../src/io/score-sink';
-import type { Judged } from '../../src/operators/model-input';
+import { AeError, ErrorCodes } from '../../src/core/errors';
+import {
+  allDashboards,
+  DASHBOARD_DIR,
+  renderDashboard,
+} from '../../deploy/grafana/generator/dashboards';
+import {
+  INFLUX_DATASOURCE,
+  PROMETHEUS_DATASOURCE,
+  queriesOf,
+} from '../../deploy/grafana/generator/influxql';
+import { DlqSink } from '../../src/outputs/dlq-sink';
+import { MemoryTopic } from '../../src/connectors/kafka/memory-io';
+import { ScoreSink } from '../../src/outputs/score-sink';
+import type { Judged } from '../../src/core/model-input';
 import { detectorMetrics } from '../../src/observability/metrics';
 import { startPipelineReporter } from '../../src/observability/pipeline-reporter';
 
@@ -141,7 +149,7 @@ describe('Grafana dashboards (generated with the foundation SDK)', () => {
       for (const k of Object.keys(p.fields ?? {})) names.add(k);
     }
     // `aestream replay` adds a `run` tag to the score sink's points; the dashboards leave them out.
-    expect(readFileSync(join(ROOT, 'src/pipelines/replay.ts'), 'utf8')).toMatch(
+    expect(readFileSync(join(ROOT, 'src/app/replay.ts'), 'utf8')).toMatch(
       /new ScoreSink<Frame>\(taggedWriter\(influx, \{ run: /,
     );
     names.add('run');

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { parse, parseAllDocuments } from 'yaml';
 import { buildProgram } from '../../src/cli/main';
 import { parsePipeline } from '../../src/config/load-pipeline';
-import { DASHBOARD_DIR } from '../../src/dashboards/dashboards';
+import { DASHBOARD_DIR } from '../../deploy/grafana/generator/dashboards';
 import { Health, startHealthServer } from '../../src/observability/health-server';
 import { cliNodeFlags } from '../helpers/detector-process';
 

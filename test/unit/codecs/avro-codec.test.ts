@@ -1,11 +1,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { SCHEMA_HEADER, createAvroCodec, type Headers } from '../../../src/codecs/avro-codec';
+import { SCHEMA_HEADER, createAvroCodec } from '../../../src/codecs/avro-codec';
+import type { Headers } from '../../../src/core/kafka-record';
 import { loadSchema, SCHEMA_FILES, fingerprintOf } from '../../../src/codecs/schema-loader';
-import type { ImageFrame, SensorFrame } from '../../../src/codecs/records';
+import type { ImageFrame, SensorFrame } from '../../../src/core/records';
 import { MAX_TIME_MS, MIN_TIME_MS } from '../../../src/codecs/timestamp-millis';
-import { AeError, ErrorCodes } from '../../../src/errors';
+import { AeError, ErrorCodes } from '../../../src/core/errors';
 
 const FIXTURES = join(__dirname, '..', '..', 'fixtures', 'codecs');
 

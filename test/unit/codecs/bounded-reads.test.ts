@@ -1,5 +1,5 @@
 import { createAvroCodec } from '../../../src/codecs/avro-codec';
-import type { SensorFrame } from '../../../src/codecs/records';
+import type { SensorFrame } from '../../../src/core/records';
 
 /** Zig-zag varint of a long, as Avro writes counts. */
 function varint(n: number): number[] {

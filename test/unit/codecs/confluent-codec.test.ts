@@ -8,8 +8,8 @@ import {
   type SchemaRegistryClient,
 } from '../../../src/codecs/confluent-codec';
 import { loadSchema } from '../../../src/codecs/schema-loader';
-import type { SensorFrame } from '../../../src/codecs/records';
-import { AeError, ErrorCodes } from '../../../src/errors';
+import type { SensorFrame } from '../../../src/core/records';
+import { AeError, ErrorCodes } from '../../../src/core/errors';
 
 // No schema registry server runs here: these tests check the framing bytes and the codec's
 // use of the registry through a small in-memory registry with the client's interface.

@@ -1,8 +1,8 @@
 import { PNG } from 'pngjs';
-import { frameSchema } from '../../../src/codecs/frame-config';
-import { checkFrame } from '../../../src/codecs/frame-check';
-import type { ImageFrame, SensorFrame } from '../../../src/codecs/records';
-import { ErrorCodes } from '../../../src/errors';
+import { frameSchema } from '../../../src/core/frame-config';
+import { checkFrame } from '../../../src/operators/frame-check';
+import type { ImageFrame, SensorFrame } from '../../../src/core/records';
+import { ErrorCodes } from '../../../src/core/errors';
 
 const sensorConfig = frameSchema.parse({ kind: 'sensor', features: 3, window: 8 });
 const imageConfig = frameSchema.parse({ kind: 'image', width: 4, height: 2, channels: 1 });

@@ -4,7 +4,7 @@ import {
   LikelihoodScorer,
   SpatialAnomaly,
 } from '../../../src/eval/likelihood-scorer';
-import { initBackend } from '../../../src/models/backend';
+import { initBackend } from '../../../src/training/backend';
 
 /** A daily cycle with a little deterministic jitter. */
 function series(n: number, spikeAt: number | null = null): Float64Array {

@@ -1,7 +1,7 @@
 import type { IPoint } from 'influx';
-import { AeError, ErrorCodes } from '../../../src/errors';
-import { DlqSink } from '../../../src/io/dlq-sink';
-import { MemoryTopic } from '../../../src/io/memory-io';
+import { AeError, ErrorCodes } from '../../../src/core/errors';
+import { DlqSink } from '../../../src/outputs/dlq-sink';
+import { MemoryTopic } from '../../../src/connectors/kafka/memory-io';
 import { detectorMetrics } from '../../../src/observability/metrics';
 import { startPipelineReporter } from '../../../src/observability/pipeline-reporter';
 

@@ -1,7 +1,7 @@
 import { lastValueFrom, of } from 'rxjs';
-import { checkFrame } from '../../../src/codecs/frame-check';
+import { checkFrame } from '../../../src/operators/frame-check';
 import { applyThresholds } from '../../../src/operators/apply-thresholds';
-import type { Scored } from '../../../src/operators/model-input';
+import type { Scored } from '../../../src/core/model-input';
 import { ModelAwareJudge } from '../../../src/thresholds/model-aware-judge';
 import { createThresholdRegistry } from '../../../src/thresholds/threshold-registry';
 

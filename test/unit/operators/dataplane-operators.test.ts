@@ -1,12 +1,12 @@
 import { TestScheduler } from 'rxjs/testing';
 import { lastValueFrom, map, of, Subject, toArray } from 'rxjs';
 import { createAvroCodec } from '../../../src/codecs/avro-codec';
-import { frameSchema } from '../../../src/codecs/frame-config';
-import type { SensorFrame } from '../../../src/codecs/records';
-import { AeError, ErrorCodes } from '../../../src/errors';
-import { DlqHeaders, DlqSink, deadLetter, type MessageSink } from '../../../src/io/dlq-sink';
-import type { KafkaRecord, Outcome } from '../../../src/io/kafka-record';
-import type { OutboundMessage } from '../../../src/io/kafka-sink';
+import { frameSchema } from '../../../src/core/frame-config';
+import type { SensorFrame } from '../../../src/core/records';
+import { AeError, ErrorCodes } from '../../../src/core/errors';
+import { DlqHeaders, DlqSink, deadLetter, type MessageSink } from '../../../src/outputs/dlq-sink';
+import type { KafkaRecord, Outcome } from '../../../src/core/kafka-record';
+import type { OutboundMessage } from '../../../src/connectors/kafka/kafka-sink';
 import { decodeRecords } from '../../../src/operators/decode-records';
 import { toDeadLetters } from '../../../src/operators/to-dead-letters';
 import { validateFrames } from '../../../src/operators/validate-frames';

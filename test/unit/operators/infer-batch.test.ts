@@ -1,7 +1,7 @@
 import { from, lastValueFrom, toArray } from 'rxjs';
-import type { Accepted } from '../../../src/io/kafka-record';
+import type { Accepted } from '../../../src/core/kafka-record';
 import { inferBatch } from '../../../src/operators/infer-batch';
-import type { ModelInput } from '../../../src/operators/model-input';
+import type { ModelInput } from '../../../src/core/model-input';
 
 /** A model whose score of a frame is the mean of its raw input values (what it was given). */
 function meanModel() {

@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { from, lastValueFrom, map, toArray } from 'rxjs';
-import { SensorWindows, windowsOf } from '../../../src/codecs/sensor-windows';
+import { SensorWindows, windowsOf } from '../../../src/operators/sensor-windows';
 import { slidingWindow } from '../../../src/operators/sliding-window';
 
 interface Reading {

@@ -1,9 +1,9 @@
 import { PNG } from 'pngjs';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { imagePixels } from '../../../src/codecs/image-pixels';
-import type { ImageFrame } from '../../../src/codecs/records';
-import { ErrorCodes } from '../../../src/errors';
-import type { KafkaRecord, Outcome } from '../../../src/io/kafka-record';
+import type { ImageFrame } from '../../../src/core/records';
+import { ErrorCodes } from '../../../src/core/errors';
+import type { KafkaRecord, Outcome } from '../../../src/core/kafka-record';
 import { toPixels } from '../../../src/operators/to-pixels';
 
 const record = (offset: number): KafkaRecord => ({

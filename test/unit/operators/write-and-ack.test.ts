@@ -1,6 +1,6 @@
 import { Subject, toArray, lastValueFrom } from 'rxjs';
-import type { Judged } from '../../../src/operators/model-input';
-import { writeAndAck, type BatchSink } from '../../../src/operators/write-and-ack';
+import type { Judged, BatchSink } from '../../../src/core/model-input';
+import { writeAndAck } from '../../../src/operators/write-and-ack';
 
 /** A judged batch of one input covering one record whose acks are logged under `name`. */
 const batch = (name: string, acks: string[]): Judged<null>[] =>

@@ -1,5 +1,5 @@
-import type { AnomalyEvent } from '../../../src/codecs/records';
-import { diffEvents, diffJson, diffTable } from '../../../src/eval/event-diff';
+import type { AnomalyEvent } from '../../../src/core/records';
+import { diffEvents, diffJson, diffTable } from '../../../src/replay/event-diff';
 
 function event(
   partition: number,

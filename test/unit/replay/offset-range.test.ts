@@ -1,11 +1,11 @@
-import { AeError } from '../../../src/errors';
+import { AeError } from '../../../src/core/errors';
 import {
   describeSpec,
   parseRangeSpec,
   rangeSize,
   resolveRange,
   type OffsetLookup,
-} from '../../../src/io/offset-range';
+} from '../../../src/connectors/kafka/offset-range';
 
 /**
  * A topic of 3 partitions as the admin client describes it: partition p holds offsets

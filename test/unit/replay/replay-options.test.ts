@@ -8,12 +8,8 @@ import {
   readThresholdOverride,
 } from '../../../src/cli/replay';
 import { parsePipeline } from '../../../src/config/load-pipeline';
-import { ConfigError } from '../../../src/errors';
-import {
-  asThresholdOverride,
-  newRunId,
-  thresholdWithOverride,
-} from '../../../src/pipelines/replay';
+import { ConfigError } from '../../../src/core/errors';
+import { asThresholdOverride, newRunId, thresholdWithOverride } from '../../../src/app/replay';
 
 const config = parsePipeline(
   `

@@ -1,5 +1,5 @@
-import { checkCandidate, type Reconstructor } from '../../../src/models/candidate-check';
-import { seededRandom } from '../../../src/seeded-random';
+import { checkCandidate, type Reconstructor } from '../../../src/retrain/candidate-check';
+import { seededRandom } from '../../../src/core/seeded-random';
 
 const accept = { tolerance: 0.1, recentQuantile: 0.95, rateSlack: 0.02 };
 const identity = (x: Float32Array) => x;

@@ -1,5 +1,5 @@
-import { DriftMonitor, ksTwoSample } from '../../../src/models/drift';
-import { seededRandom } from '../../../src/seeded-random';
+import { DriftMonitor, ksTwoSample } from '../../../src/retrain/drift';
+import { seededRandom } from '../../../src/core/seeded-random';
 
 function normal(random: () => number, mean: number, sd: number): number {
   const u = 1 - random();

@@ -1,4 +1,4 @@
-import { Reservoir } from '../../../src/models/reservoir';
+import { Reservoir } from '../../../src/retrain/reservoir';
 
 const frame = (i: number) => Float32Array.of(i);
 const idsOf = (frames: Float32Array[]) => frames.map((f) => f[0] as number);

@@ -1,4 +1,4 @@
-import { retrainSchema } from '../../../src/models/retrain-config';
+import { retrainSchema } from '../../../src/retrain/retrain-config';
 
 describe('retrain config', () => {
   it('has working defaults, drift on or off', () => {

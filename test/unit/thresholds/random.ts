@@ -1,5 +1,5 @@
 /** A seeded PRNG (mulberry32) so generated test data is the same on every run. */
-export { seededRandom as seeded } from '../../../src/seeded-random';
+export { seededRandom as seeded } from '../../../src/core/seeded-random';
 
 export function exponential(rand: () => number, n: number, rate = 1): number[] {
   return Array.from({ length: n }, () => -Math.log(1 - rand()) / rate);

@@ -14,7 +14,7 @@ import {
   parseThresholdCommand,
   thresholdCommandFromRecord,
 } from '../../../src/thresholds/threshold-command';
-import { AeError } from '../../../src/errors';
+import { AeError } from '../../../src/core/errors';
 import { exponential, gaussian, seeded } from './random';
 
 const specs: ThresholdSpec[] = [

@@ -1,0 +1,431 @@
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { Observable, type Subscriber } from 'rxjs';
+import { AeError, ErrorCodes, messageOf } from '../../core/errors';
+import { logger } from '../../observability/logger';
+import { createKafka } from './kafka-client';
+import type { KafkaRecord } from '../../core/kafka-record';
+import { isRetriableKafkaError } from './kafka-errors';
+import { OffsetTracker } from './offset-tracker';
+import { backoffDelay } from '../retry';
+
+export interface KafkaSourceOptions {
+  brokers: string | string[];
+  topic: string;
+  group: string;
+  clientId?: string;
+  /** Where a group without committed offsets starts (default false: the latest offset). */
+  fromBeginning?: boolean;
+  /** Records handed downstream and not yet acked, per partition, before it is paused (default 10,000). */
+  maxInFlight?: number;
+  /** How often acked offsets are committed (default 1,000 ms). */
+  commitIntervalMs?: number;
+  /** Longest a graceful stop waits for in-flight records to be acked (default 10,000 ms). */
+  shutdownMs?: number;
+  /** Partitions processed at once by kafkajs (default 3). */
+  partitionsConcurrently?: number;
+  /** kafkajs session timeout (default 10,000 ms; the broker allows 6,000 and up). */
+  sessionTimeoutMs?: number;
+  /**
+   * Longest a fetch waits for data (default 200 ms). kafkajs also sleeps this long when every
+   * partition is paused, so it bounds how late a resumed partition starts again.
+   */
+  maxWaitMs?: number;
+  /** Reuse a kafkajs client (otherwise one is made from brokers/clientId). */
+  kafka?: Kafka;
+}
+
+export interface StopResult {
+  /** True when every record handed downstream was acked before the deadline. */
+  drained: boolean;
+  /** Records still unacked at the deadline; they will be redelivered to the next consumer. */
+  inFlight: number;
+}
+
+/**
+ * A Kafka topic as an Observable of records, at-least-once: a record's offset is committed
+ * only after its `ack()` and the acks of every earlier record of its partition. Built on
+ * kafkajs `eachBatch`; a partition with `maxInFlight` unacked records is paused and resumed
+ * when half of them are acked, so a slow sink slows the fetch instead of filling memory.
+ *
+ * One subscriber at a time; subscribing starts the consumer, `stop()` (or SIGTERM/SIGINT
+ * after `handleSignals()`) stops fetching, completes the stream, waits for in-flight acks
+ * up to `shutdownMs`, commits and disconnects.
+ *
+ * @example
+ * const source = new KafkaSource({ brokers: '127.0.0.1:9092', topic: 'sensors.frames', group: 'g' });
+ * source.records().pipe(
+ *   mergeMap(async (r) => { await sink.send(toMessage(r)); r.ack(); }),
+ * ).subscribe();
+ * source.handleSignals();
+ */
+export class KafkaSource {
+  private readonly kafka: Kafka;
+  private readonly opts: Required<Omit<KafkaSourceOptions, 'kafka' | 'brokers' | 'clientId'>>;
+  private consumer: Consumer | undefined;
+  private subscriber: Subscriber<KafkaRecord> | undefined;
+  private trackers = new Map<number, OffsetTracker>();
+  private readonly paused = new Map<number, () => void>();
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> = Promise.resolve();
+  private stopping: Promise<StopResult> | undefined;
+  private drainWaiter: (() => void) | undefined;
+  private commitFailures = 0;
+  private pauseCount = 0;
+  private assignment: number[] = [];
+  /** Restarts after transient crashes since the last group join (sets the backoff). */
+  private restarts = 0;
+  private running = false;
+
+  constructor(options: KafkaSourceOptions) {
+    this.kafka =
+      options.kafka ?? createKafka({ brokers: options.brokers, clientId: options.clientId });
+    this.opts = {
+      topic: options.topic,
+      group: options.group,
+      fromBeginning: options.fromBeginning ?? false,
+      maxInFlight: options.maxInFlight ?? 10_000,
+      commitIntervalMs: options.commitIntervalMs ?? 1_000,
+      shutdownMs: options.shutdownMs ?? 10_000,
+      partitionsConcurrently: options.partitionsConcurrently ?? 3,
+      sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
+      maxWaitMs: options.maxWaitMs ?? 200,
+    };
+  }
+
+  /** The records of the topic; errors only on infrastructure faults (AE_ERR_KAFKA). */
+  records(): Observable<KafkaRecord> {
+    return new Observable<KafkaRecord>((subscriber) => {
+      if (this.subscriber) {
+        subscriber.error(new Error('KafkaSource supports one subscriber; share() the stream'));
+        return;
+      }
+      this.subscriber = subscriber;
+      this.start().catch((err: unknown) => {
+        subscriber.error(
+          new AeError(ErrorCodes.KAFKA, `kafka source ${this.opts.topic}: ${messageOf(err)}`, {
+            cause: err,
+            retriable: true,
+          }),
+        );
+      });
+      return () => {
+        void this.stop();
+      };
+    });
+  }
+
+  /** Records handed downstream and not yet acked, over all partitions. */
+  inFlight(): number {
+    let n = 0;
+    for (const t of this.trackers.values()) n += t.inFlight;
+    return n;
+  }
+
+  /** Times a partition was paused because downstream was behind (since start). */
+  get pauses(): number {
+    return this.pauseCount;
+  }
+
+  /** Partitions of the topic assigned to this consumer in the current generation. */
+  assignedPartitions(): number[] {
+    return [...this.assignment];
+  }
+
+  /** Partitions paused because downstream is behind. */
+  pausedPartitions(): number[] {
+    return [...this.paused.keys()];
+  }
+
+  /**
+   * Stops gracefully: no more fetching, the stream completes, in-flight records get up to
+   * `deadlineMs` to be acked, acked offsets are committed, the consumer disconnects.
+   */
+  stop(deadlineMs = this.opts.shutdownMs): Promise<StopResult> {
+    this.stopping ??= this.shutdown(deadlineMs, true);
+    return this.stopping;
+  }
+
+  /**
+   * Disconnects at once without committing anything more: what a crash leaves behind.
+   * For tests and for a restart policy that must not commit after a fault.
+   */
+  abort(): Promise<StopResult> {
+    this.stopping ??= this.shutdown(0, false);
+    return this.stopping;
+  }
+
+  /** SIGTERM/SIGINT stop the source gracefully; returns a function that removes the handlers. */
+  handleSignals(deadlineMs = this.opts.shutdownMs): () => void {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info({ signal, topic: this.opts.topic }, 'stopping: draining in-flight records');
+      void this.stop(deadlineMs);
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    return () => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    };
+  }
+
+  private async start(): Promise<void> {
+    if (!this.opts.fromBeginning) await this.pinStartOffsets();
+    await this.startConsumer();
+    this.running = true;
+    logger.info({ topic: this.opts.topic, group: this.opts.group }, 'kafka source started');
+    this.commitTimer = setInterval(() => void this.commit(), this.opts.commitIntervalMs);
+    this.commitTimer.unref();
+  }
+
+  /** A consumer that joins the group and hands batches to onBatch. */
+  private async startConsumer(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.opts.group,
+      sessionTimeout: this.opts.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(this.opts.sessionTimeoutMs / 3)),
+      maxWaitTimeInMs: this.opts.maxWaitMs,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      // A new generation refetches from the committed offsets: acks of older deliveries
+      // must not move the new commits, so the trackers start over.
+      this.trackers = new Map();
+      // kafkajs keeps a paused partition paused across a rebalance; its in-flight count
+      // starts over with the trackers, so resume it now or nothing would ever resume it.
+      for (const resume of this.paused.values()) resume();
+      this.paused.clear();
+      const assigned = e.payload.memberAssignment[this.opts.topic] ?? [];
+      this.assignment = assigned;
+      this.restarts = 0;
+      logger.info(
+        { topic: this.opts.topic, group: this.opts.group, partitions: assigned },
+        'partitions assigned',
+      );
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (e.payload.restart || this.stopping) return;
+      // kafkajs gives up on some states a broker restart passes through (e.g. "Failed to
+      // find group coordinator" while the restarted broker loads the group offsets), and
+      // does not restart its consumer then: do it here, for as long as the state lasts.
+      if (isRetriableKafkaError(e.payload.error)) {
+        void this.restartConsumer(consumer, e.payload.error);
+        return;
+      }
+      this.subscriber?.error(
+        new AeError(ErrorCodes.KAFKA, `kafka consumer crashed: ${messageOf(e.payload.error)}`, {
+          cause: e.payload.error,
+          retriable: true,
+        }),
+      );
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: this.opts.fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.opts.partitionsConcurrently,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /**
+   * Replaces a consumer that crashed on a transient error with a new one, after a backoff
+   * that grows while the error lasts. The new member rejoins the group and refetches from
+   * the committed offsets; what the old one handed on and is acked later is ignored.
+   */
+  private async restartConsumer(crashed: Consumer, err: unknown): Promise<void> {
+    if (this.consumer !== crashed || this.stopping) return;
+    const delayMs = backoffDelay(Math.min(this.restarts++, 6));
+    logger.warn(
+      { topic: this.opts.topic, group: this.opts.group, err: messageOf(err), delayMs },
+      'kafka consumer stopped on a transient error; starting it again',
+    );
+    await crashed.disconnect().catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    if (this.stopping) return;
+    try {
+      await this.startConsumer();
+    } catch (next) {
+      if (isRetriableKafkaError(next) && this.consumer) {
+        await this.restartConsumer(this.consumer, next);
+        return;
+      }
+      this.subscriber?.error(
+        new AeError(ErrorCodes.KAFKA, `kafka consumer cannot restart: ${messageOf(next)}`, {
+          cause: next,
+          retriable: true,
+        }),
+      );
+    }
+  }
+
+  /**
+   * A group that starts "from the latest offset" and crashes before its first commit on a
+   * partition would restart from the then-latest offset, skipping every record in between.
+   * So before joining, partitions without a committed offset get one: the current end.
+   * Best effort: with other members already running (they own the commits) it is skipped.
+   */
+  private async pinStartOffsets(): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const [committed] = await admin.fetchOffsets({
+        groupId: this.opts.group,
+        topics: [this.opts.topic],
+      });
+      const missing = (committed?.partitions ?? []).filter((p) => p.offset === '-1');
+      if (missing.length === 0) return;
+      const ends = await admin.fetchTopicOffsets(this.opts.topic);
+      await admin.setOffsets({
+        groupId: this.opts.group,
+        topic: this.opts.topic,
+        partitions: missing.map((p) => ({
+          partition: p.partition,
+          offset: ends.find((e) => e.partition === p.partition)?.high ?? '0',
+        })),
+      });
+    } catch (err) {
+      logger.debug({ topic: this.opts.topic, err: messageOf(err) }, 'start offsets not pinned');
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  private async onBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    pause,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
+    const { topic, partition } = batch;
+    let tracker = this.trackers.get(partition);
+    if (!tracker) {
+      tracker = new OffsetTracker();
+      this.trackers.set(partition, tracker);
+    }
+    const subscriber = this.subscriber;
+    // The last offset handed on, resolved once per batch: kafkajs parses and stores each
+    // resolved offset (a Long per call), which showed in profiles when done per message.
+    let handedOn: string | undefined;
+    for (const m of batch.messages) {
+      if (this.stopping || !isRunning() || isStale() || !subscriber || subscriber.closed) break;
+      if (tracker.inFlight >= this.opts.maxInFlight) {
+        // Unresolved messages are fetched again after resume, from the last resolved offset.
+        this.paused.set(partition, pause());
+        this.pauseCount++;
+        break;
+      }
+      const offset = Number(m.offset);
+      tracker.track(offset);
+      const t = tracker;
+      subscriber.next({
+        topic,
+        partition,
+        offset: m.offset,
+        key: m.key,
+        timestamp: Number(m.timestamp),
+        headers: (m.headers ?? {}) as KafkaRecord['headers'],
+        value: m.value ?? Buffer.alloc(0),
+        ack: () => this.onAck(partition, t, offset),
+      });
+      handedOn = m.offset;
+    }
+    if (handedOn !== undefined) resolveOffset(handedOn);
+    await heartbeat();
+  }
+
+  private onAck(partition: number, tracker: OffsetTracker, offset: number): void {
+    tracker.ack(offset);
+    if (this.trackers.get(partition) !== tracker) return; // from an older generation
+    const resume = this.paused.get(partition);
+    if (resume && tracker.inFlight <= this.opts.maxInFlight / 2) {
+      this.paused.delete(partition);
+      resume();
+    }
+    if (this.drainWaiter && this.inFlight() === 0) this.drainWaiter();
+  }
+
+  /** Commits every partition's contiguous acked prefix; commits never overlap. */
+  commit(): Promise<void> {
+    this.committing = this.committing.then(async () => {
+      const consumer = this.consumer;
+      if (!consumer) return;
+      const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
+      const done: Array<[OffsetTracker, number]> = [];
+      for (const [partition, t] of this.trackers) {
+        const next = t.commitOffset();
+        if (next === undefined) continue;
+        offsets.push({ topic: this.opts.topic, partition, offset: String(next) });
+        done.push([t, next]);
+      }
+      if (offsets.length === 0) return;
+      try {
+        await consumer.commitOffsets(offsets);
+        for (const [t, next] of done) t.markCommitted(next);
+        if (this.commitFailures > 0)
+          logger.info({ topic: this.opts.topic }, 'offset commits work again');
+        this.commitFailures = 0;
+      } catch (err) {
+        // Expected during a rebalance; the next generation recommits from its own acks.
+        if (this.commitFailures++ === 0) {
+          logger.warn(
+            { topic: this.opts.topic, err: messageOf(err) },
+            'offset commit failed; will retry',
+          );
+        }
+      }
+    });
+    return this.committing;
+  }
+
+  private async shutdown(deadlineMs: number, graceful: boolean): Promise<StopResult> {
+    // Let stop() store its promise first: completing the stream below re-enters stop().
+    await Promise.resolve();
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    const consumer = this.consumer;
+    // Stop fetching: batches would otherwise be refetched in a loop while we drain.
+    if (consumer && graceful && this.running) {
+      try {
+        consumer.pause([{ topic: this.opts.topic }]);
+      } catch (err) {
+        // a consumer that crashed (or never joined) has nothing to pause
+        logger.debug({ topic: this.opts.topic, err: messageOf(err) }, 'pause on stop failed');
+      }
+    }
+    let drained = this.inFlight() === 0;
+    if (graceful) {
+      this.subscriber?.complete();
+      if (!drained) {
+        drained = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), deadlineMs);
+          this.drainWaiter = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        this.drainWaiter = undefined;
+      }
+      await this.commit();
+    }
+    const inFlight = this.inFlight();
+    if (consumer) {
+      try {
+        await consumer.disconnect();
+      } catch (err) {
+        logger.warn({ err: messageOf(err) }, 'kafka consumer disconnect failed');
+      }
+    }
+    if (!graceful) this.subscriber?.complete();
+    if (graceful && !drained) {
+      logger.warn(
+        { topic: this.opts.topic, inFlight, code: ErrorCodes.SHUTDOWN_TIMEOUT },
+        `stopped with ${inFlight} records unacked after ${deadlineMs} ms; they will be redelivered`,
+      );
+    } else {
+      logger.info({ topic: this.opts.topic, graceful }, 'kafka source stopped');
+    }
+    return { drained, inFlight };
+  }
+}

@@ -1,0 +1,52 @@
+import type { Gauge } from 'prom-client';
+import { messageOf } from '../core/errors';
+import { logger } from '../observability/logger';
+
+/**
+ * How a sink that retries through outages (InfluxDB, Kafka) reports them: one warning when
+ * its writes start failing, one info line when they work again, and a 0/1 gauge
+ * (`aestream_influx_up`, `aestream_kafka_sink_up`) for alerts.
+ *
+ * @example
+ * const outage = new OutageReport(upGauge, { topic }, 'Kafka unavailable: ...', 'Kafka writes work again');
+ * await retry(send, { onRetry: (err) => outage.failed(err, { messages: n }) });
+ * outage.succeeded();
+ */
+export class OutageReport<L extends string> {
+  private down = false;
+
+  constructor(
+    private readonly up: Gauge<L>,
+    private readonly labels: Partial<Record<L, string>>,
+    private readonly downMessage: string,
+    private readonly upMessage: string,
+  ) {
+    up.set(labels, 1);
+  }
+
+  /** True while writes are failing and being retried. */
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  /** A write failed and will be retried; only the first failure of an outage is logged. */
+  failed(err: unknown, fields: Record<string, unknown> = {}): void {
+    if (this.down) return;
+    this.down = true;
+    this.up.set(this.labels, 0);
+    logger.warn({ ...this.where(), err: messageOf(err), ...fields }, this.downMessage);
+  }
+
+  /** A write went through; ends the outage if there was one. */
+  succeeded(): void {
+    if (!this.down) return;
+    this.down = false;
+    this.up.set(this.labels, 1);
+    logger.info(this.where(), this.upMessage);
+  }
+
+  /** The labels as log fields (which database, which topic). */
+  private where(): Record<string, unknown> {
+    return { ...this.labels };
+  }
+}

@@ -1,0 +1,35 @@
+import type { AeError } from './errors';
+
+/** Header values as kafkajs hands them over, or plain strings. */
+export type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;
+export type Headers = Record<string, HeaderValue>;
+
+/** One message from a Kafka topic as the source hands it on, with the ack that lets it be committed. */
+export interface KafkaRecord {
+  topic: string;
+  partition: number;
+  /** Offset as kafkajs gives it (a decimal string; offsets may exceed 2^53 in theory). */
+  offset: string;
+  key: Buffer | null;
+  /** Broker/producer timestamp, ms since the epoch. */
+  timestamp: number;
+  headers: Headers;
+  value: Buffer;
+  /**
+   * Says every sink has this record. Offsets are committed only up to the first record
+   * not yet acked in its partition (at-least-once). Acking twice is harmless.
+   */
+  ack(): void;
+}
+
+/** A record after a step that can fail: decoded/validated, or carrying why it was not. */
+export type Outcome<T> =
+  { ok: true; record: KafkaRecord; value: T } | { ok: false; record: KafkaRecord; error: AeError };
+
+/** A record that made it through decoding and validation. */
+export type Accepted<T> = Extract<Outcome<T>, { ok: true }>;
+
+/** The source key as a string (source ids are UTF-8 keys). */
+export function keyString(record: Pick<KafkaRecord, 'key'>): string | null {
+  return record.key === null ? null : record.key.toString('utf8');
+}

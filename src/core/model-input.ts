@@ -1,0 +1,58 @@
+import type { Accepted } from './kafka-record';
+
+/** One feature's (sensors) or one image region's share of a frame's error. */
+export interface Contribution {
+  /** Feature index (sensors) or region index, row-major over the region grid (images). */
+  index: number;
+  /** Mean error over that feature's readings in the window, or that region's pixels. */
+  error: number;
+}
+
+/** The judgement on one score. `warming-up` only while the threshold calibrates. */
+export type Verdict = 'normal' | 'anomaly' | 'warming-up';
+
+/**
+ * What travels through the detector after decoding: one model input (a sensor window or
+ * an image) with the records it accounts for, then its score, then its verdict. The
+ * `covered` records are acked together once every sink has what this input produced.
+ */
+export interface ModelInput<F> {
+  /** Source id: the threshold key and the event key. */
+  key: string;
+  /**
+   * The flat model input, not yet normalized (W·D readings, or H·W·C pixel intensities
+   * 0-255; for RAW_U8 images the frame's own bytes).
+   */
+  data: Float32Array | Uint8Array;
+  /** The record that completed this input: its event time, offset and id are the input's. */
+  last: Accepted<F>;
+  /** Every record first accounted for by this input, `last` included. */
+  covered: Accepted<F>[];
+  /** A padded window of a source with fewer than W readings: scored, never judged. */
+  partial?: boolean;
+}
+
+export interface Scored<F> extends ModelInput<F> {
+  score: number;
+  /** The largest contributions, largest first (top-k of the pipeline's model.topK). */
+  contributions: Contribution[];
+  modelVersion: string;
+  /**
+   * The model's rebuilt input in raw units (same layout as `data`) and the input's latent
+   * vector, from the pass that gave the score; present when the pipeline outputs them.
+   */
+  reconstruction?: Float32Array;
+  latent?: Float32Array;
+}
+
+export interface Judged<F> extends Scored<F> {
+  threshold: number | null;
+  verdict: Verdict;
+  probability: number;
+}
+
+/** One output of the detector: takes a judged batch, resolves when it is durably written. */
+export interface BatchSink<F> {
+  readonly name: string;
+  write(batch: readonly Judged<F>[]): Promise<void>;
+}

@@ -1,0 +1,129 @@
+import type { Contribution } from '../core/model-input';
+import type { Architecture } from '../training/architecture';
+
+/** Reconstruction error used as the anomaly score. */
+export type ErrorKind = 'mse' | 'mae';
+
+export interface BatchScores {
+  /** One score per frame: the mean error over all of its values. */
+  scores: Float32Array;
+  /** The `topK` largest contributions of each frame, largest first. */
+  top: Contribution[][];
+}
+
+/** How values of a frame group into contributions. */
+export type ContributionLayout =
+  | { kind: 'feature'; features: number }
+  | { kind: 'region'; height: number; width: number; channels: number; region: number };
+
+/** The contribution layout of an architecture (`region`: side of the square image regions). */
+export function layoutOf(arch: Architecture, region = 7): ContributionLayout {
+  return arch.kind === 'dense-ae'
+    ? { kind: 'feature', features: arch.features }
+    : {
+        kind: 'region',
+        height: arch.height,
+        width: arch.width,
+        channels: arch.channels,
+        region: Math.min(region, arch.height, arch.width),
+      };
+}
+
+/** Number of contribution slots per frame (features, or regions of the grid). */
+export function slotCount(layout: ContributionLayout): number {
+  if (layout.kind === 'feature') return layout.features;
+  return Math.ceil(layout.height / layout.region) * Math.ceil(layout.width / layout.region);
+}
+
+/**
+ * Scores `n` frames from their (normalized) inputs `x` and reconstructions `y`, both
+ * row-major with `x.length / n` values per frame. Plain array math: it runs on the output
+ * of any engine (tfjs or ONNX) and allocates nothing on a backend.
+ *
+ * @example
+ * const { scores, top } = scoreBatch(x, y, 32, { kind: 'feature', features: 3 }, 'mse', 2);
+ */
+export function scoreBatch(
+  x: Float32Array,
+  y: Float32Array,
+  n: number,
+  layout: ContributionLayout,
+  error: ErrorKind = 'mse',
+  topK = 3,
+): BatchScores {
+  if (x.length !== y.length || n <= 0 || x.length % n !== 0) {
+    throw new RangeError(`scoreBatch: ${x.length} inputs, ${y.length} outputs, ${n} frames`);
+  }
+  const size = x.length / n;
+  const slots = slotCount(layout);
+  const sums = new Float64Array(slots);
+  const counts = new Float64Array(slots);
+  const slotOf = slotIndexer(layout, size);
+  for (let i = 0; i < size; i++) counts[slotOf[i] as number]! += 1;
+  const scores = new Float32Array(n);
+  const top: Contribution[][] = new Array<Contribution[]>(n);
+  const means = new Float64Array(slots);
+  const picked = new Uint8Array(slots);
+  for (let f = 0; f < n; f++) {
+    sums.fill(0);
+    let total = 0;
+    const base = f * size;
+    for (let i = 0; i < size; i++) {
+      const d = (x[base + i] as number) - (y[base + i] as number);
+      const e = error === 'mse' ? d * d : Math.abs(d);
+      total += e;
+      sums[slotOf[i] as number]! += e;
+    }
+    scores[f] = total / size;
+    top[f] = topContributions(sums, counts, topK, means, picked);
+  }
+  return { scores, top };
+}
+
+function slotIndexer(layout: ContributionLayout, size: number): Uint32Array {
+  const slotOf = new Uint32Array(size);
+  if (layout.kind === 'feature') {
+    for (let i = 0; i < size; i++) slotOf[i] = i % layout.features;
+    return slotOf;
+  }
+  const { width, channels, region } = layout;
+  const cols = Math.ceil(width / region);
+  for (let i = 0; i < size; i++) {
+    const pixel = Math.floor(i / channels);
+    const row = Math.floor(pixel / width);
+    const col = pixel % width;
+    slotOf[i] = Math.floor(row / region) * cols + Math.floor(col / region);
+  }
+  return slotOf;
+}
+
+/**
+ * The k largest slot means, largest first (ties: lower index first). A selection over the
+ * few slots instead of an object per slot and a sort: this ran for every frame (bench hotpath).
+ */
+function topContributions(
+  sums: Float64Array,
+  counts: Float64Array,
+  k: number,
+  means: Float64Array,
+  picked: Uint8Array,
+): Contribution[] {
+  const slots = sums.length;
+  const m = Math.min(k, slots);
+  if (m <= 0) return [];
+  for (let s = 0; s < slots; s++) {
+    means[s] = (sums[s] as number) / Math.max(1, counts[s] as number);
+    picked[s] = 0;
+  }
+  const out: Contribution[] = new Array<Contribution>(m);
+  for (let j = 0; j < m; j++) {
+    let best = -1;
+    for (let s = 0; s < slots; s++) {
+      if (picked[s] === 1) continue;
+      if (best < 0 || (means[s] as number) > (means[best] as number)) best = s;
+    }
+    picked[best] = 1;
+    out[j] = { index: best, error: means[best] as number };
+  }
+  return out;
+}

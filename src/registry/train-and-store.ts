@@ -1,0 +1,119 @@
+import type { ModelSection } from '../training/model-config';
+import { architectureOf } from '../training/architecture';
+import { Autoencoder } from '../training/autoencoder';
+import { initBackend } from '../training/backend';
+import { ModelStore, type ModelMetadata } from './model-store';
+import { fitRange, fitRobust, normalize } from '../training/normalization';
+import { readTrainingData, type TrainingData } from '../training/training-data';
+import {
+  type EpochReport,
+  type TrainResult,
+  trainAutoencoder,
+  trainOptionsOf,
+} from '../training/trainer';
+
+export interface TrainOptionsOverride {
+  epochs?: number;
+  seed?: number;
+  store?: string;
+  /**
+   * Start from this network's weights (a retrain's warm start). The normalization is still
+   * refitted on the new data: the weights map normalized inputs to normalized outputs, so
+   * they stay a good start when the data's level or scale moved.
+   */
+  warmFrom?: Autoencoder;
+  onStart?: (info: { backend: string; samples: number; epochs: number; kind: string }) => void;
+  onEpoch?: (report: EpochReport) => void;
+}
+
+export interface TrainFromFileOptions extends TrainOptionsOverride {
+  data: string;
+  maxSamples?: number;
+}
+
+export interface TrainedVersion {
+  version: number;
+  path: string;
+  metadata: ModelMetadata;
+  result: TrainResult;
+}
+
+/**
+ * Offline training of a pipeline's autoencoder from a file (what `aestream train` runs):
+ * read the data, then {@link trainAndStore}.
+ *
+ * @example
+ * const { path } = await trainFromFile(loadPipeline('pipelines/sensors.yaml'), { data: 'nab.csv' });
+ */
+export async function trainFromFile(
+  config: ModelSection,
+  opts: TrainFromFileOptions,
+): Promise<TrainedVersion> {
+  await initBackend(config.model.backend);
+  const arch = architectureOf(config.frame, config.model);
+  const stride = config.frame.kind === 'sensor' ? config.frame.stride : 1;
+  return trainAndStore(
+    config,
+    readTrainingData(opts.data, arch, stride, opts.maxSamples ?? 0),
+    opts,
+  );
+}
+
+/**
+ * Trains a pipeline's autoencoder on raw samples already in memory (the demo's synthetic
+ * windows, a retrain reservoir): fit the normalization (robust per feature for sensors,
+ * [0, 1] for images), train with early stopping, store the result as a new model version.
+ *
+ * @example
+ * await trainAndStore(config, { raw, count, source: 'synthetic' }, { onEpoch: console.log });
+ */
+export async function trainAndStore(
+  config: ModelSection,
+  data: TrainingData,
+  opts: TrainOptionsOverride = {},
+): Promise<TrainedVersion> {
+  const backend = await initBackend(config.model.backend);
+  const arch = architectureOf(config.frame, config.model);
+  const norm = arch.kind === 'dense-ae' ? fitRobust(data.raw, arch.features) : fitRange(data.raw);
+  const x = normalize(norm, data.raw);
+  const train = {
+    ...trainOptionsOf(config.model),
+    ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+  };
+  opts.onStart?.({ backend, samples: data.count, epochs: train.epochs, kind: arch.kind });
+  const ae = Autoencoder.create(arch, norm, train.seed);
+  try {
+    // setWeights copies the values into the new model's own variables.
+    if (opts.warmFrom) ae.model.setWeights(opts.warmFrom.model.getWeights());
+    const result = await trainAutoencoder(ae, x, data.count, {
+      ...train,
+      ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}),
+    });
+    const store = new ModelStore(opts.store ?? config.model.store);
+    const saved = await store.save(ae, {
+      pipeline: config.name,
+      training: {
+        source: data.source,
+        count: result.trainCount,
+        ...(data.range ? { range: data.range } : {}),
+        epochs: result.epochs,
+        seed: train.seed,
+        denoise: train.denoise,
+        ...(train.corruption ? { corruption: train.corruption } : {}),
+        backend,
+        samplesPerSecond: Math.round(result.samplesPerSecond),
+      },
+      validation: {
+        loss: result.valLoss,
+        trainLoss: result.loss,
+        bestEpoch: result.bestEpoch,
+        count: result.valCount,
+        ...(opts.warmFrom ? { warmStart: 1 } : {}),
+      },
+    });
+    return { ...saved, result };
+  } finally {
+    ae.dispose();
+  }
+}

@@ -1,0 +1,135 @@
+import type { FrameConfig } from '../core/frame-config';
+import { z } from 'zod';
+
+/** The autoencoder of a pipeline, where its versions are stored, and how it runs. */
+
+export const denoiseSchema = z
+  .strictObject({
+    noise: z
+      .enum(['gaussian', 'masking'])
+      .default('gaussian')
+      .describe(
+        'gaussian: add N(0, level) noise to every normalized input value; masking: set a random share `level` of the input values to 0 (the median for sensors, black for images).',
+      ),
+    level: z
+      .number()
+      .gt(0)
+      .describe(
+        'Noise std in normalized units (gaussian; images are in [0, 1], sensors in IQRs), or the share of masked values in (0, 1) (masking).',
+      ),
+  })
+  .refine((d) => d.noise !== 'masking' || d.level < 1, {
+    message: 'masking level is a share of values and must be below 1',
+    path: ['level'],
+  })
+  .describe(
+    'Train a denoising autoencoder: corrupted inputs against the clean target, so the reconstruction output removes noise rather than copying it. Off when absent.',
+  );
+
+export type DenoiseConfig = z.infer<typeof denoiseSchema>;
+
+const common = {
+  store: z.string().min(1).describe('Folder of the versioned model store.'),
+  releases: z
+    .strictObject({
+      topic: z
+        .string()
+        .regex(/^[a-zA-Z0-9._-]+$/)
+        .default('aestream.models')
+        .describe('Compacted topic of ModelReleases, keyed by pipeline.'),
+      follow: z
+        .boolean()
+        .default(true)
+        .describe(
+          'Swap to each newer release of this pipeline while running (between micro-batches).',
+        ),
+    })
+    .prefault({})
+    .describe('Model rollout: where releases are published and whether detectors follow them.'),
+  engine: z
+    .enum(['auto', 'tfjs', 'onnx'])
+    .default('auto')
+    .describe('Inference engine; auto picks the fastest available.'),
+  backend: z
+    .enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'])
+    .default('auto')
+    .describe('TensorFlow.js backend; auto tries GPU, native, WASM, then CPU.'),
+  error: z.enum(['mse', 'mae']).default('mse').describe('Reconstruction error used as the score.'),
+  topK: z
+    .int()
+    .min(0)
+    .max(64)
+    .default(3)
+    .describe('Feature or region contributions kept per event.'),
+  train: z
+    .strictObject({
+      epochs: z.int().min(1).max(10000).default(30).describe('Upper bound on training epochs.'),
+      batchSize: z.int().min(1).max(65536).default(64),
+      learningRate: z.number().positive().default(0.001).describe('Adam learning rate.'),
+      validation: z
+        .number()
+        .gt(0)
+        .lt(1)
+        .default(0.1)
+        .describe('Share of the training data held back for validation and early stopping.'),
+      patience: z
+        .int()
+        .min(1)
+        .default(5)
+        .describe('Epochs without validation-loss improvement before stopping early.'),
+      seed: z.int().default(42).describe('Seed of weight init, shuffling and noise.'),
+      denoise: z
+        .number()
+        .min(0)
+        .default(0)
+        .describe('Std of Gaussian noise added to inputs in training (0 = plain autoencoder).'),
+    })
+    .prefault({})
+    .describe('Offline training (aestream train) and retraining defaults.'),
+  denoise: denoiseSchema.optional(),
+};
+
+export const denseAeSchema = z
+  .strictObject({
+    kind: z.literal('dense-ae'),
+    hidden: z
+      .array(z.int().min(1))
+      .min(1)
+      .default([32, 8])
+      .describe('Encoder layer sizes; the last is the bottleneck (latent size).'),
+    ...common,
+  })
+  .describe('Dense autoencoder over a flattened window (W x D).');
+
+export const convAeSchema = z
+  .strictObject({
+    kind: z.literal('conv-ae'),
+    filters: z
+      .array(z.int().min(1))
+      .min(1)
+      .default([16, 32])
+      .describe('Filters of each stride-2 convolution of the encoder; the decoder mirrors them.'),
+    latent: z.int().min(1).default(16).describe('Size of the dense bottleneck.'),
+    kernel: z.int().min(1).max(11).default(3).describe('Square kernel size of every convolution.'),
+    region: z
+      .int()
+      .min(1)
+      .default(7)
+      .describe('Side of the square image regions whose errors are reported as contributions.'),
+    ...common,
+  })
+  .describe('Convolutional autoencoder for images.');
+
+export const modelSchema = z.discriminatedUnion('kind', [denseAeSchema, convAeSchema]);
+
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type DenseAeConfig = z.infer<typeof denseAeSchema>;
+export type ConvAeConfig = z.infer<typeof convAeSchema>;
+export type TrainConfig = ModelConfig['train'];
+
+/** The slice of a pipeline file that training, the model store and inference read. */
+export interface ModelSection {
+  readonly name: string;
+  readonly frame: FrameConfig;
+  readonly model: ModelConfig;
+}

@@ -1,0 +1,71 @@
+import { fitRange, fitRobust, normalize } from '../../../src/training/normalization';
+import { scoreBatch } from '../../../src/inference/scoring';
+import { auroc } from '../../../src/eval/auroc';
+
+describe('scoreBatch', () => {
+  // 2 frames of a window of 2 readings x 3 features.
+  const x = new Float32Array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+  const y = new Float32Array([0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 3, 1]);
+  const layout = { kind: 'feature', features: 3 } as const;
+
+  it('scores each frame by its mean squared error and ranks features', () => {
+    const { scores, top } = scoreBatch(x, y, 2, layout, 'mse', 2);
+    expect(scores[0]).toBeCloseTo(0);
+    expect(scores[1]).toBeCloseTo((1 + 4) / 6);
+    // feature 1 errs by 1 in reading 0 and by 2 in reading 1: mean squared (1 + 4) / 2
+    expect(top[1]).toEqual([
+      { index: 1, error: 2.5 },
+      { index: 0, error: 0 },
+    ]);
+  });
+
+  it('uses the mean absolute error when asked', () => {
+    const { scores } = scoreBatch(x, y, 2, layout, 'mae', 0);
+    expect(scores[1]).toBeCloseTo((1 + 2) / 6);
+  });
+
+  it('reports image errors per region', () => {
+    // one 4x4 grey frame, regions of 2x2: the bottom-right region holds the error.
+    const img = new Float32Array(16);
+    const rec = new Float32Array(16);
+    rec[15] = 0.5;
+    rec[10] = 0.5;
+    const { top } = scoreBatch(
+      img,
+      rec,
+      1,
+      { kind: 'region', height: 4, width: 4, channels: 1, region: 2 },
+      'mse',
+      1,
+    );
+    expect(top[0]).toEqual([{ index: 3, error: (0.25 + 0.25) / 4 }]);
+  });
+});
+
+describe('normalization', () => {
+  it('fits median / IQR per feature, ignoring an outlier', () => {
+    const data = new Float32Array([1, 100, 2, 200, 3, 300, 4, 400, 1000, 500]);
+    const norm = fitRobust(data, 2);
+    expect(norm).toEqual({ kind: 'robust', center: [3, 300], scale: [2, 200] });
+    expect(Array.from(normalize(norm, [3, 500]))).toEqual([0, 1]);
+  });
+
+  it('scales images to [0, 1]', () => {
+    const norm = fitRange(new Uint8Array([0, 128, 255]));
+    expect(Array.from(normalize(norm, new Uint8Array([0, 255])))).toEqual([0, 1]);
+  });
+
+  it('never divides by zero on a constant feature', () => {
+    const norm = fitRobust(new Float32Array([5, 5, 5, 5]), 1);
+    expect(norm).toEqual({ kind: 'robust', center: [5], scale: [1] });
+  });
+});
+
+describe('auroc', () => {
+  it('is 1 for perfect separation, 0.5 for ties, and matches a hand count', () => {
+    expect(auroc([0.1, 0.2, 0.8, 0.9], [false, false, true, true])).toBe(1);
+    expect(auroc([0.5, 0.5, 0.5, 0.5], [false, true, false, true])).toBe(0.5);
+    // pairs (pos, neg): (0.35 > 0.1), (0.35 < 0.4), (0.8 > both): 3 of 4
+    expect(auroc([0.1, 0.4, 0.35, 0.8], [false, false, true, true])).toBe(0.75);
+  });
+});
