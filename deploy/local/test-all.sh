@@ -14,10 +14,11 @@ export INFLUX_URL="${INFLUX_URL:-http://127.0.0.1:${AESTREAM_INFLUX_PORT:-8086}}
 step "build"
 npm run --silent build
 
-step "static checks (tsc, eslint, prettier)"
+step "static checks (tsc, eslint, prettier, layer rules)"
 npx tsc -p tsconfig.json --noEmit
 npx eslint .
 npx prettier --check . >/dev/null
+npx depcruise src --config .dependency-cruiser.cjs
 
 step "lint the example pipelines"
 # As the installed command runs (its shebang line starts node with the flags on it).
