@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ConfigError } from '../core/errors';
-import { lintRules } from '../config/lint-rules';
+import { lintRules, lintTrainingData } from '../config/lint-rules';
 import { loadPipeline } from '../config/load-pipeline';
 import { redactCredentials } from '../core/secrets';
 
@@ -15,19 +15,28 @@ export function lintCommand(): Command {
     .description('validate pipeline files (schema, ${ENV:default} references, cross-field rules)')
     .argument('<file...>', 'pipeline YAML files')
     .option('--print', 'print each valid file as resolved: env substituted, defaults filled')
+    .option(
+      '--data <file>',
+      'a sensor training CSV (what `aestream train --data` reads): warn about channels whose robust scale is floored or that are constant (warnings do not fail)',
+    )
     .addHelpText(
       'after',
       `\nBesides the schema (unknown keys, types, ranges), these rules are checked:\n${rules}\n` +
         '\nRelative paths in a pipeline file resolve from the working directory.\n' +
-        '\nExample:\n  aestream lint pipelines/sensors.yaml pipelines/images.yaml',
+        '\nExamples:\n  aestream lint pipelines/sensors.yaml pipelines/images.yaml' +
+        '\n  aestream lint pipelines/sensors.yaml --data train.csv',
     )
-    .action((files: string[], opts: { print?: boolean }) => {
+    .action((files: string[], opts: { print?: boolean; data?: string }) => {
       let failed = 0;
       for (const file of files) {
         try {
           const config = loadPipeline(file);
           console.log(`ok   ${file}`);
           if (opts.print) console.log(JSON.stringify(config, redactCredentials, 2));
+          if (opts.data !== undefined) {
+            for (const w of lintTrainingData(config, opts.data))
+              console.log(`warn ${file}: ${w.path}: ${w.message}`);
+          }
         } catch (err) {
           if (!(err instanceof ConfigError)) throw err;
           failed++;

@@ -1,6 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ConfigIssue } from '../core/errors';
+import { AeError, ErrorCodes, type ConfigIssue } from '../core/errors';
+import { featureStats, isConstantFeature, robustScale } from '../training/normalization';
+import { readCsvReadings } from '../training/training-data';
 import type { PipelineConfig } from './pipeline-schema';
 
 /** Where relative paths in a pipeline file are resolved: the working directory of the command. */
@@ -179,3 +181,42 @@ export const lintRules: readonly LintRule[] = [
     },
   },
 ];
+
+/**
+ * Warnings about a sensor training file for a pipeline (`aestream lint --data FILE`):
+ * each channel whose robust scale is floored (its IQR is tiny next to its spread, as for a
+ * stepped or quantized channel) and each constant channel (passed as 0, so the model never
+ * sees it). Image pipelines get none. Throws AE_ERR_DATA_INVALID for an unreadable file.
+ *
+ * @example lintTrainingData(loadPipeline('pipelines/sensors.yaml'), 'train.csv') // [{ path: 'model.normalization', ... }]
+ */
+export function lintTrainingData(config: PipelineConfig, file: string): ConfigIssue[] {
+  if (config.frame.kind !== 'sensor') return [];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new AeError(ErrorCodes.DATA_INVALID, `cannot read training data ${file}`, { cause: err });
+  }
+  const { header, hasTime, readings } = readCsvReadings(file, text, config.frame.features);
+  const names = header.slice(hasTime ? 1 : 0);
+  const issues: ConfigIssue[] = [];
+  featureStats(readings, config.frame.features).forEach((s, d) => {
+    const channel = `channel ${d + 1} (${names[d] ?? '?'})`;
+    if (isConstantFeature(s)) {
+      issues.push({
+        path: 'model.normalization',
+        message: `${channel} is constant (${s.min}) in ${file}: it is passed as 0 and the model ignores it`,
+      });
+      return;
+    }
+    const robust = robustScale(s);
+    if (config.model.normalization !== 'robust' || !robust.floored) return;
+    const g = (v: number) => v.toPrecision(3);
+    issues.push({
+      path: 'model.normalization',
+      message: `${channel} has IQR ${g(s.iqr)} against std ${g(s.centralStd)} and range ${g(s.centralRange)} in ${file} (stepped or quantized?): its robust scale is floored at ${g(robust.scale)}`,
+    });
+  });
+  return issues;
+}

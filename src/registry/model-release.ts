@@ -33,10 +33,12 @@ export function versionNumber(label: string): number {
   return n;
 }
 
+const RELEASE_KIND = { robust: 'ROBUST', standard: 'ZSCORE', minmax: 'MINMAX' } as const;
+
 function releaseNormalization(norm: Normalization): ModelRelease['normalization'] {
-  return norm.kind === 'robust'
-    ? { kind: 'ROBUST', offset: [...norm.center], scale: [...norm.scale] }
-    : { kind: 'MINMAX', offset: [norm.min], scale: [norm.max - norm.min] };
+  return norm.kind === 'range'
+    ? { kind: 'MINMAX', offset: [norm.min], scale: [norm.max - norm.min] }
+    : { kind: RELEASE_KIND[norm.kind], offset: [...norm.center], scale: [...norm.scale] };
 }
 
 /**

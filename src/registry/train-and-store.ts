@@ -3,7 +3,7 @@ import { architectureOf } from '../training/architecture';
 import { Autoencoder } from '../training/autoencoder';
 import { initBackend } from '../training/backend';
 import { ModelStore, type ModelMetadata } from './model-store';
-import { fitRange, fitRobust, normalize } from '../training/normalization';
+import { fitRange, fitScaling, normalize } from '../training/normalization';
 import { readTrainingData, type TrainingData } from '../training/training-data';
 import {
   type EpochReport,
@@ -61,8 +61,8 @@ export async function trainFromFile(
 
 /**
  * Trains a pipeline's autoencoder on raw samples already in memory (the demo's synthetic
- * windows, a retrain reservoir): fit the normalization (robust per feature for sensors,
- * [0, 1] for images), train with early stopping, store the result as a new model version.
+ * windows, a retrain reservoir): fit the normalization (`model.normalization` per feature
+ * for sensors, [0, 1] for images), train with early stopping, store the result as a new model version.
  *
  * @example
  * await trainAndStore(config, { raw, count, source: 'synthetic' }, { onEpoch: console.log });
@@ -74,7 +74,10 @@ export async function trainAndStore(
 ): Promise<TrainedVersion> {
   const backend = await initBackend(config.model.backend);
   const arch = architectureOf(config.frame, config.model);
-  const norm = arch.kind === 'dense-ae' ? fitRobust(data.raw, arch.features) : fitRange(data.raw);
+  const norm =
+    arch.kind === 'dense-ae'
+      ? fitScaling(config.model.normalization, data.raw, arch.features)
+      : fitRange(data.raw);
   const x = normalize(norm, data.raw);
   const train = {
     ...trainOptionsOf(config.model),

@@ -55,6 +55,12 @@ const common = {
     .default('auto')
     .describe('TensorFlow.js backend; auto tries GPU, native, WASM, then CPU.'),
   error: z.enum(['mse', 'mae']).default('mse').describe('Reconstruction error used as the score.'),
+  normalization: z
+    .enum(['robust', 'standard', 'minmax'])
+    .default('robust')
+    .describe(
+      'Per-feature scaling of sensor readings, fitted on the training data: robust (median, IQR floored at half the std and a 20th of the range of the central 99 % of values, so a stepped channel cannot dominate), standard (mean, std) or minmax (min, range). A feature constant in training is passed as 0. Image frames are always scaled to [0, 1].',
+    ),
   topK: z
     .int()
     .min(0)

@@ -2,46 +2,155 @@ import { AeError, ErrorCodes } from '../core/errors';
 
 /**
  * Input scaling fitted on the training data and stored with the model, so inference
- * scales frames exactly as training did.
- * - `robust` (sensors): per feature, (x − median) / IQR; outliers in the training data
- *   barely move it, unlike mean/std.
- * - `range` (images): (x − min) / (max − min) into [0, 1], matching the sigmoid output.
+ * scales frames exactly as training did. Sensors are scaled per feature, (x − center) / scale:
+ * - `robust`: center the median, scale the IQR, floored (see {@link fitScaling}); outliers in
+ *   the training data barely move it, unlike mean/std.
+ * - `standard`: center the mean, scale the standard deviation.
+ * - `minmax`: center the minimum, scale the range (training values into [0, 1]).
+ * A feature that is constant in the training data has scale 0 and is passed as 0.
+ * `range` (images): one (x − min) / (max − min) into [0, 1], matching the sigmoid output.
  */
+export type FeatureScaling = 'robust' | 'standard' | 'minmax';
+
 export type Normalization =
-  | { kind: 'robust'; center: number[]; scale: number[] }
+  | {
+      kind: FeatureScaling;
+      center: number[];
+      scale: number[];
+      /** Features whose robust scale was raised to its floor (absent when none). */
+      floored?: number[];
+    }
   | { kind: 'range'; min: number; max: number };
 
 /**
- * Fits robust per-feature scaling on row-major samples whose last axis is the feature
- * (D = `features`): value i belongs to feature i % D.
- *
- * @example
- * fitRobust(new Float32Array([1, 10, 2, 20, 3, 30]), 2) // center [2, 20]
+ * Floors of the robust scale, as fractions of a feature's standard deviation and range,
+ * both taken over the central 99 % of its training values (so a few glitches in the
+ * training file cannot widen it). On normally distributed data the IQR is 1.35 std and
+ * at least a 20th of the range, so neither floor changes an ordinary feature; a stepped
+ * or quantized feature that sits mostly at one value (IQR near 0) gets a normalized std of
+ * at most about 2 and a range of at most 20 units, instead of hundreds.
  */
-export function fitRobust(data: Float32Array, features: number): Normalization {
+export const ROBUST_FLOOR = { std: 0.5, range: 0.05, central: 0.99 } as const;
+
+/** Per-feature statistics of training readings, for scaling and for lint's report. */
+export interface FeatureStats {
+  median: number;
+  iqr: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  /** Standard deviation and range of the central {@link ROBUST_FLOOR}.central of the values. */
+  centralStd: number;
+  centralRange: number;
+}
+
+/**
+ * Per-feature statistics of row-major samples whose last axis is the feature
+ * (D = `features`): value i belongs to feature i % D.
+ */
+export function featureStats(data: Float32Array, features: number): FeatureStats[] {
   if (data.length === 0 || data.length % features !== 0) {
     throw new AeError(
       ErrorCodes.DATA_INVALID,
       `cannot fit scaling: ${data.length} values are not a whole number of ${features}-feature readings`,
     );
   }
-  const center: number[] = [];
-  const scale: number[] = [];
   const perFeature = data.length / features;
   const column = new Float32Array(perFeature);
+  const tail = (1 - ROBUST_FLOOR.central) / 2;
+  const stats: FeatureStats[] = [];
   for (let d = 0; d < features; d++) {
     for (let i = 0; i < perFeature; i++) column[i] = data[i * features + d] as number;
     column.sort();
-    const median = quantile(column, 0.5);
-    let spread = quantile(column, 0.75) - quantile(column, 0.25);
-    // A constant or nearly constant feature: fall back to the full range, then to 1,
-    // so scaling never divides by zero.
-    if (!(spread > 1e-12)) spread = (column[perFeature - 1] as number) - (column[0] as number);
-    if (!(spread > 1e-12)) spread = 1;
-    center.push(median);
-    scale.push(spread);
+    const lo = quantile(column, tail);
+    const hi = quantile(column, 1 - tail);
+    const all = moments(column, -Infinity, Infinity);
+    const central = moments(column, lo, hi);
+    stats.push({
+      median: quantile(column, 0.5),
+      iqr: quantile(column, 0.75) - quantile(column, 0.25),
+      mean: all.mean,
+      std: all.std,
+      min: column[0] as number,
+      max: column[perFeature - 1] as number,
+      centralStd: central.std,
+      centralRange: hi - lo,
+    });
   }
-  return { kind: 'robust', center, scale };
+  return stats;
+}
+
+function moments(values: Float32Array, lo: number, hi: number): { mean: number; std: number } {
+  let n = 0;
+  let sum = 0;
+  for (const v of values) {
+    if (v < lo || v > hi) continue;
+    n++;
+    sum += v;
+  }
+  const mean = sum / n;
+  let sq = 0;
+  for (const v of values) if (v >= lo && v <= hi) sq += (v - mean) ** 2;
+  return { mean, std: Math.sqrt(sq / n) };
+}
+
+/** Constant in training: a spread below a billionth of its magnitude (float noise) counts as none. */
+export const isConstantFeature = (s: FeatureStats): boolean =>
+  !(s.max - s.min > 1e-9 * Math.max(1, Math.abs(s.max), Math.abs(s.min)));
+
+/**
+ * The robust scale of a feature: its IQR, floored at {@link ROBUST_FLOOR} of its central
+ * std and range; when all of those are 0 (a feature flat but for rare spikes), at the same
+ * fractions of its full std and range.
+ */
+export function robustScale(s: FeatureStats): { scale: number; floored: boolean } {
+  let floor = Math.max(ROBUST_FLOOR.std * s.centralStd, ROBUST_FLOOR.range * s.centralRange);
+  if (!(Math.max(floor, s.iqr) > 0)) {
+    floor = Math.max(ROBUST_FLOOR.std * s.std, ROBUST_FLOOR.range * (s.max - s.min));
+  }
+  return s.iqr >= floor ? { scale: s.iqr, floored: false } : { scale: floor, floored: true };
+}
+
+/**
+ * Fits per-feature scaling of `kind` on row-major samples, feature last. A constant
+ * feature gets scale 0 (passed as 0). Robust scaling lists the features whose scale was
+ * floored ({@link robustScale}).
+ *
+ * @example
+ * fitScaling('robust', new Float32Array([1, 10, 2, 20, 3, 30]), 2) // center [2, 20]
+ */
+export function fitScaling(
+  kind: FeatureScaling,
+  data: Float32Array,
+  features: number,
+): Normalization {
+  const center: number[] = [];
+  const scale: number[] = [];
+  const floored: number[] = [];
+  featureStats(data, features).forEach((s, d) => {
+    if (isConstantFeature(s)) {
+      center.push(s.min);
+      scale.push(0);
+    } else if (kind === 'standard') {
+      center.push(s.mean);
+      scale.push(s.std);
+    } else if (kind === 'minmax') {
+      center.push(s.min);
+      scale.push(s.max - s.min);
+    } else {
+      const robust = robustScale(s);
+      center.push(s.median);
+      scale.push(robust.scale);
+      if (robust.floored) floored.push(d);
+    }
+  });
+  return { kind, center, scale, ...(floored.length > 0 ? { floored } : {}) };
+}
+
+/** Robust per-feature scaling ({@link fitScaling} with `robust`). */
+export function fitRobust(data: Float32Array, features: number): Normalization {
+  return fitScaling('robust', data, features);
 }
 
 /** Fits [0, 1] scaling on the global min and max of the data (images). */
@@ -97,7 +206,7 @@ export function normalize(
       `${data.length} values are not a whole number of ${d}-feature readings`,
     );
   }
-  const inv = norm.scale.map((s) => 1 / s);
+  const inv = norm.scale.map((s) => (s > 0 ? 1 / s : 0));
   for (let i = 0; i < data.length; i++) {
     const f = i % d;
     out[i] = ((data[i] as number) - (norm.center[f] as number)) * (inv[f] as number);
@@ -137,12 +246,12 @@ export function denormalize(norm: Normalization, data: ArrayLike<number>): Float
   return out;
 }
 
-/** True when every number of the normalization is finite and every scale positive. */
+/** True when every number of the normalization is finite and no scale negative (0: constant feature). */
 export function isValidNormalization(norm: Normalization): boolean {
   if (norm.kind === 'range') return Number.isFinite(norm.min) && norm.max > norm.min;
   return (
     norm.center.length === norm.scale.length &&
     norm.center.every(Number.isFinite) &&
-    norm.scale.every((s) => Number.isFinite(s) && s > 0)
+    norm.scale.every((s) => Number.isFinite(s) && s >= 0)
   );
 }

@@ -64,6 +64,33 @@ describe('aestream lint', () => {
     expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('--data warns about a stepped channel and a constant one in a training file, and still exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aestream-lint-data-'));
+    const pipeline = join(dir, 'three.yaml');
+    writeFileSync(
+      pipeline,
+      readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8').replace(
+        'features: 1, window: 64',
+        'features: 3, window: 16',
+      ),
+    );
+    const rows = ['timestamp,temp,flow,spare'];
+    for (let i = 0; i < 400; i++) {
+      const temp = 20 + Math.sin(i / 5) * 3;
+      // At 3.0 (jitter of a thousandth) but for a step every tenth row.
+      const flow = i % 10 === 0 ? 4 : 3 + ((i * 7) % 3) * 0.001;
+      rows.push(`${i},${temp.toFixed(4)},${flow},0`);
+    }
+    const data = join(dir, 'train.csv');
+    writeFileSync(data, rows.join('\n') + '\n');
+    const r = await run('lint', pipeline, '--data', data);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`ok   ${pipeline}`);
+    expect(r.out).toMatch(/warn .*model\.normalization: channel 2 \(flow\) has IQR .* floored at/);
+    expect(r.out).toMatch(/warn .*model\.normalization: channel 3 \(spare\) is constant/);
+    expect(r.out).not.toMatch(/channel 1 \(temp\)/);
+  });
+
   it('--print shows the resolved file with its defaults', async () => {
     const r = await run('lint', '--print', 'pipelines/images.yaml');
     expect(r.code).toBe(0);
