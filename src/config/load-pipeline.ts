@@ -5,6 +5,7 @@ import { ConfigError, ErrorCodes, type ConfigIssue } from '../core/errors';
 import { interpolateEnv } from './interpolate';
 import { redactIssues, secretValues } from '../core/secrets';
 import { lintRules, type LintContext } from './lint-rules';
+import { deprecatedFieldsUsed } from './pipeline-docs';
 import { pipelineSchema, type PipelineConfig } from './pipeline-schema';
 
 export interface LoadOptions {
@@ -12,6 +13,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Where relative paths resolve; the working directory by default. */
   baseDir?: string;
+  /** Receives problems that do not stop the file from loading (deprecated fields). */
+  warnings?: ConfigIssue[];
 }
 
 /**
@@ -59,6 +62,7 @@ export function parsePipeline(
   const raw = interpolateEnv(doc, options.env ?? process.env, envIssues);
   if (envIssues.length > 0) throw new ConfigError(ErrorCodes.CONFIG_ENV, file, envIssues);
 
+  options.warnings?.push(...deprecatedFieldsUsed(raw));
   const parsed = pipelineSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     throw new ConfigError(

@@ -192,13 +192,11 @@ export const influxOutputSchema = z
       .optional()
       .describe('File holding the password (a mounted secret); one trailing newline is ignored.'),
     batchSize: z.int().min(1).max(100000).default(5000).describe('Points per write request.'),
-    flushMs: z
-      .int()
-      .min(1)
-      .optional()
-      .describe(
+    flushMs: z.int().min(1).optional().meta({
+      description:
         'No longer used (points are written as soon as the previous write is done); accepted so older files stay valid.',
-      ),
+      deprecated: true,
+    }),
     maxBuffered: z
       .int()
       .min(1)

@@ -20,9 +20,12 @@ export const sensorFrameSchema = z
 export const imageFrameSchema = z
   .strictObject({
     kind: z.literal('image'),
-    width: z.int().min(1).max(4096),
-    height: z.int().min(1).max(4096),
-    channels: z.union([z.literal(1), z.literal(3)]).default(1),
+    width: z.int().min(1).max(4096).describe('Image width in pixels.'),
+    height: z.int().min(1).max(4096).describe('Image height in pixels.'),
+    channels: z
+      .union([z.literal(1), z.literal(3)])
+      .default(1)
+      .describe('Colour channels: 1 (grey) or 3 (RGB).'),
   })
   .describe('Image frames, each scored on its own.');
 

@@ -73,7 +73,8 @@ export const retrainSchema = z
         everyMinutes: z.number().positive().optional().describe('Train on a wall-clock schedule.'),
         drift: z.boolean().default(false).describe('Train when the score distribution drifts.'),
       })
-      .prefault({ everyFrames: 50000 }),
+      .prefault({ everyFrames: 50000 })
+      .describe('When to train; any combination, one run at a time.'),
     reservoir: z.int().min(100).default(20000).describe('Normal frames kept for training.'),
     halfLife: z
       .int()
@@ -82,7 +83,12 @@ export const retrainSchema = z
       .describe(
         'Recency weighting: the sampling weight of a normal frame halves every this many normal frames (default: the reservoir size).',
       ),
-    epochs: z.int().min(1).max(1000).default(20),
+    epochs: z
+      .int()
+      .min(1)
+      .max(1000)
+      .default(20)
+      .describe('Upper bound on the epochs of a run (early stopping as in model.train).'),
     validation: z.number().gt(0).lt(1).default(0.1).describe('Share held back for validation.'),
     minSamples: z
       .int()

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { main } from '../../src/cli/main';
@@ -91,6 +91,41 @@ describe('aestream lint', () => {
     expect(r.out).not.toMatch(/channel 1 \(temp\)/);
   });
 
+  it('warns about a deprecated field and still exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aestream-lint-'));
+    try {
+      const old = join(dir, 'sensors-old.yaml');
+      writeFileSync(
+        old,
+        readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8').replace(
+          'database: aestream }',
+          'database: aestream, flushMs: 1000 }',
+        ),
+      );
+      const r = await run('lint', old);
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`ok   ${old}`);
+      expect(r.out).toContain(`warn ${old}: output.influx.flushMs: deprecated: No longer used`);
+      const clean = await run('lint', 'pipelines/sensors.yaml');
+      expect(clean.out).not.toContain('warn');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--docs prints the field reference rendered from the schema', async () => {
+    const r = await run('lint', '--docs');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('| `input.kafka.brokers` | string | required |');
+    expect(r.out).toMatch(/\| `output\.influx\.flushMs` \|.*\*\*Deprecated\.\*\*/);
+  });
+
+  it('without a file or --docs, exits 1 saying what to give', async () => {
+    const r = await run('lint');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/give at least one pipeline file/);
+  });
+
   it('--print shows the resolved file with its defaults', async () => {
     const r = await run('lint', '--print', 'pipelines/images.yaml');
     expect(r.code).toBe(0);
@@ -112,7 +147,7 @@ describe('aestream', () => {
   it('--help lists the commands', async () => {
     const r = await run('--help');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/lint \[options\] <file\.\.\.>/);
+    expect(r.out).toMatch(/lint \[options\] \[file\.\.\.\]/);
   });
 
   it('an unknown command exits 1', async () => {
