@@ -240,8 +240,11 @@ export function produceCommand(): Command {
             });
         }
         await Promise.all(pending);
-        await sink.disconnect();
       } finally {
+        // On every path: an open producer keeps the process alive after a bad input row.
+        // Disconnecting flushes what was sent so far and settles every send.
+        await sink.disconnect();
+        await Promise.allSettled(pending);
         process.off('SIGINT', onSignal);
         bar?.update(sent, {
           rate: Math.round(sent / Math.max(0.001, (Date.now() - started) / 1000)),
