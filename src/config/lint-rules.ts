@@ -61,19 +61,56 @@ export const lintRules: readonly LintRule[] = [
   },
   {
     id: 'model-fits-frame',
-    description: 'conv-ae is for image frames; the bottleneck is smaller than the model input',
+    description:
+      'conv-ae is for image frames, conv1d-ae for sensor frames; the strides fit the frame; the bottleneck is smaller than the model input',
     check(config) {
       const { frame, model } = config;
       const inputSize =
         frame.kind === 'sensor'
           ? frame.window * frame.features
           : frame.width * frame.height * frame.channels;
+      if (model.kind === 'conv1d-ae') {
+        if (frame.kind !== 'sensor') {
+          return [
+            {
+              path: 'model.kind',
+              message: 'conv1d-ae needs sensor frames (frame.kind: sensor); use conv-ae for images',
+            },
+          ];
+        }
+        const factor = 2 ** model.filters.length;
+        if (frame.window % factor !== 0) {
+          return [
+            {
+              path: 'model.filters',
+              message: `${model.filters.length} stride-2 layers over time need frame.window divisible by ${factor}; the window is ${frame.window}`,
+            },
+          ];
+        }
+        if (model.kernel > frame.window) {
+          return [
+            {
+              path: 'model.kernel',
+              message: `kernel ${model.kernel} spans more readings than the window of ${frame.window}`,
+            },
+          ];
+        }
+        return model.latent < inputSize
+          ? []
+          : [
+              {
+                path: 'model.latent',
+                message: `latent ${model.latent} is not smaller than the input size ${inputSize} (window x features)`,
+              },
+            ];
+      }
       if (model.kind === 'conv-ae') {
         if (frame.kind !== 'image') {
           return [
             {
               path: 'model.kind',
-              message: 'conv-ae needs image frames (frame.kind: image); use dense-ae for sensors',
+              message:
+                'conv-ae needs image frames (frame.kind: image); use dense-ae or conv1d-ae for sensors',
             },
           ];
         }

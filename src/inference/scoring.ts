@@ -18,7 +18,7 @@ export type ContributionLayout =
 
 /** The contribution layout of an architecture (`region`: side of the square image regions). */
 export function layoutOf(arch: Architecture, region = 7): ContributionLayout {
-  return arch.kind === 'dense-ae'
+  return arch.kind !== 'conv-ae'
     ? { kind: 'feature', features: arch.features }
     : {
         kind: 'region',

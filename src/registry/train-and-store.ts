@@ -75,7 +75,7 @@ export async function trainAndStore(
   const backend = await initBackend(config.model.backend);
   const arch = architectureOf(config.frame, config.model);
   const norm =
-    arch.kind === 'dense-ae'
+    arch.kind !== 'conv-ae'
       ? fitScaling(config.model.normalization, data.raw, arch.features)
       : fitRange(data.raw);
   const x = normalize(norm, data.raw);

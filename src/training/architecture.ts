@@ -23,7 +23,19 @@ export type Architecture =
       filters: number[];
       latent: number;
       kernel: number;
+    }
+  | {
+      kind: 'conv1d-ae';
+      /** Readings per window (W) and values per reading (D); the model input is W·D flat. */
+      window: number;
+      features: number;
+      filters: number[];
+      latent: number;
+      kernel: number;
     };
+
+/** The architectures of sensor windows (W readings of D values, flat), as opposed to images. */
+export type SensorArchitecture = Extract<Architecture, { kind: 'dense-ae' | 'conv1d-ae' }>;
 
 /** Name of the bottleneck layer; `encode()` reads its output. */
 export const LATENT_LAYER = 'latent';
@@ -46,6 +58,21 @@ export function architectureOf(frame: FrameConfig, model: ModelConfig): Architec
       hidden: [...model.hidden],
     };
   }
+  if (model.kind === 'conv1d-ae') {
+    if (frame.kind !== 'sensor') {
+      throw new AeError(ErrorCodes.CONFIG_INVALID, 'model.kind conv1d-ae needs frame.kind sensor');
+    }
+    const arch: Architecture = {
+      kind: 'conv1d-ae',
+      window: frame.window,
+      features: frame.features,
+      filters: [...model.filters],
+      latent: model.latent,
+      kernel: model.kernel,
+    };
+    checkConvGeometry(arch);
+    return arch;
+  }
   if (frame.kind !== 'image') {
     throw new AeError(ErrorCodes.CONFIG_INVALID, 'model.kind conv-ae needs frame.kind image');
   }
@@ -64,9 +91,9 @@ export function architectureOf(frame: FrameConfig, model: ModelConfig): Architec
 
 /** The per-sample input shape of the model (without the batch axis). */
 export function inputShapeOf(arch: Architecture): number[] {
-  return arch.kind === 'dense-ae'
-    ? [arch.window * arch.features]
-    : [arch.height, arch.width, arch.channels];
+  return arch.kind === 'conv-ae'
+    ? [arch.height, arch.width, arch.channels]
+    : [arch.window * arch.features];
 }
 
 /** Values per sample. */
@@ -74,8 +101,18 @@ export function inputSizeOf(arch: Architecture): number {
   return inputShapeOf(arch).reduce((a, b) => a * b, 1);
 }
 
-function checkConvGeometry(arch: Extract<Architecture, { kind: 'conv-ae' }>): void {
+function checkConvGeometry(arch: Extract<Architecture, { kind: 'conv-ae' | 'conv1d-ae' }>): void {
   const step = 2 ** arch.filters.length;
+  if (arch.kind === 'conv1d-ae') {
+    if (arch.window % step !== 0) {
+      throw new AeError(
+        ErrorCodes.CONFIG_INVALID,
+        `conv1d-ae with ${arch.filters.length} stride-2 convolutions needs frame.window divisible by ${step}, ` +
+          `got ${arch.window}; use fewer model.filters or a window that is a multiple of ${step}`,
+      );
+    }
+    return;
+  }
   if (arch.height % step !== 0 || arch.width % step !== 0) {
     throw new AeError(
       ErrorCodes.CONFIG_INVALID,
@@ -94,6 +131,8 @@ function checkConvGeometry(arch: Extract<Architecture, { kind: 'conv-ae' }>): vo
  * Conv: H×W×C → Conv(fᵢ, stride 2, relu)… → Flatten → Dense(latent, 'latent') → Dense(relu)
  * → Reshape → ConvTranspose(fᵢ, stride 2, relu) mirrored … → ConvTranspose(C, stride 2,
  * sigmoid) (images are scaled to [0, 1]).
+ * Conv1d: the same over time on a W·D window seen as 1×W×D (kernel 1×k, stride 1×2), with
+ * a linear output, flattened back to W·D.
  *
  * @example
  * const model = buildModel({ kind: 'dense-ae', window: 64, features: 1, hidden: [32, 8] }, 42);
@@ -138,63 +177,114 @@ export function buildModel(arch: Architecture, seed: number): tf.LayersModel {
     return tf.model({ inputs: input, outputs: output, name: 'dense_ae' });
   }
 
-  const { height, width, channels, filters, latent, kernel } = arch;
+  if (arch.kind === 'conv1d-ae') {
+    // Time runs along the width of a one-row image and the D values of a reading are its
+    // channels, so each 1 x k convolution slides over time only.
+    const { window, features } = arch;
+    const input = tf.input({ shape: [window * features], name: 'input' });
+    const grid = tf.layers
+      .reshape({ targetShape: [1, window, features], name: 'in_reshape' })
+      .apply(input) as tf.SymbolicTensor;
+    const h = convStack(grid, [1, window, features], {
+      ...arch,
+      kernel: [1, arch.kernel],
+      strides: [1, 2],
+      // Scaled sensor values are unbounded.
+      outActivation: 'linear',
+      outName: 'dec_out',
+      kernelInitializer,
+    });
+    const output = tf.layers.flatten({ name: 'output' }).apply(h) as tf.SymbolicTensor;
+    return tf.model({ inputs: input, outputs: output, name: 'conv1d_ae' });
+  }
+
+  const { height, width, channels } = arch;
   const input = tf.input({ shape: [height, width, channels], name: 'input' });
-  let h: tf.SymbolicTensor = input;
-  filters.forEach((f, i) => {
+  const output = convStack(input, [height, width, channels], {
+    ...arch,
+    kernel: [arch.kernel, arch.kernel],
+    strides: [2, 2],
+    outActivation: 'sigmoid',
+    outName: 'output',
+    kernelInitializer,
+  });
+  return tf.model({ inputs: input, outputs: output, name: 'conv_ae' });
+}
+
+interface ConvStackOptions {
+  filters: number[];
+  latent: number;
+  kernel: [number, number];
+  strides: [number, number];
+  outActivation: 'sigmoid' | 'linear';
+  outName: string;
+  kernelInitializer: () => ReturnType<typeof tf.initializers.glorotUniform>;
+}
+
+/**
+ * The convolutional encoder, dense bottleneck and mirrored decoder on an [h, w, c] grid:
+ * Conv(fᵢ, stride, relu)… → Flatten → Dense(latent, 'latent') → Dense(relu) → Reshape →
+ * ConvTranspose(fᵢ, stride, relu) mirrored … → ConvTranspose(c, stride, outActivation).
+ */
+function convStack(
+  input: tf.SymbolicTensor,
+  [height, width, channels]: [number, number, number],
+  o: ConvStackOptions,
+): tf.SymbolicTensor {
+  let h = input;
+  o.filters.forEach((f, i) => {
     h = tf.layers
       .conv2d({
         filters: f,
-        kernelSize: kernel,
-        strides: 2,
+        kernelSize: o.kernel,
+        strides: o.strides,
         padding: 'same',
         activation: 'relu',
         name: `enc_conv_${i}`,
-        kernelInitializer: kernelInitializer(),
+        kernelInitializer: o.kernelInitializer(),
       })
       .apply(h) as tf.SymbolicTensor;
   });
-  const step = 2 ** filters.length;
-  const small = [height / step, width / step, filters[filters.length - 1] as number];
+  const [sh, sw] = o.strides.map((s) => s ** o.filters.length) as [number, number];
+  const small = [height / sh, width / sw, o.filters[o.filters.length - 1] as number];
   h = tf.layers.flatten({ name: 'flatten' }).apply(h) as tf.SymbolicTensor;
   h = tf.layers
-    .dense({ units: latent, name: LATENT_LAYER, kernelInitializer: kernelInitializer() })
+    .dense({ units: o.latent, name: LATENT_LAYER, kernelInitializer: o.kernelInitializer() })
     .apply(h) as tf.SymbolicTensor;
   h = tf.layers
     .dense({
       units: small.reduce((a, b) => a * b, 1),
       activation: 'relu',
       name: 'dec_dense',
-      kernelInitializer: kernelInitializer(),
+      kernelInitializer: o.kernelInitializer(),
     })
     .apply(h) as tf.SymbolicTensor;
   h = tf.layers.reshape({ targetShape: small, name: 'dec_reshape' }).apply(h) as tf.SymbolicTensor;
-  const mirrored = [...filters].reverse().slice(1);
+  const mirrored = [...o.filters].reverse().slice(1);
   mirrored.forEach((f, i) => {
     h = tf.layers
       .conv2dTranspose({
         filters: f,
-        kernelSize: kernel,
-        strides: 2,
+        kernelSize: o.kernel,
+        strides: o.strides,
         padding: 'same',
         activation: 'relu',
         name: `dec_deconv_${i}`,
-        kernelInitializer: kernelInitializer(),
+        kernelInitializer: o.kernelInitializer(),
       })
       .apply(h) as tf.SymbolicTensor;
   });
-  const output = tf.layers
+  return tf.layers
     .conv2dTranspose({
       filters: channels,
-      kernelSize: kernel,
-      strides: 2,
+      kernelSize: o.kernel,
+      strides: o.strides,
       padding: 'same',
-      activation: 'sigmoid',
-      name: 'output',
-      kernelInitializer: kernelInitializer(),
+      activation: o.outActivation,
+      name: o.outName,
+      kernelInitializer: o.kernelInitializer(),
     })
     .apply(h) as tf.SymbolicTensor;
-  return tf.model({ inputs: input, outputs: output, name: 'conv_ae' });
 }
 
 /**

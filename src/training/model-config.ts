@@ -126,11 +126,39 @@ export const convAeSchema = z
   })
   .describe('Convolutional autoencoder for images.');
 
-export const modelSchema = z.discriminatedUnion('kind', [denseAeSchema, convAeSchema]);
+export const conv1dAeSchema = z
+  .strictObject({
+    kind: z.literal('conv1d-ae'),
+    filters: z
+      .array(z.int().min(1))
+      .min(1)
+      .default([32, 32])
+      .describe(
+        'Filters of each stride-2 convolution over time; the decoder mirrors them. frame.window must be divisible by 2^(number of layers).',
+      ),
+    latent: z.int().min(1).default(16).describe('Size of the dense bottleneck.'),
+    kernel: z
+      .int()
+      .min(1)
+      .max(15)
+      .default(5)
+      .describe('Readings each convolution spans in time (odd, 5-7 is usual).'),
+    ...common,
+  })
+  .describe(
+    'Temporal convolutional autoencoder for sensor windows: convolves over time with the D values of a reading as channels.',
+  );
+
+export const modelSchema = z.discriminatedUnion('kind', [
+  denseAeSchema,
+  convAeSchema,
+  conv1dAeSchema,
+]);
 
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type DenseAeConfig = z.infer<typeof denseAeSchema>;
 export type ConvAeConfig = z.infer<typeof convAeSchema>;
+export type Conv1dAeConfig = z.infer<typeof conv1dAeSchema>;
 export type TrainConfig = ModelConfig['train'];
 
 /** The slice of a pipeline file that training, the model store and inference read. */

@@ -6,6 +6,8 @@ import { LATENT_LAYER } from './architecture';
  * Exports our autoencoders to ONNX from their layers and weights, for onnxruntime.
  * Only our own layer set is supported (InputLayer, Dense, Conv2D, Conv2DTranspose,
  * Flatten, Reshape with relu / sigmoid / linear activations); anything else is refused.
+ * The temporal conv AE is a 1×W×D image to ONNX: 1×k Conv / ConvTranspose between Reshape
+ * and Flatten.
  *
  * tfjs is channels-last (NHWC) and ONNX convolutions are channels-first (NCHW): the graph
  * transposes into NCHW before the first convolution and back before Flatten and at the
@@ -201,6 +203,8 @@ export function exportOnnx(model: tf.LayersModel): Uint8Array {
         cur = emit('Flatten', [cur], [{ name: 'axis', int: 1 }]);
         break;
       case 'Reshape': {
+        // The target shape is channels-last, so the data must be too.
+        toNhwc();
         const target = config.targetShape as number[];
         const shapeName = init(
           `${layer.name}_shape`,

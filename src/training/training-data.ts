@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { AeError, ErrorCodes } from '../core/errors';
 import { readIdxFile } from '../connectors/files/idx-file';
-import type { Architecture } from './architecture';
+import type { Architecture, SensorArchitecture } from './architecture';
 
 /** Raw (not yet normalized) training samples for an architecture, read from a file. */
 export interface TrainingData {
@@ -118,7 +118,7 @@ export function readCsvReadings(file: string, text: string, features: number): C
 function windowsFromCsv(
   file: string,
   text: string,
-  arch: Extract<Architecture, { kind: 'dense-ae' }>,
+  arch: SensorArchitecture,
   stride: number,
   maxSamples: number,
 ): TrainingData {

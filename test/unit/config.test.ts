@@ -189,6 +189,42 @@ describe('cross-field rules', () => {
     ).toEqual([expect.stringMatching(/^model\.kind: conv-ae needs image frames/)]);
   });
 
+  it('a temporal conv model on sensor frames is accepted; on images it is refused', () => {
+    const config = parse(
+      sensorsText.replace('kind: dense-ae, hidden: [32, 8]', 'kind: conv1d-ae, filters: [16, 32]'),
+    );
+    expect(config.model).toMatchObject({ kind: 'conv1d-ae', filters: [16, 32], kernel: 5 });
+    const images = readFileSync(join(root, 'pipelines', 'images.yaml'), 'utf8');
+    expect(problems(images.replace(/kind: conv-ae/, 'kind: conv1d-ae'))).toEqual([
+      expect.stringMatching(/^model\.kind: conv1d-ae needs sensor frames/),
+    ]);
+  });
+
+  it('a window that the temporal conv encoder cannot halve', () => {
+    const conv1d = sensorsText.replace(
+      'kind: dense-ae, hidden: [32, 8]',
+      'kind: conv1d-ae, filters: [8, 8, 8]',
+    );
+    expect(problems(conv1d.replace('window: 64', 'window: 60'))).toEqual([
+      expect.stringMatching(
+        /^model\.filters: 3 stride-2 layers over time need frame\.window divisible by 8; the window is 60/,
+      ),
+    ]);
+  });
+
+  it('a temporal kernel longer than the window, and a bottleneck as large as the input', () => {
+    const conv1d = sensorsText.replace(
+      'kind: dense-ae, hidden: [32, 8]',
+      'kind: conv1d-ae, filters: [8], kernel: 7',
+    );
+    expect(problems(conv1d.replace('window: 64', 'window: 4'))).toEqual([
+      expect.stringMatching(/^model\.kernel: kernel 7 spans more readings than the window of 4/),
+    ]);
+    expect(problems(conv1d.replace('kernel: 7', 'latent: 64'))).toEqual([
+      expect.stringMatching(/^model\.latent: latent 64 is not smaller than the input size 64/),
+    ]);
+  });
+
   it('image sides that the conv encoder cannot halve', () => {
     const images = readFileSync(join(root, 'pipelines', 'images.yaml'), 'utf8');
     expect(problems(images.replace('width: 28', 'width: 30'))).toEqual([

@@ -20,6 +20,8 @@ const archs: Architecture[] = [
   { kind: 'dense-ae', window: 16, features: 3, hidden: [24, 12, 4] },
   { kind: 'conv-ae', height: 28, width: 28, channels: 1, filters: [8, 16], latent: 6, kernel: 3 },
   { kind: 'conv-ae', height: 16, width: 8, channels: 3, filters: [4, 8, 8], latent: 5, kernel: 5 },
+  { kind: 'conv1d-ae', window: 16, features: 3, filters: [8, 16], latent: 6, kernel: 5 },
+  { kind: 'conv1d-ae', window: 24, features: 5, filters: [4, 8, 8], latent: 4, kernel: 7 },
 ];
 
 /** Non-zero biases, so a wrong bias layout in the export cannot hide behind zeros. */

@@ -9,7 +9,7 @@ interface Case {
   name: string;
   x: [number, number, number, number];
   filter: [number, number, number, number];
-  strides: number;
+  strides: number | [number, number];
   pad: 'same' | 'valid';
 }
 
@@ -40,6 +40,20 @@ const cases: Case[] = [
     x: [1, 11, 11, 2],
     filter: [3, 3, 2, 3],
     strides: 2,
+    pad: 'same',
+  },
+  {
+    name: 'temporal 1x32x3 -> 8, 1x5 kernel, stride 1x2, same',
+    x: [3, 1, 32, 3],
+    filter: [1, 5, 3, 8],
+    strides: [1, 2],
+    pad: 'same',
+  },
+  {
+    name: 'temporal 1x13x38 -> 6, 1x7 kernel, stride 1x2, same, odd length',
+    x: [2, 1, 13, 38],
+    filter: [1, 7, 38, 6],
+    strides: [1, 2],
     pad: 'same',
   },
 ];
