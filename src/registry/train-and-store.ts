@@ -9,6 +9,8 @@ import {
   type EpochReport,
   type TrainResult,
   trainAutoencoder,
+  plannedEpochs,
+  trainCountOf,
   trainOptionsOf,
 } from '../training/trainer';
 
@@ -84,7 +86,8 @@ export async function trainAndStore(
     ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
   };
-  opts.onStart?.({ backend, samples: data.count, epochs: train.epochs, kind: arch.kind });
+  const epochs = plannedEpochs(train, trainCountOf(data.count, train.validation));
+  opts.onStart?.({ backend, samples: data.count, epochs, kind: arch.kind });
   const ae = Autoencoder.create(arch, norm, train.seed);
   try {
     // setWeights copies the values into the new model's own variables.

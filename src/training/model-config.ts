@@ -70,6 +70,13 @@ const common = {
   train: z
     .strictObject({
       epochs: z.int().min(1).max(10000).default(30).describe('Upper bound on training epochs.'),
+      steps: z
+        .int()
+        .min(1)
+        .optional()
+        .describe(
+          'Optimizer steps (batches) to aim for: epochs become ceil(steps / batches per epoch), at most `epochs`, so a large training set takes few epochs and a small one many. Off when absent (always up to `epochs`).',
+        ),
       batchSize: z.int().min(1).max(65536).default(64),
       learningRate: z.number().positive().default(0.001).describe('Adam learning rate.'),
       validation: z

@@ -43,6 +43,26 @@ export function trainOptionsOf(model: ModelConfig): TrainOptions {
   return { ...model.train, ...(model.denoise ? { corruption: model.denoise } : {}) };
 }
 
+/**
+ * Epochs a run of `trainCount` training samples aims for: `epochs`, or fewer when `steps`
+ * batches are reached sooner (the gradient steps a model needs do not grow with the data).
+ *
+ * @example plannedEpochs({ epochs: 200, steps: 3000, batchSize: 64 }, 22_000) // 9
+ */
+export function plannedEpochs(
+  opts: Pick<TrainConfig, 'epochs' | 'steps' | 'batchSize'>,
+  trainCount: number,
+): number {
+  if (opts.steps === undefined) return opts.epochs;
+  const batches = Math.max(1, Math.ceil(trainCount / opts.batchSize));
+  return Math.min(opts.epochs, Math.ceil(opts.steps / batches));
+}
+
+/** Samples of `count` trained on; the rest (at least one) is held back for validation. */
+export function trainCountOf(count: number, validation: number): number {
+  return count - Math.max(1, Math.round(count * validation));
+}
+
 /** The corruption training applies: `corruption`, else Gaussian noise of std `denoise`. */
 function corruptionOf(opts: TrainOptions): DenoiseConfig | null {
   if (opts.corruption) return opts.corruption;
@@ -124,8 +144,9 @@ export async function trainAutoencoder(
   const random = seededRandom(opts.seed);
   const order = new Uint32Array(count).map((_, i) => i);
   shuffle(order, random);
-  const valCount = Math.max(1, Math.round(count * opts.validation));
-  const trainCount = count - valCount;
+  const trainCount = trainCountOf(count, opts.validation);
+  const valCount = count - trainCount;
+  const epochs = plannedEpochs(opts, trainCount);
   const trainIdx = order.slice(0, trainCount);
   const valData = gather(data, size, order, trainCount, count);
   const shape = ae.inputShape;
@@ -140,7 +161,7 @@ export async function trainAutoencoder(
   let trainedSamples = 0;
   let trainingMs = 0;
   try {
-    for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+    for (let epoch = 1; epoch <= epochs; epoch++) {
       shuffle(trainIdx, random);
       const started = performance.now();
       let lossSum = 0;
@@ -171,7 +192,7 @@ export async function trainAutoencoder(
       const valLoss = reconstructionLoss(ae, valData, valCount);
       const report: EpochReport = {
         epoch,
-        epochs: opts.epochs,
+        epochs,
         loss,
         valLoss,
         samplesPerSecond: trainCount / (elapsed / 1000),
@@ -204,7 +225,7 @@ export async function trainAutoencoder(
     bestEpoch: best.epoch,
     loss: best.loss,
     valLoss: best.valLoss,
-    stoppedEarly: history.length < opts.epochs,
+    stoppedEarly: history.length < epochs,
     trainCount,
     valCount,
     samplesPerSecond: trainedSamples / (trainingMs / 1000),

@@ -8,7 +8,7 @@ import type { Architecture } from '../../../src/training/architecture';
 import { Autoencoder } from '../../../src/training/autoencoder';
 import { initBackend } from '../../../src/training/backend';
 import { fitRobust, normalize } from '../../../src/training/normalization';
-import { reconstructionLoss, trainAutoencoder } from '../../../src/training/trainer';
+import { plannedEpochs, reconstructionLoss, trainAutoencoder } from '../../../src/training/trainer';
 import { readTrainingData } from '../../../src/training/training-data';
 import { loadPipeline } from '../../../src/config/load-pipeline';
 import type { PipelineConfig } from '../../../src/config/pipeline-schema';
@@ -96,6 +96,31 @@ describe('trainAutoencoder', () => {
     const best = result.history[result.bestEpoch - 1];
     expect(best?.valLoss).toBe(result.valLoss);
     ae.dispose();
+  });
+
+  it('with a step budget, trains a large set for few epochs and a small one for many', async () => {
+    const run = async (count: number) => {
+      const ae = Autoencoder.create(arch, { kind: 'range', min: -1, max: 1 }, 4);
+      const seen: number[] = [];
+      // patience above the cap: the budget alone decides how many epochs run.
+      const result = await trainAutoencoder(ae, sineWindows(count), count, {
+        ...base,
+        epochs: 12,
+        steps: 20,
+        patience: 50,
+        onEpoch: (r) => seen.push(r.epochs),
+      });
+      ae.dispose();
+      return { epochs: result.epochs, planned: seen[0], stoppedEarly: result.stoppedEarly };
+    };
+    // 400 samples: 320 trained on = 20 batches of 16, so one epoch is the whole budget.
+    expect(await run(400)).toEqual({ epochs: 1, planned: 1, stoppedEarly: false });
+    // 80 samples: 64 trained on = 4 batches, so 5 epochs.
+    expect(await run(80)).toEqual({ epochs: 5, planned: 5, stoppedEarly: false });
+    // 20 samples: 16 trained on = 1 batch; 20 epochs would be due, the cap of 12 holds.
+    expect(await run(20)).toEqual({ epochs: 12, planned: 12, stoppedEarly: false });
+    expect(plannedEpochs({ epochs: 200, steps: 3000, batchSize: 64 }, 22_000)).toBe(9);
+    expect(plannedEpochs({ epochs: 30, batchSize: 64 }, 22_000)).toBe(30);
   });
 
   it('trains a conv autoencoder on the wasm backend', async () => {
