@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { from, lastValueFrom, tap } from 'rxjs';
 import { createAvroCodec } from '../codecs/avro-codec';
 import { windowsOf } from '../operators/sensor-windows';
 import type { AnomalyEvent, Frame, SensorFrame } from '../core/records';
@@ -9,25 +8,15 @@ import type { PipelineConfig } from '../config/pipeline-schema';
 import { demoReport, type SourceTrace } from '../eval/demo-report';
 import { AeError, ErrorCodes } from '../core/errors';
 import { matchEvents, type MatchResult } from '../eval/event-matching';
-import { AnomalyEventSink } from '../outputs/anomaly-event-sink';
-import {
-  MemoryDlq,
-  MemoryMessages,
-  MemoryPoints,
-  MemoryTopic,
-} from '../connectors/kafka/memory-io';
-import { ScoreSink } from '../outputs/score-sink';
 import { SyntheticSource } from '../connectors/synthetic-source';
-import { openModel } from '../inference/active-model';
 import { consumerLag } from '../connectors/kafka/consumer-lag';
 import { createKafka } from '../connectors/kafka/kafka-client';
 import { kafkaSinkFrom } from '../connectors/connector-factory';
 import type { Judged } from '../core/model-input';
 import { startDetector } from './detect';
+import { detectInMemory } from './in-memory-detector';
 import { trainAndStore } from '../registry/train-and-store';
 import type { EpochReport } from '../training/trainer';
-import { createThresholdRegistry } from '../thresholds/threshold-registry';
-import { detectFlow } from '../operators/detect-flow';
 
 /** The package's own folder: the demo pipeline and schemas ship with it. */
 const PACKAGE_DIR = resolve(__dirname, '..', '..');
@@ -172,7 +161,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const streamStarted = Date.now();
   const run = options.kafka
     ? await streamThroughKafka(config, frames, options.kafka, hooks)
-    : await streamInProcess(config, frames, hooks);
+    : await detectInMemory(config, frames, hooks).then((r) => ({
+        model: r.model,
+        deadLetters: r.deadLetters.length,
+      }));
   const streamSeconds = (Date.now() - streamStarted) / 1000;
   const model = run.model;
 
@@ -246,49 +238,6 @@ interface StreamHooks {
 interface StreamRun {
   model: { version: string; engine: string; backend: string };
   deadLetters: number;
-}
-
-/** The frames through detectFlow with an in-process topic, DLQ and sinks. */
-async function streamInProcess(
-  config: Readonly<PipelineConfig>,
-  frames: readonly SensorFrame[],
-  hooks: StreamHooks,
-): Promise<StreamRun> {
-  const model = await openModel(config.frame, config.model);
-  const codec = createAvroCodec<SensorFrame>('SensorFrame');
-  const topic = new MemoryTopic(config.input.kafka.topic, 3);
-  const records = frames.map((f) =>
-    topic.record(f.source, codec.encode(f), { ...codec.headers }, f.time),
-  );
-  const dlq = new MemoryDlq();
-  const registry = createThresholdRegistry(config.threshold);
-  try {
-    await lastValueFrom(
-      from(records).pipe(
-        detectFlow({
-          config,
-          codec: codec as never,
-          dlq,
-          model: () => model,
-          judge: () => registry,
-          sinks: [
-            new AnomalyEventSink<Frame>(
-              new MemoryMessages(),
-              createAvroCodec<AnomalyEvent>('AnomalyEvent'),
-              config.name,
-              hooks.onEvent,
-            ),
-            new ScoreSink<Frame>(new MemoryPoints(), config.name),
-          ],
-        }),
-        tap(hooks.onScored),
-      ),
-      { defaultValue: [] },
-    );
-  } finally {
-    await model.dispose();
-  }
-  return { model, deadLetters: dlq.letters.length };
 }
 
 /**

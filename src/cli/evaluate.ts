@@ -7,6 +7,7 @@ import type { ImageEvalReport, ImageScore } from '../eval/images-eval';
 // Duplicated from images-eval (not imported) so that loading the CLI does not load tfjs.
 const SCORES: readonly ImageScore[] = ['recon', 'blur', 'latent', 'recon+latent', 'blur+latent'];
 import { nabCommand } from './evaluate-nab';
+import { seriesCommand } from './evaluate-series';
 
 const ints =
   (name: string) =>
@@ -62,6 +63,7 @@ export function evaluateCommand(): Command {
   const evaluate = new Command('evaluate').description('offline quality benchmarks with reports');
   evaluate.addCommand(imagesCommand().exitOverride());
   evaluate.addCommand(nabCommand().exitOverride());
+  evaluate.addCommand(seriesCommand().exitOverride());
   return evaluate;
 }
 

@@ -63,17 +63,7 @@ export function countSeries(
       `countSeries: ${labels.length} labels but ${predictions.length} predictions`,
     );
   }
-  const c: SeriesCounts = {
-    rows: labels.length,
-    tp: 0,
-    fp: 0,
-    fn: 0,
-    tn: 0,
-    segments: 0,
-    segmentsFound: 0,
-    adjustedTp: 0,
-    adjustedFn: 0,
-  };
+  const c = { ...zeroCounts(), rows: labels.length };
   for (let i = 0; i < labels.length; i++) {
     const flagged = predictions[i] ? 1 : 0;
     if (labels[i]) {
@@ -94,9 +84,8 @@ export function countSeries(
   return c;
 }
 
-/** The sum of several series' counts (pooled figures weigh every row and segment alike). */
-export function addCounts(all: readonly SeriesCounts[]): SeriesCounts {
-  const sum: SeriesCounts = {
+function zeroCounts(): SeriesCounts {
+  return {
     rows: 0,
     tp: 0,
     fp: 0,
@@ -107,6 +96,11 @@ export function addCounts(all: readonly SeriesCounts[]): SeriesCounts {
     adjustedTp: 0,
     adjustedFn: 0,
   };
+}
+
+/** The sum of several series' counts (pooled figures weigh every row and segment alike). */
+export function addCounts(all: readonly SeriesCounts[]): SeriesCounts {
+  const sum = zeroCounts();
   for (const c of all)
     for (const k of Object.keys(sum) as Array<keyof SeriesCounts>) sum[k] += c[k];
   return sum;

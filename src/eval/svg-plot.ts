@@ -4,6 +4,7 @@
  */
 
 export interface Series {
+  /** Legend text; '' leaves the series out of the legend. */
   name: string;
   /** y per x index; null leaves a gap (e.g. no threshold while calibrating). */
   values: ArrayLike<number | null>;
@@ -151,6 +152,7 @@ export function linePlot(options: PlotOptions): string {
   );
   let legendX = pad.left + 200;
   for (const s of options.series) {
+    if (s.name === '') continue; // unnamed series (e.g. the 2nd..nth channel) share the legend entry before them
     parts.push(
       `<rect x="${legendX}" y="8" width="12" height="3" fill="${s.color}"/><text x="${legendX + 16}" y="13">${esc(s.name)}${s.rightAxis ? ' (right)' : ''}</text>`,
     );
