@@ -49,8 +49,8 @@ export function demoCommand(): Command {
       const length = integer('--length', 1000)(opts.length);
       const { runDemo, summaryRows } = await import('../app/demo');
       // The demo talks to a person: state changes are logged only when asked for.
-      if (process.env.AESTREAM_LOG_LEVEL === undefined) {
-        const { logger } = await import('../observability/logger');
+      const { logger, logLevelChosen } = await import('../observability/logger');
+      if (!logLevelChosen()) {
         logger.level = 'warn';
       }
       const err = process.stderr;

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { AeError } from '../core/errors';
+import { configureLogging, LOG_LEVELS, type LogFormat } from '../observability/logger';
 import { lintCommand } from './lint';
 import { produceCommand } from './produce';
 import { consumeCommand } from './consume';
@@ -46,9 +47,42 @@ export function buildProgram(): Command {
     )
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log lines on stderr: pretty (default on a terminal) or json (default otherwise)',
+      ).choices(['json', 'pretty']),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'least severe log level shown (default info)').choices(
+        LOG_LEVELS,
+      ),
+    )
+    .addHelpText('afterAll', ENVIRONMENT_HELP)
+    .hook('preAction', (_program, action) => {
+      const opts = action.optsWithGlobals<{ logFormat?: LogFormat; logLevel?: string }>();
+      configureLogging({ format: opts.logFormat, level: opts.logLevel });
+    })
     .exitOverride();
-  for (const make of commands) program.addCommand(make().exitOverride());
+  for (const make of commands) program.addCommand(withGlobalHelp(make()));
   return program;
+}
+
+const ENVIRONMENT_HELP = `
+Environment:
+  AESTREAM_LOG_LEVEL   fatal|error|warn|info|debug|trace|silent, as --log-level (default info)
+  AESTREAM_LOG_FORMAT  json|pretty, as --log-format (default pretty on a terminal, else json)
+  AESTREAM_DEBUG=1     print the stack trace of a fatal error
+  AESTREAM_BACKEND     TensorFlow.js backend (auto, wasm, cpu, ...), over model.backend
+  AESTREAM_ONNX_CUDA=1 try ONNX Runtime's CUDA provider before its CPU one
+  KAFKA_BROKERS        bootstrap brokers where a command or pipeline file names none
+  INFLUX_URL           InfluxDB for the example pipelines and demo --kafka`;
+
+/** Each command lists the global options in its help and ends with exit codes, not process.exit. */
+function withGlobalHelp(command: Command): Command {
+  command.configureHelp({ showGlobalOptions: true }).exitOverride();
+  for (const sub of command.commands) withGlobalHelp(sub);
+  return command;
 }
 
 /**

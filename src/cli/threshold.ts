@@ -1,5 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import { Command } from 'commander';
+import { Partitioners } from 'kafkajs';
 import { createAvroCodec } from '../codecs/avro-codec';
 import type { ThresholdCommand as ThresholdCommandRecord } from '../core/records';
 import { loadPipeline } from '../config/load-pipeline';
@@ -70,7 +71,8 @@ async function send(
   const brokers = opts.brokers ?? config.input.kafka.brokers;
   const kafka = createKafka({ ...config.input.kafka, brokers, clientId: 'aestream-threshold' });
   const codec = createAvroCodec<ThresholdCommandRecord>('ThresholdCommand');
-  const producer = kafka.producer();
+  // kafkajs's default partitioner, named so kafkajs does not warn that its default changed.
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   try {
     await ensureSharedTopic(kafka, topic, { compact: false });
     await producer.connect();

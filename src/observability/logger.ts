@@ -47,15 +47,108 @@ export function createLogger(level: string, destination: DestinationStream): pin
   return pino(loggerOptions(level), destination);
 }
 
+/** How log lines are written: one JSON object a line, or a line for people. */
+export type LogFormat = 'json' | 'pretty';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Fields every line has, or that the pretty line shows elsewhere. */
+const PRETTY_SKIP = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'name', 'v']);
+const LEVEL_LABELS: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+const LEVEL_COLORS: Record<number, string> = { 40: '\x1b[33m', 50: '\x1b[31m', 60: '\x1b[31m' };
+
+function prettyValue(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s="]+$/.test(value) ? value : JSON.stringify(value);
+  if (value && typeof value === 'object' && 'message' in value && 'type' in value) {
+    // a serialized error: its message (the stack with AESTREAM_DEBUG)
+    const err = value as { message: unknown; stack?: unknown };
+    return JSON.stringify(process.env.AESTREAM_DEBUG && err.stack ? err.stack : err.message);
+  }
+  return JSON.stringify(value);
+}
+
 /**
- * The process-wide logger: JSON lines on stderr (stdout stays free for command output).
- * Level from AESTREAM_LOG_LEVEL (default `info`); silent under jest unless the variable is set.
- * Credentials in logged objects are redacted.
+ * One JSON log line as a person reads it: local time, level, message, then `key=value`
+ * for the other fields. Lines that are not JSON pass unchanged.
+ *
+ * @example prettyLogLine('{"level":30,"time":0,"msg":"kafka source started","topic":"t"}\n', false)
+ * // '01:00:00.000 INFO  kafka source started  topic=t\n' (in the local zone)
+ */
+export function prettyLogLine(line: string, color: boolean): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  const level = Number(entry.level);
+  const t = new Date(Number(entry.time));
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  const time = `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}.${pad(t.getMilliseconds(), 3)}`;
+  const label = (LEVEL_LABELS[level] ?? String(entry.level)).padEnd(5);
+  const shown = color && LEVEL_COLORS[level] ? `${LEVEL_COLORS[level]}${label}\x1b[0m` : label;
+  const fields = Object.entries(entry)
+    .filter(([k]) => !PRETTY_SKIP.has(k))
+    .map(([k, v]) => `${k}=${prettyValue(v)}`);
+  const msg = typeof entry.msg === 'string' ? entry.msg : '';
+  return `${time} ${shown} ${msg}${fields.length ? '  ' + fields.join(' ') : ''}\n`;
+}
+
+/** stderr, written as JSON or pretty lines; the format can change after the logger is made. */
+class LogDestination implements DestinationStream {
+  format: LogFormat;
+  private readonly color: boolean;
+  private readonly out = pino.destination(2);
+
+  constructor() {
+    const tty = process.stderr.isTTY === true;
+    const env = process.env.AESTREAM_LOG_FORMAT;
+    this.format = env === 'json' || env === 'pretty' ? env : tty ? 'pretty' : 'json';
+    this.color = tty && process.env.NO_COLOR === undefined;
+  }
+
+  write(line: string): void {
+    this.out.write(this.format === 'pretty' ? prettyLogLine(line, this.color) : line);
+  }
+}
+
+const destination = new LogDestination();
+let levelChosen = process.env.AESTREAM_LOG_LEVEL !== undefined;
+
+/**
+ * The process-wide logger, on stderr (stdout stays free for command output): pretty lines
+ * when stderr is a terminal, JSON lines otherwise (AESTREAM_LOG_FORMAT or `--log-format`
+ * decide instead when set). Level from AESTREAM_LOG_LEVEL or `--log-level` (default `info`);
+ * silent under jest unless the variable is set. Credentials in logged objects are redacted.
  *
  * @example
  * logger.info({ backend: 'wasm' }, 'tfjs backend selected');
  */
 export const logger = createLogger(
   process.env.AESTREAM_LOG_LEVEL ?? (process.env.JEST_WORKER_ID !== undefined ? 'silent' : 'info'),
-  pino.destination(2),
+  destination,
 );
+
+/**
+ * Applies the command line's logging options, which win over the environment
+ * (AESTREAM_LOG_FORMAT, AESTREAM_LOG_LEVEL), which wins over the defaults.
+ */
+export function configureLogging(options: { format?: LogFormat; level?: string }): void {
+  if (options.format) destination.format = options.format;
+  if (options.level) {
+    logger.level = options.level;
+    levelChosen = true;
+  }
+}
+
+/** True when the user chose the level (flag or environment); commands may then not lower it. */
+export function logLevelChosen(): boolean {
+  return levelChosen;
+}
