@@ -21,6 +21,7 @@ export function createThreshold(spec: ThresholdSpec): Threshold {
         k: spec.k,
         halfLife: spec.halfLife,
         calibration: spec.calibration,
+        maxGrowth: spec.maxGrowth,
       });
     case 'quantile':
       return new QuantileThreshold({
@@ -34,6 +35,7 @@ export function createThreshold(spec: ThresholdSpec): Threshold {
         calibration: spec.calibration,
         level: spec.level,
         maxPeaks: spec.maxPeaks,
+        maxGrowth: spec.maxGrowth,
       });
     case 'dspot':
       return new DspotThreshold({
@@ -42,6 +44,7 @@ export function createThreshold(spec: ThresholdSpec): Threshold {
         level: spec.level,
         maxPeaks: spec.maxPeaks,
         depth: spec.depth,
+        maxGrowth: spec.maxGrowth,
       });
   }
 }

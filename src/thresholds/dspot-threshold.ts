@@ -1,6 +1,12 @@
 import { PotModel, type SpotThresholdArgs } from './spot-threshold';
 import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
-import { WARMING_UP, assertFiniteScore, assertScaleFactor } from './threshold';
+import {
+  WARMING_UP,
+  assertFiniteScore,
+  assertPrimeScores,
+  assertScaleFactor,
+  boundedRise,
+} from './threshold';
 
 export interface DspotThresholdArgs extends SpotThresholdArgs {
   /** d: how many recent normal scores make the moving-average baseline. */
@@ -11,10 +17,12 @@ export interface DspotThresholdArgs extends SpotThresholdArgs {
  * DSPOT (Siffer et al. 2017, section 4.2): SPOT on the drift-corrected score x - M, where M
  * is the mean of the last `depth` normal scores. As in the paper, the first `depth` scores
  * only fill the baseline window, the next `calibration` scores calibrate, so verdicts start
- * after depth + calibration scores. Anomalies enter neither the baseline nor the peaks.
+ * after depth + calibration scores. Anomalies enter neither the baseline nor the peaks. The
+ * threshold M + z_q follows its estimate down at once but up by at most `maxGrowth` per
+ * GROWTH_UNIT normal scores: otherwise the baseline would carry it up a slow ramp anomaly.
  *
  * @example
- * const t = new DspotThreshold({ risk: 1e-3, calibration: 1000, level: 0.98, maxPeaks: 5000, depth: 50 });
+ * const t = new DspotThreshold({ risk: 1e-3, calibration: 1000, level: 0.98, maxPeaks: 5000, depth: 50, maxGrowth: 0.01 });
  */
 export class DspotThreshold implements Threshold {
   readonly kind = 'dspot';
@@ -25,6 +33,8 @@ export class DspotThreshold implements Threshold {
   /** Running sum of the window, stored in the state so a restore is bit-identical. */
   private sum = 0;
   private calibrationScores: number[] | null = [];
+  /** The threshold in use (M + z_q, its rise bounded); null while calibrating. */
+  private value: number | null = null;
 
   constructor(args: DspotThresholdArgs) {
     if (!(args.depth >= 1)) throw new RangeError(`dspot: depth must be >= 1, got ${args.depth}`);
@@ -33,11 +43,11 @@ export class DspotThreshold implements Threshold {
   }
 
   get calibrated(): boolean {
-    return this.calibrationScores === null;
+    return this.value !== null;
   }
 
   get current(): number | null {
-    return this.calibrated ? this.pot.z + this.baseline() : null;
+    return this.value;
   }
 
   update(score: number): ThresholdResult {
@@ -48,20 +58,34 @@ export class DspotThreshold implements Threshold {
     }
     const m = this.baseline();
     const x = score - m;
-    if (this.calibrationScores !== null) {
-      this.calibrationScores.push(x);
+    if (this.value === null) {
+      this.calibrationScores!.push(x);
       this.push(score);
-      if (this.calibrationScores.length >= this.args.calibration) {
-        this.pot.calibrate(this.calibrationScores);
-        this.calibrationScores = null;
-      }
+      if (this.calibrationScores!.length >= this.args.calibration) this.finishCalibration();
       return WARMING_UP;
     }
-    const threshold = this.pot.z + m;
+    const threshold = this.value;
     const probability = 1 - this.pot.tail(x);
-    if (this.pot.judge(x)) return { threshold, verdict: 'anomaly', probability };
+    if (score > threshold) return { threshold, verdict: 'anomaly', probability };
     this.push(score);
+    const fitted = this.pot.learn(x, threshold - m - this.pot.t);
+    if (fitted !== null) this.pot.z = fitted;
+    this.value = boundedRise(threshold, this.pot.z + this.baseline(), this.args.maxGrowth);
     return { threshold, verdict: 'normal', probability };
+  }
+
+  /** The baseline starts from the first `depth` reference scores; the rest calibrate. */
+  prime(scores: readonly number[]): void {
+    assertPrimeScores(this.kind, scores, this.args.depth + 10);
+    this.window = [];
+    this.next = 0;
+    this.sum = 0;
+    this.calibrationScores = [];
+    for (const s of scores) {
+      if (this.window.length >= this.args.depth) this.calibrationScores.push(s - this.baseline());
+      this.push(s);
+    }
+    this.finishCalibration();
   }
 
   rescale(factor: number): void {
@@ -71,6 +95,13 @@ export class DspotThreshold implements Threshold {
     if (this.calibrationScores)
       this.calibrationScores = this.calibrationScores.map((s) => s * factor);
     else this.pot.rescale(factor);
+    if (this.value !== null) this.value *= factor;
+  }
+
+  private finishCalibration(): void {
+    this.pot.calibrate(this.calibrationScores!);
+    this.calibrationScores = null;
+    this.value = this.pot.z + this.baseline();
   }
 
   private baseline(): number {
@@ -97,6 +128,7 @@ export class DspotThreshold implements Threshold {
       sum: this.sum,
       calibrationScores: this.calibrationScores ? [...this.calibrationScores] : null,
       pot: this.pot.toJSON(),
+      value: this.value,
     };
   }
 
@@ -109,6 +141,13 @@ export class DspotThreshold implements Threshold {
       ? [...(state.calibrationScores as number[])]
       : null;
     t.pot.load(state.pot as Record<string, unknown>);
+    // A state written before the bounded rise: its threshold was M + z_q.
+    t.value =
+      state.value !== undefined
+        ? (state.value as number | null)
+        : t.calibrationScores === null
+          ? t.pot.z + t.baseline()
+          : null;
     return t;
   }
 }

@@ -1,5 +1,12 @@
 import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
-import { WARMING_UP, assertFiniteScore, assertScaleFactor } from './threshold';
+import {
+  assertMaxGrowth,
+  WARMING_UP,
+  assertFiniteScore,
+  assertPrimeScores,
+  assertScaleFactor,
+  boundedRise,
+} from './threshold';
 import { normalCdf } from './normal-cdf';
 
 export interface KSigmaThresholdArgs {
@@ -9,16 +16,20 @@ export interface KSigmaThresholdArgs {
   halfLife: number;
   /** Scores seen before the first verdict. */
   calibration: number;
+  /** Largest relative rise of the threshold per GROWTH_UNIT normal scores (default 0.01). */
+  maxGrowth?: number;
 }
 
 /**
- * Mean + k sigma, with mean and variance as exponentially weighted moving averages so the
- * threshold follows slow drift. Calibration uses the plain mean and variance of the first
- * scores (an EWMA started from one score would be far too tight at first). The probability
- * assumes normal scores are Gaussian: Phi((score - mean) / sigma).
+ * Mean + k sigma, with mean and variance as exponentially weighted moving averages of the
+ * normal scores. The threshold is that estimate, except that it rises by at most
+ * `maxGrowth` per GROWTH_UNIT normal scores: the EWMA would follow a slow ramp anomaly up
+ * while its early part still looks normal. Calibration uses the plain mean and variance of
+ * the first scores (an EWMA started from one score would be far too tight at first). The
+ * probability assumes normal scores are Gaussian: Phi((score - mean) / sigma).
  *
  * @example
- * const t = new KSigmaThreshold({ k: 4, halfLife: 1000, calibration: 100 });
+ * const t = new KSigmaThreshold({ k: 4, halfLife: 1000, calibration: 100, maxGrowth: 0.01 });
  * for (const s of scores) t.update(s);
  */
 export class KSigmaThreshold implements Threshold {
@@ -29,6 +40,8 @@ export class KSigmaThreshold implements Threshold {
   private mean = 0;
   /** Sum of squared deviations while calibrating, the EWMA variance after. */
   private spread = 0;
+  /** The threshold in use: the estimate with its rise bounded; null while calibrating. */
+  private value: number | null = null;
 
   constructor(args: KSigmaThresholdArgs) {
     if (!(args.k > 0)) throw new RangeError(`ksigma: k must be > 0, got ${args.k}`);
@@ -37,16 +50,17 @@ export class KSigmaThreshold implements Threshold {
     if (!(args.calibration >= 2)) {
       throw new RangeError(`ksigma: calibration must be >= 2, got ${args.calibration}`);
     }
+    assertMaxGrowth('ksigma', args.maxGrowth);
     this.args = { ...args };
     this.alpha = 1 - Math.pow(2, -1 / args.halfLife);
   }
 
   get calibrated(): boolean {
-    return this.count >= this.args.calibration;
+    return this.value !== null;
   }
 
   get current(): number | null {
-    return this.calibrated ? this.mean + this.args.k * Math.sqrt(this.spread) : null;
+    return this.value;
   }
 
   update(score: number): ThresholdResult {
@@ -57,10 +71,10 @@ export class KSigmaThreshold implements Threshold {
       const d = score - this.mean;
       this.mean += d / this.count;
       this.spread += d * (score - this.mean);
-      if (this.calibrated) this.spread /= this.count - 1;
+      if (this.count >= this.args.calibration) this.finishCalibration();
       return WARMING_UP;
     }
-    const threshold = this.current as number;
+    const threshold = this.value!;
     const sd = Math.sqrt(this.spread);
     const probability = sd > 0 ? normalCdf((score - this.mean) / sd) : score > this.mean ? 1 : 0.5;
     if (score > threshold) return { threshold, verdict: 'anomaly', probability };
@@ -69,7 +83,31 @@ export class KSigmaThreshold implements Threshold {
     const incr = this.alpha * diff;
     this.mean += incr;
     this.spread = (1 - this.alpha) * (this.spread + diff * incr);
+    this.value = boundedRise(threshold, this.estimate(), this.args.maxGrowth);
     return { threshold, verdict: 'normal', probability };
+  }
+
+  prime(scores: readonly number[]): void {
+    assertPrimeScores(this.kind, scores, 2);
+    let mean = 0;
+    for (const s of scores) mean += s;
+    mean /= scores.length;
+    let ss = 0;
+    for (const s of scores) ss += (s - mean) * (s - mean);
+    this.count = scores.length;
+    this.mean = mean;
+    this.spread = ss;
+    this.finishCalibration();
+  }
+
+  private estimate(): number {
+    return this.mean + this.args.k * Math.sqrt(this.spread);
+  }
+
+  /** The sum of squares becomes a variance and the first threshold is the estimate. */
+  private finishCalibration(): void {
+    this.spread /= this.count - 1;
+    this.value = this.estimate();
   }
 
   rescale(factor: number): void {
@@ -77,6 +115,7 @@ export class KSigmaThreshold implements Threshold {
     // The spread is a variance (or a sum of squares while calibrating): it scales squared.
     this.mean *= factor;
     this.spread *= factor * factor;
+    if (this.value !== null) this.value *= factor;
   }
 
   snapshot(): ThresholdState {
@@ -86,6 +125,7 @@ export class KSigmaThreshold implements Threshold {
       count: this.count,
       mean: this.mean,
       spread: this.spread,
+      value: this.value,
     };
   }
 
@@ -94,6 +134,13 @@ export class KSigmaThreshold implements Threshold {
     t.count = state.count as number;
     t.mean = state.mean as number;
     t.spread = state.spread as number;
+    // A state written before the bounded rise: its threshold was the estimate.
+    t.value =
+      state.value !== undefined
+        ? (state.value as number | null)
+        : t.count >= t.args.calibration
+          ? t.estimate()
+          : null;
     return t;
   }
 }

@@ -1,6 +1,6 @@
 import { GkSketch } from './gk-sketch';
 import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
-import { WARMING_UP, assertFiniteScore, assertScaleFactor } from './threshold';
+import { WARMING_UP, assertFiniteScore, assertPrimeScores, assertScaleFactor } from './threshold';
 
 export interface QuantileThresholdArgs {
   /** The quantile of normal scores that becomes the threshold. */
@@ -11,13 +11,17 @@ export interface QuantileThresholdArgs {
 }
 
 /**
- * The q-quantile of the normal scores seen so far, from a Greenwald-Khanna sketch (rank
- * error at most epsilon * n, bounded memory). Scores above the learning cap
- * threshold + (threshold - median) are never learned; flagged scores below it are (see update). The probability is the sketch's CDF at the
- * score, i.e. the fraction of normal scores at or below it.
+ * The q-quantile of a complete sample of normal scores: the calibration scores (the
+ * source's first `calibration` scores, or the model's scores on held-back normal windows),
+ * from a Greenwald-Khanna sketch (rank error at most epsilon * n). The threshold then stays
+ * until the model swaps (rescale) or an operator resets it. After calibration only scores
+ * at or below it are seen as normal, a sample censored at the threshold: its own q-quantile
+ * lies lower (leaving the exceedances out drags the threshold down), and counting the
+ * exceedances would let anomalies drag it up. Learned normal scores still refine the
+ * probability, the sketch's CDF at the score.
  *
  * @example
- * const t = new QuantileThreshold({ q: 0.999, epsilon: 1e-4, calibration: 1000 });
+ * const t = new QuantileThreshold({ q: 0.999, epsilon: 1e-4, calibration: 5000 });
  */
 export class QuantileThreshold implements Threshold {
   readonly kind = 'quantile';
@@ -51,17 +55,16 @@ export class QuantileThreshold implements Threshold {
     }
     const threshold = this.value;
     const probability = this.sketch.cdf(score);
-    const verdict = score > threshold ? 'anomaly' : 'normal';
-    // A sample that never holds a score above its own q-quantile has a lower q-quantile:
-    // excluding every anomaly would ratchet the threshold down on perfectly normal data and
-    // never let it follow an upward drift. So scores up to a learning cap of
-    // threshold + (threshold - median) are learned even when flagged; above the cap (gross
-    // anomalies, a burst) nothing is learned and the threshold does not move.
-    const cap = threshold + Math.max(0, threshold - this.sketch.quantile(0.5));
-    if (score > cap) return { threshold, verdict, probability };
+    if (score > threshold) return { threshold, verdict: 'anomaly', probability };
     this.sketch.insert(score);
+    return { threshold, verdict: 'normal', probability };
+  }
+
+  prime(scores: readonly number[]): void {
+    assertPrimeScores(this.kind, scores, 1);
+    this.sketch = new GkSketch(this.args.epsilon);
+    for (const s of scores) this.sketch.insert(s);
     this.value = this.sketch.quantile(this.args.q);
-    return { threshold, verdict, probability };
   }
 
   rescale(factor: number): void {

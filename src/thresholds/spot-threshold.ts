@@ -1,6 +1,13 @@
 import { fitTruncatedGpd, gpdQuantile, gpdTail, type GpdParams } from './gpd-fit';
 import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
-import { WARMING_UP, assertFiniteScore, assertScaleFactor } from './threshold';
+import {
+  assertMaxGrowth,
+  WARMING_UP,
+  assertFiniteScore,
+  assertPrimeScores,
+  assertScaleFactor,
+  boundedRise,
+} from './threshold';
 
 export interface SpotThresholdArgs {
   /** q: the probability that a normal score exceeds the threshold. */
@@ -11,6 +18,8 @@ export interface SpotThresholdArgs {
   level: number;
   /** Excesses kept for refitting (the oldest are forgotten); the counts stay exact. */
   maxPeaks: number;
+  /** Largest relative rise of the threshold per GROWTH_UNIT normal scores (default 0.01). */
+  maxGrowth?: number;
 }
 
 /**
@@ -58,6 +67,7 @@ export class PotModel {
     if (args.risk >= 1 - args.level) {
       throw new RangeError('spot: risk must be below 1 - level (z_q must lie above t)');
     }
+    assertMaxGrowth('spot', args.maxGrowth);
   }
 
   /** Sets t from the calibration scores and fits the first GPD (the paper's initialization). */
@@ -73,17 +83,28 @@ export class PotModel {
     this.refit();
   }
 
-  /** True when x is an anomaly; otherwise x is learned (as a peak when above t). */
+  /**
+   * True when x is an anomaly (above z_q; nothing is learned). Otherwise x is learned and
+   * z_q follows the new fit, rising by at most `maxGrowth` per GROWTH_UNIT normal scores.
+   */
   judge(x: number): boolean {
     if (x > this.z) return true;
-    this.n++;
-    if (x > this.t) {
-      this.addPeak(x - this.t, this.z - this.t);
-      const every = Math.max(1, Math.floor(this.refitShare * this.peaks.length));
-      if (this.nt % every === 0) this.refit();
-      else this.z = gpdQuantile(this.t, this.params, this.args.risk, this.n, this.nt);
-    }
+    const estimate = this.learn(x, this.z - this.t);
+    if (estimate !== null) this.z = boundedRise(this.z, estimate, this.args.maxGrowth);
     return false;
+  }
+
+  /**
+   * Learns a normal x known to lie below t + cap (the threshold of its time); when it is a
+   * new peak, returns the new fit's z_q (unbounded), else null (z_q has not changed).
+   */
+  learn(x: number, cap: number): number | null {
+    this.n++;
+    if (!(x > this.t)) return null;
+    this.addPeak(x - this.t, cap);
+    const every = Math.max(1, Math.floor(this.refitShare * this.peaks.length));
+    if (this.nt % every === 0) return this.fit();
+    return gpdQuantile(this.t, this.params, this.args.risk, this.n, this.nt);
   }
 
   /** Excess statistics for scores `factor` times as large (the GPD shape does not change). */
@@ -112,14 +133,18 @@ export class PotModel {
   }
 
   private refit(): void {
+    this.z = this.fit();
+  }
+
+  /** Refits the GPD to the kept peaks and returns its z_q. */
+  private fit(): number {
     if (this.nt === 0) {
       // Nothing above t yet (constant calibration data): anything above t is anomalous.
       this.params = { gamma: 0, sigma: 1 };
-      this.z = this.t;
-      return;
+      return this.t;
     }
     this.params = fitTruncatedGpd(this.peaks, this.caps, this.params);
-    this.z = gpdQuantile(this.t, this.params, this.args.risk, this.n, this.nt);
+    return gpdQuantile(this.t, this.params, this.args.risk, this.n, this.nt);
   }
 
   toJSON(): Record<string, unknown> {
@@ -152,11 +177,12 @@ export class PotModel {
  * after `calibration` scores, t is their `level` quantile and the excesses over t are fitted
  * with a generalized Pareto distribution; the threshold z_q is the score exceeded by a normal
  * score with probability `risk`. Scores above z_q are anomalies and are not learned; scores
- * between t and z_q are new peaks and refit the GPD. The probability is 1 - P(X > score) from
+ * between t and z_q are new peaks and refit the GPD, and z_q follows the fit down at once
+ * but up by at most `maxGrowth` per GROWTH_UNIT normal scores. The probability is 1 - P(X > score) from
  * the fitted tail (for scores below t it is 1 - N_t / n, the tail model says no more).
  *
  * @example
- * const t = new SpotThreshold({ risk: 1e-4, calibration: 2000, level: 0.98, maxPeaks: 5000 });
+ * const t = new SpotThreshold({ risk: 1e-4, calibration: 2000, level: 0.98, maxPeaks: 5000, maxGrowth: 0.01 });
  */
 export class SpotThreshold implements Threshold {
   readonly kind = 'spot';
@@ -191,6 +217,12 @@ export class SpotThreshold implements Threshold {
     const probability = 1 - this.pot.tail(score);
     const anomaly = this.pot.judge(score);
     return { threshold, verdict: anomaly ? 'anomaly' : 'normal', probability };
+  }
+
+  prime(scores: readonly number[]): void {
+    assertPrimeScores(this.kind, scores, 10);
+    this.pot.calibrate(scores);
+    this.calibrationScores = null;
   }
 
   rescale(factor: number): void {

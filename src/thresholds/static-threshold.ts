@@ -39,6 +39,9 @@ export class StaticThreshold implements Threshold {
     };
   }
 
+  /** A hand-set value needs no reference scores. */
+  prime(): void {}
+
   /** A hand-set value stays as it is across model versions. */
   rescale(): void {}
 

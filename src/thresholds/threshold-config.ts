@@ -4,6 +4,15 @@ import { z } from 'zod';
 
 const calibration = z.int().min(1).describe('Scores a key must see before it gives verdicts.');
 
+const maxGrowth = z
+  .number()
+  .min(0)
+  .max(1)
+  .optional()
+  .describe(
+    'Largest relative rise of the threshold per 1,000 normal scores, default 0.01 (it may fall at once): a slow ramp anomaly cannot carry the threshold up with it.',
+  );
+
 export const staticThresholdSchema = z.strictObject({
   kind: z.literal('static'),
   value: z.number().nonnegative().describe('Fixed threshold on the score.'),
@@ -18,6 +27,7 @@ export const ksigmaThresholdSchema = z.strictObject({
     .describe('Threshold = EWMA mean + k EWMA standard deviations.'),
   halfLife: z.int().min(1).default(1000).describe('Half-life of the EWMA, in scores.'),
   calibration: calibration.default(100),
+  maxGrowth,
 });
 
 export const quantileThresholdSchema = z.strictObject({
@@ -47,6 +57,7 @@ export const spotThresholdSchema = z.strictObject({
     .default(0.98)
     .describe('Quantile of the initial peaks threshold t.'),
   maxPeaks: z.int().min(10).default(5000).describe('Bound on the excesses kept in memory.'),
+  maxGrowth,
 });
 
 export const dspotThresholdSchema = z.strictObject({
@@ -56,6 +67,7 @@ export const dspotThresholdSchema = z.strictObject({
   level: z.number().gt(0).lt(1).default(0.98),
   maxPeaks: z.int().min(10).default(5000),
   depth: z.int().min(1).default(50).describe('Length of the moving baseline that follows drift.'),
+  maxGrowth,
 });
 
 export const thresholdSpecSchema = z.discriminatedUnion('kind', [

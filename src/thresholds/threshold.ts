@@ -1,8 +1,9 @@
 /**
  * What every threshold kind shares. A threshold is a per-key state machine: it starts
- * `calibrating` (it has not seen enough scores to judge), then `running`. While running,
- * scores judged anomalous never feed the statistics that define "normal", so a burst of
- * anomalies cannot drag the threshold up behind itself.
+ * `calibrating` (it has not seen enough scores to judge), then `running`. While running it
+ * cannot ratchet: a score above the current threshold (an anomaly) changes no state at
+ * all, and the threshold rises by at most `maxGrowth` per GROWTH_UNIT normal scores
+ * (it may fall at once), so neither a burst nor a slow ramp can drag it up behind itself.
  */
 
 import type { Verdict } from '../core/model-input';
@@ -32,6 +33,11 @@ export interface Threshold {
   readonly current: number | null;
   /** Judges a score and, unless it is an anomaly, learns from it. */
   update(score: number): ThresholdResult;
+  /**
+   * Calibrates from reference scores (the model's scores on held-back normal windows, as
+   * stored at training time) instead of this key's first scores: verdicts start at once.
+   */
+  prime(scores: readonly number[]): void;
   /** The state as JSON-safe data; `restore` of it gives the same verdicts from then on. */
   snapshot(): ThresholdState;
   /**
@@ -58,4 +64,36 @@ export const WARMING_UP: ThresholdResult = Object.freeze({
 export function assertFiniteScore(score: number): void {
   if (!Number.isFinite(score))
     throw new RangeError(`threshold: score must be finite, got ${score}`);
+}
+
+/** Normal scores per which the threshold may rise by at most `maxGrowth` (relative). */
+export const GROWTH_UNIT = 1000;
+
+/** The default `maxGrowth`: about +1 % per GROWTH_UNIT normal scores. */
+export const DEFAULT_MAX_GROWTH = 0.01;
+
+/**
+ * The rise of a threshold bounded per normal score: min(estimate, previous x (1 + g / unit)),
+ * about (1 + g) per GROWTH_UNIT normal scores. Falling is not bounded: a lower threshold
+ * raises alarms, it cannot hide them.
+ */
+export function boundedRise(
+  previous: number,
+  estimate: number,
+  maxGrowth = DEFAULT_MAX_GROWTH,
+): number {
+  const ceiling = previous + Math.abs(previous) * (maxGrowth / GROWTH_UNIT);
+  return Math.min(estimate, ceiling);
+}
+
+export function assertMaxGrowth(kind: string, maxGrowth: number | undefined): void {
+  if (maxGrowth !== undefined && !(maxGrowth >= 0 && maxGrowth <= 1))
+    throw new RangeError(`${kind}: maxGrowth must be in [0, 1], got ${maxGrowth}`);
+}
+
+/** Reference scores must be enough for the kind's calibration and all finite. */
+export function assertPrimeScores(kind: string, scores: readonly number[], needed: number): void {
+  if (scores.length < needed)
+    throw new RangeError(`${kind}: priming needs at least ${needed} scores, got ${scores.length}`);
+  for (const s of scores) assertFiniteScore(s);
 }

@@ -74,13 +74,15 @@ describe('SpotThreshold', () => {
 });
 
 describe('DspotThreshold', () => {
-  it('follows a drifting level and still catches spikes', () => {
+  it('follows a drifting level as fast as maxGrowth lets it and still catches spikes', () => {
+    // The level rises by 2 per 1,000 scores, half the threshold at the start: maxGrowth 1.
     const t = new DspotThreshold({
       risk: 1e-3,
       calibration: 2000,
       level: 0.98,
       maxPeaks: 1000,
       depth: 50,
+      maxGrowth: 1,
     });
     const noise = gaussian(seeded(5), 12000, 0, 1);
     const verdicts: string[] = [];

@@ -132,24 +132,31 @@ describe.each(specs.map((s) => [s.kind, s] as const))('%s threshold', (_kind, sp
 });
 
 describe('ksigma', () => {
-  it('follows a slow level shift through its EWMA without flagging it', () => {
-    const t = new KSigmaThreshold({ k: 5, halfLife: 200, calibration: 200 });
+  it('follows a slow level shift through its EWMA, as fast as maxGrowth lets it', () => {
+    // The level rises by about 10 % of the threshold per 1,000 scores.
     const data = gaussian(seeded(24), 20000).map((e, i) => e + i * 0.0005);
+    const t = new KSigmaThreshold({ k: 5, halfLife: 200, calibration: 200, maxGrowth: 0.2 });
     const anomalies = data.filter((x) => t.update(x).verdict === 'anomaly').length;
     expect(anomalies).toBeLessThan(20);
     expect(t.current! - 10).toBeGreaterThan(3); // mean ~10 at the end, threshold ~ mean + 5 sd
     expect(t.current! - 10).toBeLessThan(7);
+    // With the default bound (about 1 % per 1,000 normal scores) the drift is an anomaly.
+    const bounded = new KSigmaThreshold({ k: 5, halfLife: 200, calibration: 200 });
+    const flagged = data.filter((x) => bounded.update(x).verdict === 'anomaly').length;
+    expect(flagged).toBeGreaterThan(5000);
   });
 });
 
 describe('quantile', () => {
-  it('keeps its threshold at the q quantile of the normal scores', () => {
-    const t = new QuantileThreshold({ q: 0.99, epsilon: 0.0005, calibration: 1000 });
-    const data = exponential(seeded(25), 20000);
-    data.forEach((x) => t.update(x));
+  it('sets its threshold at the q quantile of the calibration scores and keeps it on normal data', () => {
+    const t = new QuantileThreshold({ q: 0.99, epsilon: 0.0005, calibration: 20000 });
+    exponential(seeded(25), 20000).forEach((x) => t.update(x));
     // Exp(1): quantile 0.99 = ln 100; the sketch is within 0.0005 in rank.
     expect(t.current!).toBeGreaterThan(Math.log(1 / 0.0106));
     expect(t.current!).toBeLessThan(Math.log(1 / 0.0094));
+    const calibrated = t.current;
+    exponential(seeded(26), 20000).forEach((x) => t.update(x));
+    expect(t.current).toBe(calibrated);
   });
 });
 
