@@ -145,6 +145,21 @@ export const lintRules: readonly LintRule[] = [
     },
   },
   {
+    id: 'score-for-frame',
+    description:
+      'model.score other than mean (standardized, mahalanobis, max-channel) is for sensor frames',
+    check(config) {
+      const score = config.model.score;
+      if (config.frame.kind !== 'image' || score === undefined || score === 'mean') return [];
+      return [
+        {
+          path: 'model.score',
+          message: `${score} standardizes per sensor channel; image frames score the mean error (leave model.score out or set mean)`,
+        },
+      ];
+    },
+  },
+  {
     id: 'topics-distinct',
     description: 'the input, anomaly and dead-letter topics are three different topics',
     check(config) {

@@ -1,12 +1,13 @@
 import type { FrameConfig } from '../core/frame-config';
-import type { ModelConfig } from '../training/model-config';
+import { type ModelConfig, scoreKindOf } from '../training/model-config';
 import { architectureOf } from '../training/architecture';
 import { initBackend, type BackendName } from '../training/backend';
 import type { InferenceEngine } from './engine';
 import { createEngine } from './inference-engine';
 import { ModelStore, type StoredModel } from '../registry/model-store';
 import { createScorer, type Scorer } from './scorer';
-import { layoutOf } from './scoring';
+import { layoutOf, type StandardScore } from './scoring';
+import { AeError, ErrorCodes } from '../core/errors';
 
 /** The model a detector scores with: a version, its scorer and what runs it. */
 export interface ActiveModel {
@@ -45,6 +46,23 @@ export async function openModel(
   return activate(stored, model, backend);
 }
 
+/**
+ * The standardized score `model.score` asks for (none for `mean`), with the model's error
+ * standards; refused when the model was stored without them (trained before they existed).
+ */
+function standardScoreOf(stored: StoredModel, model: ModelConfig): StandardScore | undefined {
+  const kind = scoreKindOf(model);
+  if (kind === 'mean') return undefined;
+  const standards = stored.metadata.errorStandards;
+  if (standards === undefined) {
+    throw new AeError(
+      ErrorCodes.MODEL_INCOMPATIBLE,
+      `model ${stored.path} has no error standards for model.score ${kind}: retrain it (aestream train) or set model.score: mean`,
+    );
+  }
+  return { kind, standards };
+}
+
 /** An ActiveModel over a model already loaded (a fresh release, a just-trained model). */
 export async function activate(
   stored: StoredModel,
@@ -52,7 +70,9 @@ export async function activate(
   backend: BackendName,
 ): Promise<ActiveModel> {
   let engine: InferenceEngine;
+  let standard: StandardScore | undefined;
   try {
+    standard = standardScoreOf(stored, model);
     engine = await createEngine(model.engine, stored);
   } catch (err) {
     stored.autoencoder.dispose();
@@ -64,6 +84,7 @@ export async function activate(
     layoutOf(stored.metadata.architecture),
     model.error,
     model.topK,
+    standard,
   );
   return {
     version: versionLabel(stored.version),

@@ -1,6 +1,12 @@
 import type { InferenceEngine } from './engine';
 import { denormalize, normalize, type Normalization } from '../training/normalization';
-import { type BatchScores, type ContributionLayout, type ErrorKind, scoreBatch } from './scoring';
+import {
+  type BatchScores,
+  type ContributionLayout,
+  type ErrorKind,
+  scoreBatch,
+  type StandardScore,
+} from './scoring';
 import { SpareArray } from './spare-array';
 
 /** Scores with what the same forward pass produced besides them. */
@@ -12,7 +18,7 @@ export interface BatchOutputs extends BatchScores {
   latentSize: number;
 }
 
-/** Scores raw frames: normalize, reconstruct on an engine, reconstruction error + top-k. */
+/** Scores raw frames: normalize, reconstruct on an engine, reconstruction error (standardized with `standard`) + top-k. */
 export interface Scorer {
   score(raw: ArrayLike<number>, n: number): Promise<BatchScores>;
   /**
@@ -35,6 +41,7 @@ export function createScorer(
   layout: ContributionLayout,
   error: ErrorKind = 'mse',
   topK = 3,
+  standard?: StandardScore,
 ): Scorer {
   // The normalized batch is only needed during a call: one array is reused from call to
   // call (a fresh one per batch was the largest allocation of the image detector).
@@ -43,14 +50,14 @@ export function createScorer(
     async score(raw, n) {
       const x = normalize(normalization, raw, spare.take(raw.length));
       const y = await engine.reconstruct(x, n);
-      const scores = scoreBatch(x, y, n, layout, error, topK);
+      const scores = scoreBatch(x, y, n, layout, error, topK, standard);
       spare.give(x);
       return scores;
     },
     async scoreWithOutputs(raw, n) {
       const x = normalize(normalization, raw, spare.take(raw.length));
       const { reconstruction: y, latent } = await engine.run(x, n);
-      const scores = scoreBatch(x, y, n, layout, error, topK);
+      const scores = scoreBatch(x, y, n, layout, error, topK, standard);
       spare.give(x);
       return {
         ...scores,

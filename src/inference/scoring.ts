@@ -1,11 +1,31 @@
 import type { Contribution } from '../core/model-input';
 import type { Architecture } from '../training/architecture';
+import type { ErrorStandards } from '../training/error-standards';
 
 /** Reconstruction error used as the anomaly score. */
 export type ErrorKind = 'mse' | 'mae';
 
+/**
+ * How a frame's reconstruction errors become one score (`model.score`):
+ * - `mean`: the mean error over all values (images always score this way);
+ * - `standardized`: the mean of the squared (mse) or absolute (mae) standardized residuals,
+ *   each channel's residual standardized by its spread on held-back windows at training;
+ * - `mahalanobis`: the mean over time steps of the T² distance of the residual vector
+ *   (inverse covariance of held-back residuals), divided by the channel count;
+ * - `max-channel`: the largest channel mean of the standardized errors.
+ * The standardized kinds are about 1 on normal data; their contributions are per channel
+ * on the same standard, so the top contributor is the channel most unlike its usual self.
+ */
+export type ScoreKind = 'mean' | 'standardized' | 'mahalanobis' | 'max-channel';
+
+/** A standardized score and the error standards of the model it scores for. */
+export interface StandardScore {
+  kind: Exclude<ScoreKind, 'mean'>;
+  standards: ErrorStandards;
+}
+
 export interface BatchScores {
-  /** One score per frame: the mean error over all of its values. */
+  /** One score per frame (see {@link ScoreKind}; by default the mean error over its values). */
   scores: Float32Array;
   /** The `topK` largest contributions of each frame, largest first. */
   top: Contribution[][];
@@ -38,7 +58,8 @@ export function slotCount(layout: ContributionLayout): number {
 /**
  * Scores `n` frames from their (normalized) inputs `x` and reconstructions `y`, both
  * row-major with `x.length / n` values per frame. Plain array math: it runs on the output
- * of any engine (tfjs or ONNX) and allocates nothing on a backend.
+ * of any engine (tfjs or ONNX) and allocates nothing on a backend. With `standard` (sensor
+ * layouts only) the score and contributions are standardized (see {@link ScoreKind}).
  *
  * @example
  * const { scores, top } = scoreBatch(x, y, 32, { kind: 'feature', features: 3 }, 'mse', 2);
@@ -50,9 +71,16 @@ export function scoreBatch(
   layout: ContributionLayout,
   error: ErrorKind = 'mse',
   topK = 3,
+  standard?: StandardScore,
 ): BatchScores {
   if (x.length !== y.length || n <= 0 || x.length % n !== 0) {
     throw new RangeError(`scoreBatch: ${x.length} inputs, ${y.length} outputs, ${n} frames`);
+  }
+  if (standard !== undefined) {
+    if (layout.kind !== 'feature') {
+      throw new RangeError(`scoreBatch: a ${standard.kind} score needs per-feature contributions`);
+    }
+    return scoreStandardized(x, y, n, layout.features, error, topK, standard);
   }
   const size = x.length / n;
   const slots = slotCount(layout);
@@ -76,6 +104,77 @@ export function scoreBatch(
     }
     scores[f] = total / size;
     top[f] = topContributions(sums, counts, topK, means, picked);
+  }
+  return { scores, top };
+}
+
+/** Per channel 1 / std, and the work arrays of a standardized batch (one set per D). */
+function standardizedScratch(d: number, standards: ErrorStandards) {
+  return {
+    inv: Float64Array.from(standards.std, (v) => 1 / v),
+    sums: new Float64Array(d),
+    counts: new Float64Array(d),
+    means: new Float64Array(d),
+    picked: new Uint8Array(d),
+    z: new Float64Array(d),
+  };
+}
+
+function scoreStandardized(
+  x: Float32Array,
+  y: Float32Array,
+  n: number,
+  d: number,
+  error: ErrorKind,
+  topK: number,
+  { kind, standards }: StandardScore,
+): BatchScores {
+  const size = x.length / n;
+  if (size % d !== 0 || standards.mean.length !== d) {
+    throw new RangeError(
+      `scoreBatch: ${size} values per frame, error standards of ${standards.mean.length} of ${d} channels`,
+    );
+  }
+  const steps = size / d;
+  const w = standardizedScratch(d, standards);
+  const mean = standards.mean;
+  const precision = standards.precision;
+  w.counts.fill(steps);
+  const scores = new Float32Array(n);
+  const top: Contribution[][] = new Array<Contribution[]>(n);
+  for (let f = 0; f < n; f++) {
+    w.sums.fill(0);
+    const base = f * size;
+    let total = 0;
+    for (let t = 0; t < steps; t++) {
+      const at = base + t * d;
+      if (kind === 'mahalanobis') {
+        for (let c = 0; c < d; c++) w.z[c] = x[at + c]! - y[at + c]! - mean[c]!;
+        // Channel c's share of the T² distance: z_c (P z)_c; the shares sum to zᵀ P z.
+        for (let a = 0; a < d; a++) {
+          let pz = 0;
+          for (let b = 0; b < d; b++) pz += precision[a * d + b]! * w.z[b]!;
+          const share = w.z[a]! * pz;
+          w.sums[a]! += share;
+          total += share;
+        }
+      } else {
+        for (let c = 0; c < d; c++) {
+          const z = (x[at + c]! - y[at + c]! - mean[c]!) * w.inv[c]!;
+          const e = error === 'mse' ? z * z : Math.abs(z);
+          w.sums[c]! += e;
+          total += e;
+        }
+      }
+    }
+    top[f] = topContributions(w.sums, w.counts, topK, w.means, w.picked);
+    if (kind === 'max-channel') {
+      let max = -Infinity;
+      for (let c = 0; c < d; c++) max = Math.max(max, w.sums[c]! / steps);
+      scores[f] = max;
+    } else {
+      scores[f] = total / size;
+    }
   }
   return { scores, top };
 }

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AeError, ErrorCodes, messageOf } from '../core/errors';
 import { type Architecture, architectureMismatches, inputShapeOf } from '../training/architecture';
 import { Autoencoder } from '../training/autoencoder';
+import { type ErrorStandards, isValidErrorStandards } from '../training/error-standards';
 import { isValidNormalization, type Normalization } from '../training/normalization';
 import { exportOnnx } from '../training/onnx-export';
 
@@ -50,6 +51,8 @@ export interface ModelMetadata {
   architecture: Architecture;
   inputShape: number[];
   normalization: Normalization;
+  /** Residual spread on held-back windows (sensor models), for standardized scores. */
+  errorStandards?: ErrorStandards;
   training: TrainingInfo;
   validation: Record<string, number>;
   createdAt: string;
@@ -70,6 +73,7 @@ export interface StoredModel {
 
 export interface SaveInfo {
   pipeline?: string;
+  errorStandards?: ErrorStandards;
   training: TrainingInfo;
   validation: Record<string, number>;
 }
@@ -81,11 +85,13 @@ function contentHashOf(
   files: Record<string, string>,
   arch: Architecture,
   norm: Normalization,
+  standards?: ErrorStandards,
 ): string {
   const names = Object.keys(files).sort();
   return sha256(
     names.map((n) => `${n}:${files[n]}`).join('\n') +
-      `\n${JSON.stringify(arch)}\n${JSON.stringify(norm)}`,
+      `\n${JSON.stringify(arch)}\n${JSON.stringify(norm)}` +
+      (standards ? `\n${JSON.stringify(standards)}` : ''),
   );
 }
 
@@ -176,11 +182,12 @@ export class ModelStore {
           architecture: ae.architecture,
           inputShape: inputShapeOf(ae.architecture),
           normalization: ae.normalization,
+          ...(info.errorStandards ? { errorStandards: info.errorStandards } : {}),
           training: info.training,
           validation: info.validation,
           createdAt: new Date().toISOString(),
           files,
-          contentHash: contentHashOf(files, ae.architecture, ae.normalization),
+          contentHash: contentHashOf(files, ae.architecture, ae.normalization, info.errorStandards),
         };
         await fs.writeFile(join(tmp, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
         try {
@@ -265,13 +272,23 @@ export class ModelStore {
       }
     }
     if (
-      contentHashOf(metadata.files, metadata.architecture, metadata.normalization) !==
-      metadata.contentHash
+      contentHashOf(
+        metadata.files,
+        metadata.architecture,
+        metadata.normalization,
+        metadata.errorStandards,
+      ) !== metadata.contentHash
     ) {
       throw corrupt('content hash does not match (metadata.json was altered)');
     }
     if (!isValidNormalization(metadata.normalization))
       throw corrupt('normalization has invalid numbers');
+    const arch = metadata.architecture;
+    if (
+      metadata.errorStandards !== undefined &&
+      (arch.kind === 'conv-ae' || !isValidErrorStandards(metadata.errorStandards, arch.features))
+    )
+      throw corrupt('error standards do not fit the model or have invalid numbers');
 
     let model: tf.LayersModel;
     try {

@@ -3,10 +3,13 @@ import { architectureOf } from '../training/architecture';
 import { Autoencoder } from '../training/autoencoder';
 import { initBackend } from '../training/backend';
 import { ModelStore, type ModelMetadata } from './model-store';
+import { fitErrorStandards } from '../training/error-standards';
 import { fitRange, fitScaling, normalize } from '../training/normalization';
 import { readTrainingData, type TrainingData } from '../training/training-data';
 import {
   type EpochReport,
+  gather,
+  reconstructSamples,
   type TrainResult,
   trainAutoencoder,
   plannedEpochs,
@@ -64,7 +67,8 @@ export async function trainFromFile(
 /**
  * Trains a pipeline's autoencoder on raw samples already in memory (the demo's synthetic
  * windows, a retrain reservoir): fit the normalization (`model.normalization` per feature
- * for sensors, [0, 1] for images), train with early stopping, store the result as a new model version.
+ * for sensors, [0, 1] for images), train with early stopping, fit the error standards of
+ * sensor models on the held-back windows, store the result as a new model version.
  *
  * @example
  * await trainAndStore(config, { raw, count, source: 'synthetic' }, { onEpoch: console.log });
@@ -81,12 +85,14 @@ export async function trainAndStore(
       ? fitScaling(config.model.normalization, data.raw, arch.features)
       : fitRange(data.raw);
   const x = normalize(norm, data.raw);
+  const frame = config.frame;
   const train = {
     ...trainOptionsOf(config.model),
+    overlap: frame.kind === 'sensor' ? Math.ceil(frame.window / frame.stride) - 1 : 0,
     ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
   };
-  const epochs = plannedEpochs(train, trainCountOf(data.count, train.validation));
+  const epochs = plannedEpochs(train, trainCountOf(data.count, train.validation, train.overlap));
   opts.onStart?.({ backend, samples: data.count, epochs, kind: arch.kind });
   const ae = Autoencoder.create(arch, norm, train.seed);
   try {
@@ -96,9 +102,22 @@ export async function trainAndStore(
       ...train,
       ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}),
     });
+    // Sensors: how each channel's residual spreads on the held-back windows, for
+    // standardized scores (the windows were only used to pick the epoch, never trained on).
+    const size = x.length / data.count;
+    const heldBack = gather(x, size, result.heldBack, 0, result.heldBack.length);
+    const errorStandards =
+      arch.kind === 'conv-ae'
+        ? undefined
+        : fitErrorStandards(
+            heldBack,
+            reconstructSamples(ae, heldBack, result.heldBack.length),
+            arch.features,
+          );
     const store = new ModelStore(opts.store ?? config.model.store);
     const saved = await store.save(ae, {
       pipeline: config.name,
+      ...(errorStandards ? { errorStandards } : {}),
       training: {
         source: data.source,
         count: result.trainCount,

@@ -55,6 +55,12 @@ const common = {
     .default('auto')
     .describe('TensorFlow.js backend; auto tries GPU, native, WASM, then CPU.'),
   error: z.enum(['mse', 'mae']).default('mse').describe('Reconstruction error used as the score.'),
+  score: z
+    .enum(['mean', 'standardized', 'mahalanobis', 'max-channel'])
+    .optional()
+    .describe(
+      "How reconstruction errors become the score. mean: the mean error over all values. Sensors only: standardized (each channel's residual divided by its spread on held-back training windows, then squared (mse) or absolute (mae), averaged), mahalanobis (T² distance of each time step's residual vector under the covariance of held-back residuals, per channel), max-channel (the largest channel mean of the standardized errors). Event contributions use the same standard. Default: standardized for sensors, mean for images.",
+    ),
   normalization: z
     .enum(['robust', 'standard', 'minmax'])
     .default('robust')
@@ -167,6 +173,12 @@ export type DenseAeConfig = z.infer<typeof denseAeSchema>;
 export type ConvAeConfig = z.infer<typeof convAeSchema>;
 export type Conv1dAeConfig = z.infer<typeof conv1dAeSchema>;
 export type TrainConfig = ModelConfig['train'];
+export type ScoreKindName = NonNullable<ModelConfig['score']>;
+
+/** The score a pipeline's model computes: `model.score`, else the mean error. */
+export function scoreKindOf(model: ModelConfig): ScoreKindName {
+  return model.score ?? 'mean';
+}
 
 /** The slice of a pipeline file that training, the model store and inference read. */
 export interface ModelSection {

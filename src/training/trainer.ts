@@ -24,11 +24,21 @@ export interface TrainResult {
   stoppedEarly: boolean;
   trainCount: number;
   valCount: number;
+  /** Indices of the samples held back for validation (never trained on). */
+  heldBack: Uint32Array;
   samplesPerSecond: number;
   history: EpochReport[];
 }
 
 export interface TrainOptions extends TrainConfig {
+  /**
+   * How many neighbours on each side share readings with a sample (sliding windows:
+   * ceil(window / stride) − 1; 0 for independent samples such as images). Above 0 the
+   * held-back share is the last samples in order and the `overlap` samples before it are
+   * not trained on, so no held-back window shares a reading with a trained one and its
+   * errors are those of unseen data.
+   */
+  overlap?: number;
   onEpoch?: (report: EpochReport) => void;
   /** Denoising training (`model.denoise`); takes precedence over the plain `denoise` std. */
   corruption?: DenoiseConfig;
@@ -58,9 +68,13 @@ export function plannedEpochs(
   return Math.min(opts.epochs, Math.ceil(opts.steps / batches));
 }
 
-/** Samples of `count` trained on; the rest (at least one) is held back for validation. */
-export function trainCountOf(count: number, validation: number): number {
-  return count - Math.max(1, Math.round(count * validation));
+/**
+ * Samples of `count` trained on: the `validation` share (at least one) is held back, and
+ * with overlapping windows (`overlap`, see TrainOptions) so are the windows just before it.
+ */
+export function trainCountOf(count: number, validation: number, overlap = 0): number {
+  const valCount = Math.max(1, Math.round(count * validation));
+  return count - valCount - Math.max(0, Math.min(overlap, count - valCount - 1));
 }
 
 /** The corruption training applies: `corruption`, else Gaussian noise of std `denoise`. */
@@ -101,7 +115,8 @@ function shuffle(indices: Uint32Array, random: () => number): void {
   }
 }
 
-function gather(
+/** The samples `idx[from..to)` of row-major `data` (`size` values each), copied together. */
+export function gather(
   data: Float32Array,
   size: number,
   idx: Uint32Array,
@@ -118,7 +133,8 @@ function gather(
 
 /**
  * Trains an autoencoder on normalized samples (row-major, `count` × input size) with Adam
- * on MSE, holding back a seeded random `validation` share; stops when the validation
+ * on MSE, holding back a seeded random `validation` share (the last share, past a gap, for
+ * overlapping windows: `overlap`); stops when the validation
  * loss has not improved for `patience` epochs and keeps the best epoch's weights.
  * With `corruption` (`model.denoise`: Gaussian noise or masking) or `denoise` > 0 (Gaussian
  * noise of that std) each input is corrupted (clipped to [0, 1] for images) while the clean
@@ -143,12 +159,20 @@ export async function trainAutoencoder(
   }
   const random = seededRandom(opts.seed);
   const order = new Uint32Array(count).map((_, i) => i);
-  shuffle(order, random);
-  const trainCount = trainCountOf(count, opts.validation);
-  const valCount = count - trainCount;
+  const overlap = opts.overlap ?? 0;
+  if (overlap === 0) shuffle(order, random);
+  const trainCount = trainCountOf(count, opts.validation, overlap);
+  const valCount = Math.max(1, Math.round(count * opts.validation));
+  if (trainCount < 1) {
+    throw new AeError(
+      ErrorCodes.DATA_INVALID,
+      `training needs at least 2 samples; ${count} leave none to train on after holding back ${valCount}`,
+    );
+  }
   const epochs = plannedEpochs(opts, trainCount);
   const trainIdx = order.slice(0, trainCount);
-  const valData = gather(data, size, order, trainCount, count);
+  const heldBack = order.slice(count - valCount);
+  const valData = gather(data, size, heldBack, 0, valCount);
   const shape = ae.inputShape;
   const clip = ae.architecture.kind === 'conv-ae';
   const corruption = corruptionOf(opts);
@@ -228,9 +252,32 @@ export async function trainAutoencoder(
     stoppedEarly: history.length < epochs,
     trainCount,
     valCount,
+    heldBack,
     samplesPerSecond: trainedSamples / (trainingMs / 1000),
     history,
   };
+}
+
+/** Reconstructions of normalized samples (row-major, `count` × input size), in batches. */
+export function reconstructSamples(
+  ae: Autoencoder,
+  data: Float32Array,
+  count: number,
+  batch = 256,
+): Float32Array {
+  const size = inputSizeOf(ae.architecture);
+  const out = new Float32Array(count * size);
+  for (let from = 0; from < count; from += batch) {
+    const to = Math.min(count, from + batch);
+    const y = tf.tidy(() =>
+      ae.reconstruct(
+        tf.tensor(data.subarray(from * size, to * size), [to - from, ...ae.inputShape]),
+      ),
+    );
+    out.set(y.dataSync() as Float32Array, from * size);
+    y.dispose();
+  }
+  return out;
 }
 
 /** Mean squared reconstruction error over normalized samples, in batches. */

@@ -126,6 +126,16 @@ describe('aestream lint', () => {
     expect(r.err).toMatch(/give at least one pipeline file/);
   });
 
+  it('refuses a standardized score for image frames', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aestream-lint-score-'));
+    const file = join(dir, 'images-score.yaml');
+    const text = readFileSync(join(root, 'pipelines', 'images.yaml'), 'utf8');
+    writeFileSync(file, text.replace(/model:\s*\{/, 'model: { score: standardized,'));
+    const r = await run('lint', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/model\.score: standardized standardizes per sensor channel/);
+  });
+
   it('--print shows the resolved file with its defaults', async () => {
     const r = await run('lint', '--print', 'pipelines/images.yaml');
     expect(r.code).toBe(0);

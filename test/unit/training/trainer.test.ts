@@ -65,6 +65,16 @@ describe('trainAutoencoder', () => {
     ae.dispose();
   });
 
+  it('holds back the last windows, past a gap, when windows overlap', async () => {
+    const x = sineWindows(200);
+    const ae = Autoencoder.create(arch, { kind: 'range', min: -1, max: 1 }, 2);
+    const result = await trainAutoencoder(ae, x, 200, { ...base, epochs: 1, overlap: 15 });
+    ae.dispose();
+    // 40 held back (samples 160-199), the 15 before them share readings with those: untrained.
+    expect(Array.from(result.heldBack)).toEqual(Array.from({ length: 40 }, (_, i) => 160 + i));
+    expect(result.trainCount).toBe(200 - 40 - 15);
+  });
+
   it('is reproducible with the same seed, also when denoising', async () => {
     const x = sineWindows(64);
     const run = async () => {
