@@ -1,22 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { InfluxDB } from 'influx';
-import type { Admin, Kafka } from 'kafkajs';
-import { createAvroCodec } from '../../src/codecs/avro-codec';
-import type { SensorFrame } from '../../src/core/records';
-import { loadPipeline } from '../../src/config/load-pipeline';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
-import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
 import { SyntheticSource } from '../../src/connectors/synthetic-source';
-import { trainFromFile } from '../../src/registry/train-and-store';
-import {
-  builtCli,
-  logEntries,
-  spawnDetector,
-  type DetectorProcess,
-} from '../helpers/detector-process';
-import { uniqueName } from '../helpers/names';
+import { logEntries, type DetectorProcess } from '../helpers/detector-process';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 import { privateStack, type PrivateStack } from '../helpers/private-stack';
 import { waitFor } from '../helpers/wait-for';
 
@@ -27,102 +11,37 @@ import { waitFor } from '../helpers/wait-for';
  */
 describe('aestream detect through InfluxDB and Kafka outages (real services)', () => {
   let stack: PrivateStack;
-  let kafka: Kafka;
-  let admin: Admin;
+  let f: PipelineFixture;
   let detector: DetectorProcess | undefined;
-  const name = uniqueName('outage').replace(/[^a-z0-9-]/g, '');
-  const topic = `${name}.frames`;
-  const group = `${name}-detectors`;
 
   beforeAll(async () => {
-    builtCli();
     stack = await privateStack();
-    kafka = createKafka({ brokers: stack.brokers, clientId: 'aestream-test' });
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
-        { topic, numPartitions: 3 },
-        { topic: `${name}.anomalies`, numPartitions: 1 },
-        { topic: `${name}.dlq`, numPartitions: 1 },
-      ],
-      waitForLeaders: true,
+    f = await pipelineFixture('outage', {
+      stack,
+      partitions: { input: 3, anomalies: 1, dlq: 1 },
+      influx: true,
+      model: true,
+      yaml: ({ topics }) => ({
+        input: { kafka: { commitIntervalMs: 200 } },
+        threshold: { kind: 'ksigma', k: 4, calibration: 30, control: { topic: topics.control } },
+      }),
     });
   });
 
   afterAll(async () => {
-    detector?.child.kill('SIGKILL');
-    await admin?.disconnect().catch(() => undefined);
+    await f?.teardown();
     await stack?.down();
   });
 
   it('holds its offsets while InfluxDB is down and catches up after; survives a broker restart; loses no frame', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-outage-'));
-    const pipelineFile = join(dir, 'outage.yaml');
-    const database = name.replace(/-/g, '_');
-    writeFileSync(
-      pipelineFile,
-      `
-name: ${name}
-input:
-  kafka: { brokers: "${stack.brokers.join(',')}", topic: ${topic}, group: ${group}, fromBeginning: true, commitIntervalMs: 200 }
-  schema: schemas/sensor-frame.avsc
-frame: { kind: sensor, features: 1, window: 16, stride: 1 }
-model: { kind: dense-ae, hidden: [8, 3], store: ${join(dir, 'models')}, train: { epochs: 3 }, releases: { topic: ${name}.models } }
-batch: { maxSize: 64, maxWaitMs: 10 }
-threshold: { kind: ksigma, k: 4, calibration: 30, control: { topic: ${name}.control } }
-output:
-  kafka: { topic: ${name}.anomalies }
-  influx: { url: "${stack.influxUrl}", database: ${database}, flushMs: 100 }
-  dlq: { topic: ${name}.dlq }
-`,
-    );
-    const config = loadPipeline(pipelineFile, { baseDir: process.cwd() });
-    const csv = join(dir, 'train.csv');
-    writeFileSync(
-      csv,
-      ['value', ...Array.from({ length: 500 }, (_, i) => String(Math.sin(i / 5)))].join('\n'),
-    );
-    await trainFromFile(config, { data: csv });
-
     // 4 sources x 900 readings, produced in four parts of 900 frames.
     const gen = new SyntheticSource({ seed: 12, sources: 4, length: 900, anomaliesPerSource: 1 });
     const frames = [...gen.frames()];
     const parts = [0, 1, 2, 3].map((i) => frames.slice(i * 900, (i + 1) * 900));
-    const codec = createAvroCodec<SensorFrame>('SensorFrame');
-    const produce = async (part: SensorFrame[]) => {
-      const sink = new KafkaSink({ brokers: stack.brokers, topic, kafka });
-      await sink.connect();
-      await Promise.all(
-        part.map((f) =>
-          sink.send({
-            key: f.source,
-            value: codec.encode(f),
-            headers: codec.headers,
-            timestamp: f.time,
-          }),
-        ),
-      );
-      await sink.disconnect();
-    };
-    const influx = new InfluxDB({
-      host: '127.0.0.1',
-      port: Number(new URL(stack.influxUrl).port),
-      database,
-    });
-    const points = async () => {
-      const rows = await influx
-        .query<{ count: number }>(`SELECT count("error") AS "count" FROM "score"`)
-        .catch(() => []);
-      return rows[0]?.count ?? 0;
-    };
-    const committed = async () => {
-      const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-      return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-    };
+    const { produce, points, committed } = f;
     const logged = (msg: string) => logEntries(detector!).filter((l) => l.msg === msg).length;
 
-    detector = spawnDetector(pipelineFile);
+    detector = f.spawn();
     await produce(parts[0]!);
     await waitFor(async () => (await points()) === 900 && (await committed()) === 900, {
       what: 'the first 900 frames scored and committed',

@@ -1,21 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
-import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { Frame, SensorFrame } from '../../src/core/records';
 import { describeTraining } from '../../src/cli/retrain';
-import { parsePipeline } from '../../src/config/load-pipeline';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
-import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
-import { trainFromFile } from '../../src/registry/train-and-store';
 import type { Judged } from '../../src/core/model-input';
 import { startDetector, type Detector } from '../../src/app/detect';
 import { startRetrainer, type Retrainer, type TrainingReport } from '../../src/app/retrain';
 import { seededRandom } from '../../src/core/seeded-random';
-import { uniqueName } from '../helpers/names';
-import { KAFKA_BROKERS } from '../helpers/stack';
 import { waitFor } from '../helpers/wait-for';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 
 /**
  * Issue 7, "Done when" 1: with a detector and the retrainer running, the input's normal
@@ -25,78 +15,37 @@ import { waitFor } from '../helpers/wait-for';
  * caught, and every frame was scored exactly once across the swap.
  */
 describe('aestream retrain follows a level shift (real Kafka)', () => {
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
-  let admin: Admin;
-  const name = uniqueName('retrain').replace(/[^a-z0-9-]/g, '');
-  const topics = {
-    input: `${name}.frames`,
-    anomalies: `${name}.anomalies`,
-    dlq: `${name}.dlq`,
-    releases: `${name}.models`,
-  };
+  let f: PipelineFixture;
   let detector: Detector | undefined;
   let retrainer: Retrainer | undefined;
-
   beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [topics.input, topics.anomalies, topics.dlq].map((topic) => ({
-        topic,
-        numPartitions: 2,
-      })),
-      waitForLeaders: true,
+    f = await pipelineFixture('retrain', {
+      partitions: 2,
+      yaml: {
+        model: { train: { epochs: 40, seed: 1, patience: 5 } },
+        retrain: {
+          trigger: { drift: true },
+          reservoir: 1000,
+          epochs: 20,
+          minSamples: 100,
+          drift: { window: 300, checkEvery: 50, sustain: 4, alpha: 0.001 },
+        },
+      },
     });
   });
-
   afterAll(async () => {
     await retrainer?.stop();
     await detector?.stop();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
+    await f?.teardown();
   });
 
   it('publishes a model for the new level; false events vanish, anomalies are still caught', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-retrain-'));
-    const config = parsePipeline(
-      `
-name: ${name}
-input:
-  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${name}-detectors, fromBeginning: true }
-  schema: schemas/sensor-frame.avsc
-frame: { kind: sensor, features: 1, window: 16, stride: 1 }
-model:
-  kind: dense-ae
-  hidden: [8, 3]
-  store: ${join(dir, 'models')}
-  train: { epochs: 40, seed: 1, patience: 5 }
-  releases: { topic: ${topics.releases} }
-batch: { maxSize: 64, maxWaitMs: 10 }
-threshold: { kind: ksigma, k: 6, calibration: 50 }
-output:
-  kafka: { topic: ${topics.anomalies} }
-  dlq: { topic: ${topics.dlq} }
-retrain:
-  trigger: { drift: true }
-  reservoir: 1000
-  epochs: 20
-  minSamples: 100
-  drift: { window: 300, checkEvery: 50, sustain: 4, alpha: 0.001 }
-`,
-      'retrain-test.yaml',
-      { env: {}, baseDir: process.cwd() },
-    );
-
+    const config = f.config;
     // The signal: a sine of period 20 readings, amplitude 1, a little noise, at `level`.
     const random = seededRandom(11);
     const reading = (t: number, level: number) =>
       level + Math.sin((2 * Math.PI * t) / 20) + 0.05 * (random() - 0.5) * Math.sqrt(12);
-    const csv = join(dir, 'train.csv');
-    writeFileSync(
-      csv,
-      ['value', ...Array.from({ length: 1500 }, (_, t) => String(reading(t, 0)))].join('\n'),
-    );
-    await trainFromFile(config, { data: csv });
+    await f.train({ rows: 1500, value: (t) => reading(t, 0) });
 
     const scoredBy = new Map<string, number>();
     const judged: Judged<Frame>[] = [];
@@ -117,9 +66,6 @@ retrain:
     retrainer = await startRetrainer(config, { onTraining: (r) => trainings.push(r) });
     expect(retrainer.model.version).toBe('v000001');
 
-    const codec = createAvroCodec<SensorFrame>('SensorFrame');
-    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.input, kafka });
-    await sink.connect();
     const sources = ['pump-1', 'pump-2'];
     const produced: SensorFrame[] = [];
     let t = 0;
@@ -139,16 +85,7 @@ retrain:
         }
       }
       produced.push(...frames);
-      await Promise.all(
-        frames.map((f) =>
-          sink.send({
-            key: f.source,
-            value: codec.encode(f),
-            headers: codec.headers,
-            timestamp: f.time,
-          }),
-        ),
-      );
+      await f.produce(frames);
       return frames;
     };
     const allScored = () => produced.every((f) => scoredBy.has(idOf(f)));
@@ -218,6 +155,5 @@ retrain:
     expect([...scoredBy.values()].every((n) => n === 1)).toBe(true);
     const versions = new Set(judged.map((j) => j.modelVersion));
     expect(versions).toEqual(new Set(['v000001', 'v000002']));
-    await sink.disconnect();
   });
 });
