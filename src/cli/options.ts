@@ -1,4 +1,5 @@
 import { AeError, ErrorCodes } from '../core/errors';
+import { parseRangeSpec, type RangeSpec } from '../connectors/kafka/offset-range';
 
 /**
  * A commander option parser for whole numbers of at least `min`; anything else is a usage
@@ -31,4 +32,37 @@ export function positiveNumber(name: string): (value: string) => number {
     }
     return n;
   };
+}
+
+const RELATIVE_TIME = /^-(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+/**
+ * A range or start position as a user writes it, with times back from now (`-90s`, `-15m`,
+ * `-1h`, `-2d`, `-1w`) as well as every form of `parseRangeSpec` (earliest, latest/now, an
+ * ISO time, offsets). The one parser of `--from`/`--to` values of the commands.
+ *
+ * @example parsePosition('-1h', '--from') // { kind: 'time', ms: <an hour ago>, text: '2026-…Z' }
+ */
+export function parsePosition(text: string, option: string, now = Date.now()): RangeSpec {
+  const relative = RELATIVE_TIME.exec(text.trim());
+  if (relative) {
+    const ms = now - Number(relative[1]) * UNIT_MS[relative[2]!]!;
+    return { kind: 'time', ms, text: new Date(ms).toISOString() };
+  }
+  try {
+    return parseRangeSpec(text, option);
+  } catch (err) {
+    if (err instanceof AeError) {
+      throw new AeError(err.code, `${err.message}, or a time back from now (-30m, -1h, -2d)`);
+    }
+    throw err;
+  }
 }

@@ -5,8 +5,8 @@ import { parse as parseYaml } from 'yaml';
 import { loadPipeline } from '../config/load-pipeline';
 import { AeError, ConfigError, ErrorCodes } from '../core/errors';
 import type { PartitionProgress } from '../connectors/kafka/kafka-range-source';
-import { parseRangeSpec } from '../connectors/kafka/offset-range';
 import type { ReplaySummary } from '../app/replay';
+import { parsePosition } from './options';
 
 interface ReplayOpts {
   pipeline: string;
@@ -128,11 +128,11 @@ export function replayCommand(): Command {
     .requiredOption('-p, --pipeline <file>', 'pipeline YAML file')
     .requiredOption(
       '--from <spec>',
-      'start: ISO time, "earliest", an offset, or offsets per partition (0:120,1:80)',
+      'start: ISO time, a time back from now (-1h, -30m, -2d), "earliest", an offset, or offsets per partition (0:120,1:80)',
     )
     .option(
       '--to <spec>',
-      'end (exclusive): ISO time, "now", an offset, or offsets per partition',
+      'end (exclusive): ISO time, a time back from now (-10m), "now", an offset, or offsets per partition',
       'now',
     )
     .option('--model <version>', 'model version to score with (default: the newest in the store)')
@@ -169,10 +169,11 @@ export function replayCommand(): Command {
     )
     .action(async (opts: ReplayOpts) => {
       const config = loadPipeline(opts.pipeline);
-      const from = parseRangeSpec(opts.from, '--from');
-      const to = parseRangeSpec(opts.to, '--to');
+      const now = Date.now();
+      const from = parsePosition(opts.from, '--from', now);
+      const to = parsePosition(opts.to, '--to', now);
       const warmFrom =
-        opts.warmFrom !== undefined ? parseRangeSpec(opts.warmFrom, '--warm-from') : undefined;
+        opts.warmFrom !== undefined ? parsePosition(opts.warmFrom, '--warm-from', now) : undefined;
       const rate = parseRate(opts.rate);
       const modelVersion = opts.model !== undefined ? parseModelVersion(opts.model) : undefined;
       if (opts.threshold !== undefined && opts.thresholdState !== undefined) {

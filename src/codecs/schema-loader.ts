@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { Type, type Schema } from 'avsc';
 import { AeError, ErrorCodes, messageOf } from '../core/errors';
@@ -82,4 +82,12 @@ export function loadSchema(ref: string): Type {
 /** Hex MD5 of the schema's Parsing Canonical Form: the id of a writer schema in plain-Avro mode. */
 export function fingerprintOf(type: Type): string {
   return type.fingerprint('md5').toString('hex');
+}
+
+/** The files of every schema shipped in schemas/ (the project's record types). */
+export function shippedSchemaFiles(): string[] {
+  return readdirSync(SCHEMAS_DIR)
+    .filter((f) => f.endsWith('.avsc'))
+    .sort()
+    .map((f) => join(SCHEMAS_DIR, f));
 }

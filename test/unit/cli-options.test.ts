@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { buildProgram } from '../../src/cli/main';
+import { parsePosition } from '../../src/cli/options';
+
+describe('parsePosition (--from / --to of consume and replay)', () => {
+  const now = Date.UTC(2026, 5, 1, 12, 0, 0);
+
+  it.each([
+    ['-90s', 90_000],
+    ['-15m', 15 * 60_000],
+    ['-1h', 3_600_000],
+    ['-1.5h', 5_400_000],
+    ['-2d', 2 * 86_400_000],
+    ['-1w', 7 * 86_400_000],
+  ])('%s is that long before now', (text, back) => {
+    expect(parsePosition(text, '--from', now)).toEqual({
+      kind: 'time',
+      ms: now - back,
+      text: new Date(now - back).toISOString(),
+    });
+  });
+
+  it('keeps the absolute forms', () => {
+    expect(parsePosition('earliest', '--from', now)).toEqual({ kind: 'earliest' });
+    expect(parsePosition('latest', '--from', now)).toEqual({ kind: 'latest' });
+    expect(parsePosition('2026-01-01T00:00:00Z', '--from', now)).toMatchObject({
+      kind: 'time',
+      ms: Date.UTC(2026, 0, 1),
+    });
+    expect(parsePosition('0:10,1:20', '--to', now)).toMatchObject({ kind: 'offsets' });
+  });
+
+  it('names the option and every form it takes, relative times included', () => {
+    expect(() => parsePosition('-1y', '--to', now)).toThrow(
+      /--to '-1y': expected an ISO time .*, or a time back from now \(-30m, -1h, -2d\)/,
+    );
+  });
+});
+
+describe('command help', () => {
+  function everyCommand(command: Command): Command[] {
+    return [command, ...command.commands.flatMap(everyCommand)];
+  }
+
+  it('states each default once', () => {
+    for (const command of everyCommand(buildProgram())) {
+      const help = command.helpInformation().replace(/\s+/g, ' ');
+      expect({
+        command: command.name(),
+        twice: /\(default:[^)]*\) \(default:/.exec(help)?.[0],
+      }).toEqual({
+        command: command.name(),
+        twice: undefined,
+      });
+    }
+  });
+});
