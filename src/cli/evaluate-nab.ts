@@ -2,12 +2,8 @@ import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { AeError, ErrorCodes } from '../core/errors';
-import {
-  defaultAutoencoderDetectorArgs,
-  runAutoencoderOnCorpus,
-} from '../eval/autoencoder-nab-detector';
 import { defaultLikelihoodArgs, LikelihoodScorer } from '../eval/likelihood-scorer';
-import { initBackend } from '../training/backend';
+import { loadPipeline } from '../config/load-pipeline';
 import { loadNabCorpus } from '../eval/nab-corpus';
 import {
   formatNabReport,
@@ -22,8 +18,8 @@ import { nabResultPath, readNabResultScores } from '../eval/nab-results';
 import { integer } from './options';
 
 interface NabOpts {
-  model: 'autoencoder' | 'zscore';
-  epochs: number;
+  model: 'pipeline' | 'zscore';
+  pipeline: string;
   data: string;
   results?: string;
   detector?: string;
@@ -61,11 +57,12 @@ function parseThresholds(v: string): NabThresholds {
 }
 
 /**
- * `aestream evaluate nab --data <dir> [--results <dir>]`: the Numenta Anomaly Benchmark on
- * any folder with NAB's layout. Without --results it runs aestream's streaming detector over
- * every file (row by row, each score from the past only) and writes NAB result CSVs, plots
- * and a report under --out; with --results it scores existing NAB result CSVs. Prints the
- * normalized score of the three profiles and a per-file table.
+ * `aestream evaluate nab --data <dir> -p <pipeline> [--results <dir>]`: the Numenta Anomaly
+ * Benchmark on any folder with NAB's layout. Without --results it runs the pipeline's
+ * detector (detectFlow, one model and source per file) over every file and writes NAB
+ * result CSVs, plots and a report under --out; `--model zscore` runs the z-score baseline
+ * instead; with --results it scores existing NAB result CSVs. Prints the normalized score
+ * of the three profiles and a per-file table.
  */
 export function nabCommand(): Command {
   return new Command('nab')
@@ -91,48 +88,47 @@ export function nabCommand(): Command {
       parseThresholds,
     )
     .option('--out <dir>', 'where detector mode writes results/, plots/ and report.md', 'nab-eval')
+    .option(
+      '-p, --pipeline <file>',
+      'sensor pipeline of the detector (frame.features and model.store are set per file)',
+      'pipelines/univariate.yaml',
+    )
     .addOption(
       new Option(
         '--model <kind>',
-        'detector: the dense autoencoder, or the windowed z-score baseline (no model)',
+        "the pipeline's detector, or the windowed z-score baseline (no model)",
       )
-        .choices(['autoencoder', 'zscore'])
-        .default('autoencoder'),
-    )
-    .option(
-      '--epochs <n>',
-      'autoencoder: epochs of the first training on the probationary rows',
-      integer('--epochs', 1),
-      defaultAutoencoderDetectorArgs.epochs,
+        .choices(['pipeline', 'zscore'])
+        .default('pipeline'),
     )
     .option(
       '--window <rows>',
-      'z-score detector: past values that define the expected level',
+      'z-score baseline: past values that define the expected level',
       integer('--window', 1),
       defaultLikelihoodArgs.window,
     )
     .option(
       '--history <rows>',
-      'both detectors: past raw scores (z or reconstruction error) that define their normal range',
+      'z-score baseline: past z values that define their normal range',
       integer('--history', 1),
       defaultLikelihoodArgs.history,
     )
     .option(
       '--short <rows>',
-      'both detectors: raw scores averaged for the short-term level',
+      'z-score baseline: z values averaged for the short-term level',
       integer('--short', 1),
       defaultLikelihoodArgs.short,
     )
     .option(
       '--suppress <rows>',
-      'both detectors: rows after a peak during which lower scores are halved (0 = off)',
+      'z-score baseline: rows after a peak during which lower scores are halved (0 = off)',
       integer('--suppress', 0),
       defaultLikelihoodArgs.suppress,
     )
     .addHelpText(
       'after',
       '\nExamples:\n' +
-        '  aestream evaluate nab --data ../shared/datasets/nab-dev\n' +
+        '  aestream evaluate nab --data ../shared/datasets/nab-dev -p pipelines/univariate.yaml\n' +
         '  aestream evaluate nab --data ../shared/datasets/nab-dev --results ../shared/datasets/nab-dev/results/numenta \\\n' +
         '      --threshold standard=0.542187690735,reward_low_FN_rate=0.542187690735,reward_low_FP_rate=0.575195503235',
     )
@@ -155,18 +151,24 @@ export function nabCommand(): Command {
         );
       } else {
         detector = opts.detector ?? 'aestream';
-        const likelihood = { history: opts.history, short: opts.short, suppress: opts.suppress };
         if (opts.model === 'zscore') {
-          const args = { window: opts.window, ...likelihood };
+          const args = {
+            window: opts.window,
+            history: opts.history,
+            short: opts.short,
+            suppress: opts.suppress,
+          };
           output = runNabDetector(files, () => new LikelihoodScorer(args));
         } else {
-          const backend = await initBackend('auto');
-          console.error(`autoencoder detector on the ${backend} backend, ${files.length} files`);
-          output = await runAutoencoderOnCorpus(
-            files,
-            { ...defaultAutoencoderDetectorArgs, epochs: opts.epochs, likelihood },
-            (name, seconds) => console.error(`  ${name}: ${seconds.toFixed(1)} s`),
-          );
+          const pipeline = loadPipeline(opts.pipeline);
+          // Loaded on use: training pulls in tfjs, which scoring result files does not need.
+          const { runPipelineOnNab } = await import('../app/evaluate-nab');
+          console.error(`pipeline ${pipeline.name} (${opts.pipeline}) on ${files.length} files`);
+          output = await runPipelineOnNab(files, {
+            pipeline,
+            out: resolve(opts.out),
+            onFile: (name, seconds) => console.error(`  ${name}: ${seconds.toFixed(1)} s`),
+          });
         }
       }
       const detectSeconds = (Date.now() - started) / 1000;
@@ -176,6 +178,17 @@ export function nabCommand(): Command {
       } else {
         const report = writeNabReport(resolve(opts.out), detector, files, output, results);
         process.stdout.write(formatNabReport(detector, files, results));
+        if (opts.model === 'pipeline' && !opts.threshold) {
+          // 0.5 is the detector's own threshold under nabScoreOf: its verdicts as they are.
+          const own = scoreNabOutput(files, output, {
+            standard: 0.5,
+            reward_low_FP_rate: 0.5,
+            reward_low_FN_rate: 0.5,
+          });
+          console.log(
+            `\nat the detector's own verdicts (result threshold 0.5): ${own.map((r) => `${r.profile.name} ${r.normalized.toFixed(2)}`).join(', ')}`,
+          );
+        }
         console.log(`\ndetector run ${detectSeconds.toFixed(1)} s; report ${report}`);
       }
     });

@@ -11,6 +11,7 @@ import {
 import { modelSchema } from '../training/model-config';
 import { retrainSchema } from '../retrain/retrain-config';
 import { microBatchSchema } from '../operators/micro-batch-config';
+import { scoreRulesSchema } from '../operators/score-rules';
 import { thresholdSchema } from '../thresholds/threshold-config';
 
 /**
@@ -36,6 +37,7 @@ export const pipelineSchema = z
     frame: frameSchema,
     model: modelSchema,
     batch: microBatchSchema.prefault({}),
+    rules: scoreRulesSchema.optional(),
     threshold: thresholdSchema,
     output: z.strictObject({
       kafka: topicOutputSchema

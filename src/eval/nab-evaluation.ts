@@ -37,6 +37,23 @@ export function runNabDetector(
   return output;
 }
 
+/**
+ * The NAB result score of one row from the detector's own output for the window ending at
+ * it: with r = score / threshold, a normal verdict maps to r / 2 (below 0.5) and an anomaly
+ * to 1 - 1 / (2r) (0.5 and up), so 0.5 is the detector's threshold and the score still
+ * orders rows by how far they are from it. An anomaly without a threshold (a rule's certain
+ * one) is 1; no verdict (warming up, partial window) is 0.
+ *
+ * @example nabScoreOf('anomaly', 3, 1.5) // 0.75
+ */
+export function nabScoreOf(verdict: string, score: number, threshold: number | null): number {
+  const r = threshold !== null && threshold > 0 ? score / threshold : NaN;
+  // An anomaly without a threshold is a certain one (a broken range, an overflowing score).
+  if (verdict === 'anomaly') return Number.isFinite(r) ? 1 - 1 / (2 * Math.max(r, 1)) : 1;
+  if (verdict !== 'normal' || !Number.isFinite(r)) return 0;
+  return Math.min(Math.max(r, 0), 1 - 1e-9) / 2;
+}
+
 export type NabThresholds = Partial<Record<NabProfileName, number>>;
 
 /** Scores a detector's output for the three profiles (optimized thresholds unless given). */

@@ -13,6 +13,7 @@ import { decodeRecords } from './decode-records';
 import type { ActiveModel } from '../inference/active-model';
 import { inferBatch } from './infer-batch';
 import { microBatch } from './micro-batch';
+import { scoreRules, type ScoreRulesConfig } from './score-rules';
 import type { Judged, ModelInput, BatchSink } from '../core/model-input';
 import { toDeadLetters } from './to-dead-letters';
 import { imageInputs, sensorInputs } from './to-model-inputs';
@@ -27,6 +28,8 @@ export interface DetectFlowConfig {
   readonly batch: MicroBatchConfig;
   readonly model: Pick<ModelConfig, 'engine'>;
   readonly output: { readonly reconstruction?: unknown; readonly latent?: unknown };
+  /** Likelihood and range rules between score and threshold (sensor frames). */
+  readonly rules?: ScoreRulesConfig;
 }
 
 /** The parts a detector is assembled from; Kafka and InfluxDB in `detect`, in-memory in the demo. */
@@ -45,7 +48,8 @@ export interface DetectParts {
 
 /**
  * The detector: records → decode → validate (bad → DLQ) → model inputs (per-source
- * windows, or images) → micro-batches → batched inference → per-source thresholds →
+ * windows, or images) → micro-batches → batched inference → score rules (optional) →
+ * per-source thresholds →
  * every sink → ack. Emits each batch once it is written and acked.
  *
  * @example source.records().pipe(detectFlow(parts)).subscribe()
@@ -79,6 +83,10 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
         },
         // Reconstruction and latent outputs come from the scoring pass itself.
         config.output.reconstruction !== undefined || config.output.latent !== undefined,
+      ),
+      scoreRules<Frame>(
+        frame.kind === 'sensor' ? config.rules : undefined,
+        frame.kind === 'sensor' ? frame.features : 0,
       ),
       applyThresholds<Frame>(parts.judge),
       writeAndAck<Frame>(parts.sinks),

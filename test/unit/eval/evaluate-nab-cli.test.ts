@@ -1,3 +1,6 @@
+/**
+ * @jest-environment ./test/helpers/shared-typed-arrays-env.js
+ */
 import {
   existsSync,
   mkdirSync,
@@ -95,6 +98,44 @@ describe('aestream evaluate nab', () => {
       '](plots/synthetic__spike_b.svg)',
     );
   });
+
+  it("runs a pipeline's detector (one model and source per file) and prints the three profiles", async () => {
+    const pipeline = join(out, 'tiny.yaml');
+    writeFileSync(
+      pipeline,
+      `
+name: tiny
+input: { kafka: { brokers: 'localhost:9092', topic: t, group: g }, schema: schemas/sensor-frame.avsc }
+frame: { kind: sensor, features: 1, window: 8 }
+model: { kind: dense-ae, hidden: [6, 3], store: ./unused, train: { epochs: 10, seed: 1 } }
+rules: { likelihood: { history: 500 }, range: {} }
+threshold: { kind: quantile, q: 0.99, calibration: 100 }
+output: {}
+`,
+    );
+    const r = await run('evaluate', 'nab', '--data', data, '--out', out, '-p', pipeline);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('pipeline tiny');
+    expect(profileScores(r.out)).toHaveLength(3);
+    expect(r.out).toMatch(
+      /at the detector's own verdicts \(result threshold 0\.5\): standard -?\d/,
+    );
+    const csv = readFileSync(
+      join(out, 'results', 'aestream', 'synthetic', 'aestream_spike_a.csv'),
+      'utf8',
+    )
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(',')[2]));
+    expect(csv).toHaveLength(600);
+    expect(csv.every((s) => s >= 0 && s <= 1)).toBe(true);
+    // The spike at row 400 breaks the range seen so far: the detector flags it (score >= 0.5).
+    expect(csv[400]).toBeGreaterThanOrEqual(0.5);
+    expect(existsSync(join(out, 'models', 'synthetic__spike_a', 'v000001', 'metadata.json'))).toBe(
+      true,
+    );
+  }, 120_000);
 
   it('scores result CSVs with --results to the same numbers', async () => {
     const first = await run('evaluate', 'nab', '--data', data, '--out', out, '--model', 'zscore');

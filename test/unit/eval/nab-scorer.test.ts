@@ -1,3 +1,4 @@
+import { nabScoreOf } from '../../../src/eval/nab-evaluation';
 import { join } from 'node:path';
 import { loadNabCorpus, readCsvRows, type NabFile } from '../../../src/eval/nab-corpus';
 import { NAB_PROFILES, type NabProfile } from '../../../src/eval/nab-profiles';
@@ -168,5 +169,24 @@ function published(detector: string, profile: NabProfile): Published[] {
       expect(Math.abs(atPublished.normalized - norm)).toBeLessThan(0.005);
       expect(Math.abs(scoreNabCorpus(inputs, profile).normalized - reopt)).toBeLessThan(0.005);
     }
+  });
+});
+
+describe('nabScoreOf: the detector output as a NAB result score', () => {
+  it('puts the threshold at 0.5, keeps the order of score / threshold, and stays in [0, 1]', () => {
+    expect(nabScoreOf('normal', 0.5, 1)).toBeCloseTo(0.25, 12);
+    expect(nabScoreOf('anomaly', 1, 1)).toBeCloseTo(0.5, 12);
+    expect(nabScoreOf('anomaly', 3, 1.5)).toBeCloseTo(0.75, 12);
+    const ratios = [0, 0.2, 0.9, 0.999, 1, 1.5, 10, 1e9];
+    const mapped = ratios.map((r) => nabScoreOf(r < 1 ? 'normal' : 'anomaly', r, 1));
+    for (let i = 1; i < mapped.length; i++) expect(mapped[i]!).toBeGreaterThan(mapped[i - 1]!);
+    expect(mapped.every((s) => s >= 0 && s <= 1)).toBe(true);
+    expect(mapped.filter((s) => s >= 0.5)).toHaveLength(4);
+  });
+
+  it('scores no verdict 0 and an anomaly without a threshold (a rule) 1', () => {
+    expect(nabScoreOf('warming-up', 5, null)).toBe(0);
+    expect(nabScoreOf('normal', 5, null)).toBe(0);
+    expect(nabScoreOf('anomaly', Number.MAX_VALUE, null)).toBe(1);
   });
 });

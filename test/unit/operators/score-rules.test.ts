@@ -1,0 +1,126 @@
+import { from, lastValueFrom, toArray } from 'rxjs';
+import type { Scored } from '../../../src/core/model-input';
+import { parsePipeline } from '../../../src/config/load-pipeline';
+import {
+  AnomalyLikelihood,
+  RangeRule,
+  scoreRules,
+  scoreRulesSchema,
+} from '../../../src/operators/score-rules';
+
+describe('AnomalyLikelihood', () => {
+  it('halves a score that does not beat the peak of the suppression span', () => {
+    const plain = new AnomalyLikelihood({ history: 200, short: 1, suppress: 0 });
+    const damped = new AnomalyLikelihood({ history: 200, short: 1, suppress: 20 });
+    const raws = Array.from({ length: 300 }, (_, i) =>
+      i === 250 ? 10 : i === 255 ? 8 : (i % 7) / 7,
+    );
+    const p = raws.map((r) => plain.update(r));
+    const d = raws.map((r) => damped.update(r));
+    expect(d[250]).toBe(p[250]);
+    expect(p[255]).toBeGreaterThan(0.3);
+    expect(d[255]).toBeCloseTo(p[255]! / 2, 12);
+  });
+
+  it('scores 1 outright when certain, and stays in [0, 1) otherwise', () => {
+    const l = new AnomalyLikelihood({ history: 200, short: 1, suppress: 0 });
+    const scores = Array.from({ length: 400 }, (_, i) => l.update(i === 300 ? 1e6 : (i % 5) / 5));
+    expect(scores.every((s) => s >= 0 && s < 1)).toBe(true);
+    expect(l.update(0, true)).toBe(1);
+  });
+});
+
+describe('RangeRule', () => {
+  it('flags a value beyond all earlier ones by more than 5 % of their range, and then learns it', () => {
+    const s = new RangeRule(1);
+    expect([0, 10, 5, 10.4, 11, 11, -0.5, -1.2].map((v) => s.check([v]))).toEqual([
+      false, // nothing seen yet
+      false, // no range yet
+      false,
+      false, // within 10 + 5 % of 10
+      true, // beyond 10.4 + 0.52
+      false, // the range now ends at 11
+      false, // within 0 - 0.55
+      true, // beyond -0.5 - 0.575
+    ]);
+  });
+
+  it('checks every channel of a reading on its own range', () => {
+    const s = new RangeRule(2, 0);
+    s.check([0, 100]);
+    s.check([1, 200]);
+    expect(s.check([0.5, 150])).toBe(false);
+    expect(s.check([0.5, 201])).toBe(true);
+    expect(s.check([1.5, 150])).toBe(true);
+  });
+});
+
+/** A scored window of one channel whose last reading is `value`. */
+function scored(key: string, value: number, score: number, partial = false): Scored<null> {
+  return {
+    key,
+    data: Float32Array.of(0, value),
+    last: null as never,
+    covered: [null as never],
+    partial,
+    score,
+    contributions: [],
+    modelVersion: 'v',
+  };
+}
+
+describe('scoreRules', () => {
+  const rules = scoreRulesSchema.parse({ range: {}, likelihood: { history: 50 } });
+
+  it('passes batches on untouched without rules', async () => {
+    const batch = [scored('a', 1, 0.5)];
+    const out = await lastValueFrom(from([batch]).pipe(scoreRules(undefined, 1), toArray()));
+    expect(out[0]![0]!.score).toBe(0.5);
+  });
+
+  it('replaces scores by their likelihood per source, and a broken range by +Infinity', async () => {
+    const batches = [
+      // readings 0 and 9 first, so the range is 0..9 before any other reading
+      Array.from({ length: 120 }, (_, i) => scored('a', i === 1 ? 9 : i % 10, 1 + (i % 3) / 10)),
+      [scored('b', 50, 1), scored('a', 5, 1.1), scored('a', 30, 1.1), scored('a', 5, 9)],
+    ];
+    const out = await lastValueFrom(from(batches).pipe(scoreRules(rules, 1), toArray()));
+    const first = out[0]!.map((s) => s.score);
+    expect(first.every((s) => s >= 0 && s < 1)).toBe(true);
+    const [b, normal, broken, high] = out[1]!.map((s) => s.score);
+    expect(b).toBe(0); // a new source: no history, no range yet
+    expect(normal).toBeLessThan(0.5);
+    expect(broken).toBe(Infinity); // 30 is beyond a's range 0..9
+    expect(high).toBeGreaterThan(0.5); // a raw score far above a's history
+  });
+
+  it('lets a padded window teach the range but never raise', async () => {
+    const out = await lastValueFrom(
+      from([[scored('a', 0, 1, true), scored('a', 10, 1, true), scored('a', 100, 1, true)]]).pipe(
+        scoreRules(scoreRulesSchema.parse({ range: {} }), 1),
+        toArray(),
+      ),
+    );
+    expect(out[0]!.map((s) => s.score)).toEqual([1, 1, 1]);
+  });
+
+  it('is a pipeline-file section', () => {
+    const config = parsePipeline(
+      `
+name: r
+input: { kafka: { brokers: 'b:9092', topic: t, group: g }, schema: schemas/sensor-frame.avsc }
+frame: { kind: sensor, features: 1, window: 8 }
+model: { kind: dense-ae, hidden: [4], store: ./m }
+rules: { likelihood: { history: 1000 }, range: { tolerance: 0.1 } }
+threshold: { kind: static, value: 0.5 }
+output: {}
+`,
+      'r.yaml',
+      { env: {}, baseDir: process.cwd() },
+    );
+    expect(config.rules).toEqual({
+      likelihood: { history: 1000, short: 1, suppress: 0 },
+      range: { tolerance: 0.1 },
+    });
+  });
+});
