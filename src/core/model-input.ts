@@ -4,7 +4,10 @@ import type { Accepted } from './kafka-record';
 export interface Contribution {
   /** Feature index (sensors) or region index, row-major over the region grid (images). */
   index: number;
-  /** Mean error over that feature's readings in the window, or that region's pixels. */
+  /**
+   * Mean error over that feature's readings in the window (standardized by the feature's
+   * usual error with a standardized `model.score`), or over that region's pixels.
+   */
   error: number;
 }
 

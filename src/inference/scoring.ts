@@ -108,8 +108,22 @@ export function scoreBatch(
   return { scores, top };
 }
 
-/** Per channel 1 / std, and the work arrays of a standardized batch (one set per D). */
-function standardizedScratch(d: number, standards: ErrorStandards) {
+type Scratch = ReturnType<typeof newScratch>;
+
+/** Work arrays of standardized scores, one set per model's standards (reused by every batch). */
+const scratches = new WeakMap<ErrorStandards, Scratch>();
+
+function standardizedScratch(d: number, standards: ErrorStandards): Scratch {
+  let w = scratches.get(standards);
+  if (w === undefined || w.z.length !== d) {
+    w = newScratch(d, standards);
+    scratches.set(standards, w);
+  }
+  return w;
+}
+
+/** Per channel 1 / std, and the per-channel sums, means and flags of a batch. */
+function newScratch(d: number, standards: ErrorStandards) {
   return {
     inv: Float64Array.from(standards.std, (v) => 1 / v),
     sums: new Float64Array(d),
