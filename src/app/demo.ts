@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { createAvroCodec } from '../codecs/avro-codec';
 import { windowsOf } from '../operators/sensor-windows';
 import type { AnomalyEvent, Frame, SensorFrame } from '../core/records';
+import type { SensorFrameConfig } from '../core/frame-config';
+import type { Kafka } from 'kafkajs';
 import { loadPipeline } from '../config/load-pipeline';
 import type { PipelineConfig } from '../config/pipeline-schema';
 import { demoReport, type SourceTrace } from '../eval/demo-report';
@@ -15,6 +17,7 @@ import { kafkaSinkFrom } from '../connectors/connector-factory';
 import type { Judged } from '../core/model-input';
 import { startDetector } from './detect';
 import { detectInMemory } from './in-memory-detector';
+import { closeStackOf } from './wiring';
 import { trainAndStore } from '../registry/train-and-store';
 import type { EpochReport } from '../training/trainer';
 
@@ -78,90 +81,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   // The first 25 % of each source trains the model; the thresholds calibrate on the
   // readings after it (calibration windows of unseen normal data); anomalies come later.
   const trainReadings = Math.floor(length * 0.25);
-  const calibration = 'calibration' in config.threshold ? config.threshold.calibration : 0;
-  const quiet = trainReadings + frame.window + calibration + 50;
-  if (quiet >= length * 0.8) {
-    throw new AeError(
-      ErrorCodes.CLI_USAGE,
-      `--length ${length} is too short: training and threshold calibration need ${quiet} readings per sensor before the first anomaly`,
-    );
-  }
-  const gen = new SyntheticSource({
-    seed: options.seed ?? 7,
-    sources: options.sources ?? 6,
-    length,
-    features: frame.features,
-    seasons: [
-      { period: 240, amplitude: 1 },
-      { period: 40, amplitude: 0.3 },
-    ],
-    noise: 0.08,
-    anomaliesPerSource: 3,
-    magnitude: 2.5,
-    warmup: quiet,
-  });
-
-  // 1. Train on the opening stretch of every source.
-  const { raw, count } = windowsOf(
-    gen.sources.map((source) => firstReadings(gen.series(source), trainReadings)),
-    { window: frame.window, stride: 1, features: frame.features },
-  );
-  options.onTrainStart?.({ windows: count, epochs: config.model.train.epochs });
-  const trainStarted = Date.now();
-  await trainAndStore(
-    config,
-    {
-      raw,
-      count,
-      source: `synthetic seed ${options.seed ?? 7}: first ${trainReadings} readings of each source`,
-    },
-    options.onEpoch ? { onEpoch: options.onEpoch } : {},
-  );
-  const trainSeconds = (Date.now() - trainStarted) / 1000;
+  const gen = demoSource(config, frame, options, length, trainReadings);
+  const trainSeconds = await trainOnOpening(config, frame, gen, trainReadings, options);
 
   // 2. Stream every frame through the detector, in event-time order. The training stretch
   // is not streamed: scores of data the model was fitted on are too low to calibrate with.
   const frames = [...gen.frames()].filter((f) => (f.seq ?? 0) >= trainReadings);
-  const events: AnomalyEvent[] = [];
-  const traces = new Map<string, SourceTrace>(
-    gen.sources.map((s) => [
-      s,
-      { source: s, times: [], values: [], scores: [], thresholds: [], events: [] },
-    ]),
-  );
   const tailMs = frame.window * 60_000;
-  const lastEvent = new Map<string, number>();
-  let incidents = 0;
-  let done = 0;
-  let scored = 0;
-  const hooks: StreamHooks = {
-    onEvent: (e) => {
-      events.push(e);
-      traces.get(e.source)?.events.push(e.eventTime);
-      const previous = lastEvent.get(e.source);
-      const incident = previous === undefined || e.eventTime - previous > tailMs;
-      if (incident) incidents++;
-      lastEvent.set(e.source, e.eventTime);
-      options.onEvent?.(e, incident);
-    },
-    onScored: (batch) => {
-      for (const j of batch) {
-        done += j.covered.length;
-        scored++;
-        const f = j.last.value as SensorFrame;
-        const t = traces.get(j.key)!;
-        t.times.push(f.time);
-        t.values.push(f.values);
-        t.scores.push(j.score);
-        t.thresholds.push(j.threshold);
-      }
-      options.onProgress?.(done, frames.length, events.length);
-    },
-  };
+  const seen = new DemoObserver(gen.sources, frames.length, tailMs, options);
   const streamStarted = Date.now();
   const run = options.kafka
-    ? await streamThroughKafka(config, frames, options.kafka, hooks)
-    : await detectInMemory(config, frames, hooks).then((r) => ({
+    ? await streamThroughKafka(config, frames, options.kafka, seen)
+    : await detectInMemory(config, frames, seen).then((r) => ({
         model: r.model,
         deadLetters: r.deadLetters.length,
       }));
@@ -169,13 +100,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
   const model = run.model;
 
   // 3. Score the events against what was injected, and write the report.
-  const match = matchEvents(gen.anomalies, events, tailMs);
+  const match = matchEvents(gen.anomalies, seen.events, tailMs);
   const summary: DemoSummary = {
     frames: frames.length,
     sources: gen.sources.length,
-    scored,
-    events: events.length,
-    incidents,
+    scored: seen.scored,
+    events: seen.events.length,
+    incidents: seen.incidents,
     match,
     trainSeconds,
     streamSeconds,
@@ -195,7 +126,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
       title: 'aestream demo',
       summary: summaryRows(summary, run.deadLetters),
       match,
-      traces: [...traces.values()],
+      traces: [...seen.traces.values()],
       anomalies: gen.anomalies,
     }),
   );
@@ -204,6 +135,115 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoSummary> {
     JSON.stringify({ ...summary, match: { ...match, perAnomaly: undefined } }, null, 2),
   );
   return summary;
+}
+
+/**
+ * The demo's seeded synthetic stream; refused when `length` leaves no room for training
+ * and threshold calibration before the first anomaly.
+ */
+function demoSource(
+  config: Readonly<PipelineConfig>,
+  frame: SensorFrameConfig,
+  options: DemoOptions,
+  length: number,
+  trainReadings: number,
+): SyntheticSource {
+  const calibration = 'calibration' in config.threshold ? config.threshold.calibration : 0;
+  const quiet = trainReadings + frame.window + calibration + 50;
+  if (quiet >= length * 0.8) {
+    throw new AeError(
+      ErrorCodes.CLI_USAGE,
+      `--length ${length} is too short: training and threshold calibration need ${quiet} readings per sensor before the first anomaly`,
+    );
+  }
+  return new SyntheticSource({
+    seed: options.seed ?? 7,
+    sources: options.sources ?? 6,
+    length,
+    features: frame.features,
+    seasons: [
+      { period: 240, amplitude: 1 },
+      { period: 40, amplitude: 0.3 },
+    ],
+    noise: 0.08,
+    anomaliesPerSource: 3,
+    magnitude: 2.5,
+    warmup: quiet,
+  });
+}
+
+/** 1. Trains the first model on the opening stretch of every source; returns the seconds it took. */
+async function trainOnOpening(
+  config: Readonly<PipelineConfig>,
+  frame: SensorFrameConfig,
+  gen: SyntheticSource,
+  trainReadings: number,
+  options: DemoOptions,
+): Promise<number> {
+  const { raw, count } = windowsOf(
+    gen.sources.map((source) => firstReadings(gen.series(source), trainReadings)),
+    { window: frame.window, stride: 1, features: frame.features },
+  );
+  options.onTrainStart?.({ windows: count, epochs: config.model.train.epochs });
+  const started = Date.now();
+  await trainAndStore(
+    config,
+    {
+      raw,
+      count,
+      source: `synthetic seed ${options.seed ?? 7}: first ${trainReadings} readings of each source`,
+    },
+    options.onEpoch ? { onEpoch: options.onEpoch } : {},
+  );
+  return (Date.now() - started) / 1000;
+}
+
+/** What the demo sees of the stream: events, incidents, and each source's trace for the report. */
+class DemoObserver implements StreamHooks {
+  readonly events: AnomalyEvent[] = [];
+  readonly traces: Map<string, SourceTrace>;
+  incidents = 0;
+  scored = 0;
+  private done = 0;
+  private readonly lastEvent = new Map<string, number>();
+
+  constructor(
+    sources: readonly string[],
+    private readonly total: number,
+    private readonly tailMs: number,
+    private readonly options: DemoOptions,
+  ) {
+    this.traces = new Map(
+      sources.map((s) => [
+        s,
+        { source: s, times: [], values: [], scores: [], thresholds: [], events: [] },
+      ]),
+    );
+  }
+
+  readonly onEvent = (e: AnomalyEvent): void => {
+    this.events.push(e);
+    this.traces.get(e.source)?.events.push(e.eventTime);
+    const previous = this.lastEvent.get(e.source);
+    const incident = previous === undefined || e.eventTime - previous > this.tailMs;
+    if (incident) this.incidents++;
+    this.lastEvent.set(e.source, e.eventTime);
+    this.options.onEvent?.(e, incident);
+  };
+
+  readonly onScored = (batch: readonly Judged<Frame>[]): void => {
+    for (const j of batch) {
+      this.done += j.covered.length;
+      this.scored++;
+      const f = j.last.value as SensorFrame;
+      const t = this.traces.get(j.key)!;
+      t.times.push(f.time);
+      t.values.push(f.values);
+      t.scores.push(j.score);
+      t.thresholds.push(j.threshold);
+    }
+    this.options.onProgress?.(this.done, this.total, this.events.length);
+  };
 }
 
 /** The summary as label/value rows, shared by the report and the terminal. */
@@ -253,7 +293,50 @@ async function streamThroughKafka(
 ): Promise<StreamRun> {
   const run = `demo-${Date.now().toString(36)}`;
   const topics = { input: `${run}.frames`, anomalies: `${run}.anomalies`, dlq: `${run}.dlq` };
-  const config: Readonly<PipelineConfig> = {
+  const config = demoRunConfig(base, run, topics, target);
+  const kafka = createKafka({ brokers: target.brokers, clientId: 'aestream-demo' });
+  const admin = kafka.admin();
+  const stack = closeStackOf(config.name);
+  try {
+    stack.defer('kafka admin', () => admin.disconnect());
+    await admin.connect();
+    stack.defer('demo topics', async () => {
+      await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
+      await admin.deleteGroups([run]).catch(() => undefined);
+    });
+    await admin.createTopics({
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
+      waitForLeaders: true,
+    });
+    await produceFrames(kafka, target.brokers, topics.input, frames);
+    const detector = await startDetector(config, {
+      metricsPort: null,
+      onEvent: hooks.onEvent,
+      onScored: hooks.onScored,
+    });
+    stack.defer('detector', () => detector.stop(), 60_000);
+    // Offsets are committed once the sinks acked: no lag left means every frame is scored and written.
+    while ((await consumerLag(admin, run, topics.input)).some((p) => p.lag > 0)) {
+      const failed = await Promise.race([
+        detector.done.then(() => true),
+        new Promise((r) => setTimeout(r, 250, false)),
+      ]);
+      if (failed) throw new Error('the detector stopped before it scored every frame');
+    }
+    return { model: detector.model, deadLetters: 0 };
+  } finally {
+    await stack.close();
+  }
+}
+
+/** The demo pipeline pointed at a run's own topics on a real broker (and InfluxDB). */
+function demoRunConfig(
+  base: Readonly<PipelineConfig>,
+  run: string,
+  topics: { input: string; anomalies: string; dlq: string },
+  target: { brokers: string; influxUrl?: string },
+): Readonly<PipelineConfig> {
+  return {
     ...base,
     input: {
       ...base.input,
@@ -269,17 +352,19 @@ async function streamThroughKafka(
         : {}),
     },
   };
-  const kafka = createKafka({ brokers: target.brokers, clientId: 'aestream-demo' });
-  const admin = kafka.admin();
-  await admin.connect();
+}
+
+/** Produces the frames to `topic`, keyed by source, and waits until the broker has them all. */
+async function produceFrames(
+  kafka: Kafka,
+  brokers: string,
+  topic: string,
+  frames: readonly SensorFrame[],
+): Promise<void> {
+  const codec = createAvroCodec<SensorFrame>('SensorFrame');
+  const sink = kafkaSinkFrom(brokers, { topic, batchSize: 5000 }, kafka);
+  await sink.connect();
   try {
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
-      waitForLeaders: true,
-    });
-    const codec = createAvroCodec<SensorFrame>('SensorFrame');
-    const sink = kafkaSinkFrom(target.brokers, { topic: topics.input, batchSize: 5000 }, kafka);
-    await sink.connect();
     await Promise.all(
       frames.map((f) =>
         sink.send({
@@ -290,29 +375,8 @@ async function streamThroughKafka(
         }),
       ),
     );
-    await sink.disconnect();
-    const detector = await startDetector(config, {
-      metricsPort: null,
-      onEvent: hooks.onEvent,
-      onScored: hooks.onScored,
-    });
-    try {
-      // Offsets are committed once the sinks acked: no lag left means every frame is scored and written.
-      while ((await consumerLag(admin, run, topics.input)).some((p) => p.lag > 0)) {
-        const failed = await Promise.race([
-          detector.done.then(() => true),
-          new Promise((r) => setTimeout(r, 250, false)),
-        ]);
-        if (failed) throw new Error('the detector stopped before it scored every frame');
-      }
-      return { model: detector.model, deadLetters: 0 };
-    } finally {
-      await detector.stop();
-    }
   } finally {
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.deleteGroups([run]).catch(() => undefined);
-    await admin.disconnect();
+    await sink.disconnect();
   }
 }
 

@@ -1,26 +1,37 @@
-import { lastValueFrom, tap } from 'rxjs';
+import type { Kafka } from 'kafkajs';
+import { tap } from 'rxjs';
 import { createAvroCodec } from '../codecs/avro-codec';
-import { createCodec } from '../codecs/codec-factory';
 import type { AnomalyEvent, Frame } from '../core/records';
+import type { CloseStack } from '../core/lifecycle';
 import type { PipelineConfig } from '../config/pipeline-schema';
 import { AnomalyEventSink } from '../outputs/anomaly-event-sink';
 import { DlqSink } from '../outputs/dlq-sink';
 import { consumerLag } from '../connectors/kafka/consumer-lag';
 import { createKafka } from '../connectors/kafka/kafka-client';
-import { influxSinkFrom, kafkaSinkFrom, kafkaSourceFrom } from '../connectors/connector-factory';
+import type { InfluxSink } from '../connectors/influx/influx-sink';
+import { kafkaSourceFrom } from '../connectors/connector-factory';
 import { ScoreSink } from '../outputs/score-sink';
 import { modelOutputSinks } from '../outputs/model-output-sinks';
 import { followReleases } from '../inference/follow-releases';
 import { openModel, type ActiveModel } from '../inference/active-model';
+import { ModelSlot } from '../inference/model-slot';
 import { logger } from '../observability/logger';
-import { Health, startHealthServer } from '../observability/health-server';
+import { Health } from '../observability/health-server';
 import { detectorMetrics } from '../observability/metrics';
 import { startPipelineReporter } from '../observability/pipeline-reporter';
 import type { Judged, BatchSink } from '../core/model-input';
 import { followCommands } from '../thresholds/follow-commands';
 import { ModelAwareJudge } from '../thresholds/model-aware-judge';
-import { createThresholdRegistry } from '../thresholds/threshold-registry';
+import { createThresholdRegistry, type ThresholdRegistry } from '../thresholds/threshold-registry';
 import { detectFlow } from '../operators/detect-flow';
+import {
+  closeStackOf,
+  connectOn,
+  healthServerOn,
+  inputCodec,
+  openOutputClients,
+  runToEnd,
+} from './wiring';
 
 export interface DetectOptions {
   /** Port of /metrics, /healthz, /readyz; 0 picks a free one, null turns the server off. */
@@ -47,6 +58,11 @@ export interface Detector {
   stop(): Promise<void>;
 }
 
+/** A swapped-out model may still be scoring a batch (milliseconds): it is freed this much later. */
+const RETIRED_MODEL_GRACE_MS = 60_000;
+
+type Metrics = ReturnType<typeof detectorMetrics>;
+
 /**
  * `aestream detect`: the pipeline's Kafka consumer-group member. Loads the newest model
  * (refuses to start without one), joins the group, and runs the detector flow from the
@@ -58,213 +74,215 @@ export async function startDetector(
   config: Readonly<PipelineConfig>,
   options: DetectOptions = {},
 ): Promise<Detector> {
+  const stack = closeStackOf(config.name);
+  return stack.startOrClose(() => wireDetector(config, options, stack));
+}
+
+async function wireDetector(
+  config: Readonly<PipelineConfig>,
+  options: DetectOptions,
+  stack: CloseStack,
+): Promise<Detector> {
   const pipeline = config.name;
   const health = new Health();
   health.set('model', false);
   health.set('consumer', false);
   const metrics = detectorMetrics();
   const registry = createThresholdRegistry(config.threshold);
-  let modelInUse = (): string | null => null;
-  const server =
-    options.metricsPort === null
-      ? null
-      : await startHealthServer(health, options.metricsPort ?? 9464, '0.0.0.0', {
-          // What `aestream threshold show` prints.
-          '/thresholds': () => ({
-            pipeline,
-            model: modelInUse(),
-            thresholds: registry.list(),
-          }),
-        });
-
-  // Until the detector runs, whatever was opened is closed again on a failed start.
-  const opened: Array<() => Promise<unknown>> = [];
-  if (server) opened.push(() => server.close());
-  const failedStart = async (err: unknown): Promise<never> => {
-    for (const close of opened.reverse()) await close().catch(() => undefined);
-    throw err;
-  };
-
-  const model = await openModel(config.frame, config.model, {
-    ...(options.modelVersion !== undefined ? { version: options.modelVersion } : {}),
-  }).catch(failedStart);
-  opened.push(() => model.dispose());
-  metrics.modelInfo.set(
-    { pipeline, version: model.version, engine: model.engine, backend: model.backend },
-    1,
+  const shown: { models?: ModelSlot } = {};
+  const server = await healthServerOn(
+    stack,
+    health,
+    options.metricsPort === null ? null : (options.metricsPort ?? 9464),
+    // What `aestream threshold show` prints.
+    {
+      '/thresholds': () => ({
+        pipeline,
+        model: shown.models?.current.version ?? null,
+        thresholds: registry.list(),
+      }),
+    },
   );
+  const models = await openDetectorModel(config, options.modelVersion, metrics, stack);
+  shown.models = models;
   health.set('model', true);
-  logger.info(
-    { pipeline, model: model.version, engine: model.engine, backend: model.backend },
-    'model loaded',
-  );
 
-  const kafkaConfig = config.input.kafka;
-  const kafka = createKafka(kafkaConfig);
-  const events = kafkaSinkFrom(kafkaConfig.brokers, config.output.kafka, kafka);
-  const dlqSink = kafkaSinkFrom(kafkaConfig.brokers, config.output.dlq, kafka);
-  opened.push(
-    () => events.disconnect(),
-    () => dlqSink.disconnect(),
-  );
-  await Promise.all([events.connect(), dlqSink.connect()]).catch(failedStart);
-  const influx = config.output.influx ? influxSinkFrom(config.output.influx) : null;
-  const codec = createCodec<Frame>({
-    schema: config.input.schema,
-    topic: kafkaConfig.topic,
-    ...(config.input.registry ? { registry: config.input.registry } : {}),
-  });
-  if (influx) opened.push(() => influx.close());
-  await codec.ready().catch(failedStart);
-
-  const sinks: BatchSink<Frame>[] = [
-    new AnomalyEventSink<Frame>(
-      events,
-      createAvroCodec<AnomalyEvent>('AnomalyEvent'),
-      pipeline,
-      options.onEvent,
-    ),
-  ];
-  if (influx) sinks.push(new ScoreSink<Frame>(influx, pipeline));
-  // Optional model outputs (issue 12): reconstructed frames and latent vectors.
-  const modelOutputs = modelOutputSinks(config, kafka, influx);
-  opened.push(() => modelOutputs.disconnect());
-  await modelOutputs.connect().catch(failedStart);
-  sinks.push(...modelOutputs.sinks);
+  const kafka = createKafka(config.input.kafka);
+  const outputs = await openOutputs(config, kafka, options.onEvent, stack);
+  const judge = followModelsAndCommands(config, kafka, models, registry, metrics, stack);
+  await reportLag(config, kafka, metrics, outputs.influx, models, options.reportIntervalMs, stack);
 
   const source = kafkaSourceFrom(
     options.shutdownMs !== undefined
-      ? { ...kafkaConfig, shutdownMs: options.shutdownMs }
-      : kafkaConfig,
+      ? { ...config.input.kafka, shutdownMs: options.shutdownMs }
+      : config.input.kafka,
     kafka,
   );
-  let current = model;
-  modelInUse = () => current.version;
-  const judge = new ModelAwareJudge(registry, config.model.error);
-  judge.addModel(model.version, model.stored.metadata.validation.loss);
-  const retired: ActiveModel[] = [];
-  const releases = config.model.releases.follow
-    ? followReleases(
-        config,
-        kafka,
-        () => current,
-        (next) => {
-          const previous = current;
-          judge.addModel(next.version, next.stored.metadata.validation.loss);
-          current = next; // read once per batch by inferBatch: the swap lands between batches
-          // A batch that started on the old model may still be in inference (milliseconds):
-          // free the old model a minute later, or at stop.
-          retired.push(previous);
-          setTimeout(() => {
-            const i = retired.indexOf(previous);
-            if (i >= 0)
-              void retired
-                .splice(i, 1)[0]
-                ?.dispose()
-                .catch(() => undefined);
-          }, 60_000).unref();
-          metrics.modelInfo.reset();
-          metrics.modelInfo.set(
-            { pipeline, version: next.version, engine: next.engine, backend: next.backend },
-            1,
-          );
-          logger.info({ pipeline, from: previous.version, to: next.version }, 'model swapped');
-        },
-      )
-    : null;
-  const control = config.threshold.control.follow
-    ? followCommands(kafka, config.threshold.control.topic, pipeline, registry)
-    : null;
   const flow = source.records().pipe(
     tap({ subscribe: () => health.set('consumer', true) }),
     detectFlow({
       config,
-      codec,
-      dlq: new DlqSink(dlqSink),
-      model: () => current,
+      codec: outputs.codec,
+      dlq: outputs.dlq,
+      model: () => models.current,
       judge: () => judge,
-      sinks,
+      sinks: outputs.sinks,
       metrics,
     }),
     tap((batch) => options.onScored?.(batch)),
   );
-  const admin = kafka.admin();
-  await admin.connect().catch(async (err: unknown) => {
-    await releases?.stop();
-    await control?.stop();
-    return failedStart(err);
-  });
-  const lag = async () => {
-    const lags = await consumerLag(admin, kafkaConfig.group, kafkaConfig.topic);
-    for (const p of lags) {
-      metrics.consumerLag.set(
-        { pipeline, topic: kafkaConfig.topic, partition: String(p.partition) },
-        p.lag,
-      );
-    }
-    return lags;
-  };
-  const stopReporter = influx
-    ? startPipelineReporter(
-        pipeline,
-        influx,
-        {
-          lag,
-          dlqTopic: config.output.dlq.topic,
-          model: () => ({
-            version: current.version,
-            engine: current.engine,
-            backend: current.backend,
-          }),
-        },
-        options.reportIntervalMs,
-      )
-    : null;
-  const lagTimer = influx ? null : setInterval(() => void lag().catch(() => undefined), 10_000);
-  lagTimer?.unref();
-  const removeSignals = source.handleSignals();
-  logger.info(
-    {
-      pipeline,
-      topic: kafkaConfig.topic,
-      group: kafkaConfig.group,
-      metricsPort: server?.port ?? null,
-    },
-    'detector started',
+  stack.defer(
+    'kafka consumer',
+    () => source.stop(),
+    (options.shutdownMs ?? config.input.kafka.shutdownMs) + 10_000,
   );
-
-  const done = lastValueFrom(flow, { defaultValue: [] })
-    .then(
-      () => undefined,
-      (err: unknown) => {
-        health.fail(err instanceof Error ? err.message : String(err));
-        throw err;
-      },
-    )
-    .finally(async () => {
-      removeSignals();
-      await source.stop().catch(() => undefined);
-      if (lagTimer) clearInterval(lagTimer);
-      await stopReporter?.().catch(() => undefined);
-      await admin.disconnect().catch(() => undefined);
-      await modelOutputs.disconnect();
-      await Promise.allSettled([events.disconnect(), dlqSink.disconnect(), influx?.close()]);
-      await releases?.stop();
-      await control?.stop();
-      for (const m of [...retired, current]) await m.dispose().catch(() => undefined);
-      await server?.close();
-      logger.info({ pipeline }, 'detector stopped');
-    });
-
+  stack.defer('signal handlers', source.handleSignals());
+  const { topic, group } = config.input.kafka;
+  const metricsPort = server?.port ?? null;
+  logger.info({ pipeline, topic, group, metricsPort }, 'detector started');
+  const done = runToEnd(flow, health, stack, () => logger.info({ pipeline }, 'detector stopped'));
   return {
     done,
     get model() {
-      return current;
+      return models.current;
     },
-    metricsPort: server?.port ?? null,
+    metricsPort,
     async stop() {
       await source.stop();
       await done.catch(() => undefined);
     },
   };
+}
+
+/**
+ * The judge of the models' scores, following the pipeline's model releases (each newer
+ * release swapped in) and threshold commands when the pipeline asks for them.
+ */
+function followModelsAndCommands(
+  config: Readonly<PipelineConfig>,
+  kafka: Kafka,
+  models: ModelSlot,
+  registry: ThresholdRegistry,
+  metrics: Metrics,
+  stack: CloseStack,
+): ModelAwareJudge {
+  const pipeline = config.name;
+  const judge = new ModelAwareJudge(registry, config.model.error);
+  judge.addModel(models.current.version, models.current.stored.metadata.validation.loss);
+  if (config.model.releases.follow) {
+    const follow = followReleases(
+      config,
+      kafka,
+      () => models.current,
+      (next) => {
+        judge.addModel(next.version, next.stored.metadata.validation.loss);
+        // Read once per batch by inferBatch: the swap lands between batches.
+        const previous = models.swap(next, RETIRED_MODEL_GRACE_MS);
+        showModel(metrics, pipeline, next, { replacing: true });
+        logger.info({ pipeline, from: previous.version, to: next.version }, 'model swapped');
+      },
+    );
+    stack.defer('model releases', () => follow.stop());
+  }
+  if (config.threshold.control.follow) {
+    const control = followCommands(kafka, config.threshold.control.topic, pipeline, registry);
+    stack.defer('threshold commands', () => control.stop());
+  }
+  return judge;
+}
+
+/** Opens the model to start with (refused when the store has none) and shows it in the metrics. */
+async function openDetectorModel(
+  config: Readonly<PipelineConfig>,
+  version: number | undefined,
+  metrics: Metrics,
+  stack: CloseStack,
+): Promise<ModelSlot> {
+  const model = await openModel(
+    config.frame,
+    config.model,
+    version !== undefined ? { version } : {},
+  );
+  const slot = new ModelSlot(model);
+  stack.defer('models', () => slot.close());
+  showModel(metrics, config.name, model, { replacing: false });
+  const { engine, backend } = model;
+  logger.info({ pipeline: config.name, model: model.version, engine, backend }, 'model loaded');
+  return slot;
+}
+
+function showModel(
+  metrics: Metrics,
+  pipeline: string,
+  model: ActiveModel,
+  { replacing }: { replacing: boolean },
+): void {
+  if (replacing) metrics.modelInfo.reset();
+  metrics.modelInfo.set(
+    { pipeline, version: model.version, engine: model.engine, backend: model.backend },
+    1,
+  );
+}
+
+/** The input codec, the dead-letter sink and the sinks a judged batch goes to, connected. */
+async function openOutputs(
+  config: Readonly<PipelineConfig>,
+  kafka: Kafka,
+  onEvent: DetectOptions['onEvent'],
+  stack: CloseStack,
+) {
+  const { events, dlq, influx } = await openOutputClients(config, kafka, stack);
+  const codec = await inputCodec(config);
+  const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
+  const sinks: BatchSink<Frame>[] = [
+    new AnomalyEventSink<Frame>(events, eventCodec, config.name, onEvent),
+  ];
+  if (influx) sinks.push(new ScoreSink<Frame>(influx, config.name));
+  // Reconstructed frames and latent vectors, when the pipeline asks for them.
+  const modelOutputs = modelOutputSinks(config, kafka, influx);
+  await connectOn(stack, 'model output producers', modelOutputs);
+  sinks.push(...modelOutputs.sinks);
+  return { codec, dlq: new DlqSink(dlq), sinks, influx };
+}
+
+/**
+ * Consumer lag to the metrics, and with InfluxDB the pipeline's own figures to its
+ * `pipeline` measurement, until the stack closes.
+ */
+async function reportLag(
+  config: Readonly<PipelineConfig>,
+  kafka: Kafka,
+  metrics: Metrics,
+  influx: InfluxSink | null,
+  models: ModelSlot,
+  intervalMs: number | undefined,
+  stack: CloseStack,
+): Promise<void> {
+  const { topic, group } = config.input.kafka;
+  const admin = kafka.admin();
+  stack.defer('kafka admin', () => admin.disconnect());
+  await admin.connect();
+  const lag = async () => {
+    const lags = await consumerLag(admin, group, topic);
+    for (const p of lags) {
+      metrics.consumerLag.set(
+        { pipeline: config.name, topic, partition: String(p.partition) },
+        p.lag,
+      );
+    }
+    return lags;
+  };
+  if (!influx) {
+    const timer = setInterval(() => void lag().catch(() => undefined), 10_000);
+    timer.unref();
+    stack.defer('lag timer', () => clearInterval(timer));
+    return;
+  }
+  const model = () => {
+    const { version, engine, backend } = models.current;
+    return { version, engine, backend };
+  };
+  const figures = { lag, dlqTopic: config.output.dlq.topic, model };
+  const stopReporter = startPipelineReporter(config.name, influx, figures, intervalMs);
+  stack.defer('pipeline reporter', () => stopReporter());
 }

@@ -111,25 +111,7 @@ async function evaluateOne(
   const config = seriesPipeline(options.pipeline, d, store);
   const frame = config.frame as Extract<PipelineConfig['frame'], { kind: 'sensor' }>;
 
-  const trainStarted = Date.now();
-  const { raw, count } = windowsOf([rowsOf(s.train.values, d, s.train.rows)], frame);
-  if (count === 0) {
-    throw new AeError(
-      ErrorCodes.DATA_INVALID,
-      `${s.train.file}: ${s.train.rows} training rows, a window needs ${frame.window}`,
-    );
-  }
-  await trainAndStore(
-    config,
-    {
-      raw,
-      count,
-      source: `${s.train.file}: ${s.train.rows} rows`,
-      range: { from: 0, to: s.train.rows - 1 },
-    },
-    options.onEpoch ? { onEpoch: (r) => options.onEpoch!(r.epoch, r.epochs) } : {},
-  );
-  const trainSeconds = (Date.now() - trainStarted) / 1000;
+  const trainSeconds = await trainOnSeries(config, frame, s, options);
 
   const total = s.train.rows + s.test.rows;
   const flagged = new Uint8Array(total);
@@ -183,6 +165,35 @@ async function evaluateOne(
       events,
     },
   };
+}
+
+/** Trains the series' model on its training rows; returns the seconds it took. */
+async function trainOnSeries(
+  config: Readonly<PipelineConfig>,
+  frame: Extract<PipelineConfig['frame'], { kind: 'sensor' }>,
+  s: LabelledSeries,
+  options: SeriesEvalOptions,
+): Promise<number> {
+  const d = s.channels.length;
+  const trainStarted = Date.now();
+  const { raw, count } = windowsOf([rowsOf(s.train.values, d, s.train.rows)], frame);
+  if (count === 0) {
+    throw new AeError(
+      ErrorCodes.DATA_INVALID,
+      `${s.train.file}: ${s.train.rows} training rows, a window needs ${frame.window}`,
+    );
+  }
+  await trainAndStore(
+    config,
+    {
+      raw,
+      count,
+      source: `${s.train.file}: ${s.train.rows} rows`,
+      range: { from: 0, to: s.train.rows - 1 },
+    },
+    options.onEpoch ? { onEpoch: (r) => options.onEpoch!(r.epoch, r.epochs) } : {},
+  );
+  return (Date.now() - trainStarted) / 1000;
 }
 
 /** Row `i` of a rows x d block. */

@@ -183,7 +183,8 @@ export function replayCommand(): Command {
         );
       }
       // Loaded here: tfjs and kafkajs take a while to import and other commands do not need them.
-      const { replay, asThresholdOverride } = await import('../app/replay');
+      const { replay } = await import('../app/replay');
+      const { asThresholdOverride } = await import('../replay/threshold-override');
       let threshold: Record<string, unknown> | undefined;
       if (opts.threshold !== undefined) {
         const { doc, file } = readThresholdOverride(opts.threshold);

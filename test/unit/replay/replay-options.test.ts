@@ -9,7 +9,8 @@ import {
 } from '../../../src/cli/replay';
 import { parsePipeline } from '../../../src/config/load-pipeline';
 import { ConfigError } from '../../../src/core/errors';
-import { asThresholdOverride, newRunId, thresholdWithOverride } from '../../../src/app/replay';
+import { asThresholdOverride, thresholdWithOverride } from '../../../src/replay/threshold-override';
+import { newRunId } from '../../../src/replay/replay-plan';
 
 const config = parsePipeline(
   `

@@ -1,0 +1,106 @@
+import { lastValueFrom, type Observable } from 'rxjs';
+import type { Kafka } from 'kafkajs';
+import type { RecordCodec } from '../codecs/avro-codec';
+import { influxSinkFrom, kafkaSinkFrom } from '../connectors/connector-factory';
+import type { InfluxSink } from '../connectors/influx/influx-sink';
+import type { KafkaSink } from '../connectors/kafka/kafka-sink';
+import { createCodec } from '../codecs/codec-factory';
+import type { PipelineConfig } from '../config/pipeline-schema';
+import { messageOf } from '../core/errors';
+import { CloseStack } from '../core/lifecycle';
+import type { Frame } from '../core/records';
+import type { Health, JsonRoutes } from '../observability/health-server';
+import { startHealthServer } from '../observability/health-server';
+import { logger } from '../observability/logger';
+
+/** The close stack of a pipeline run: a close that fails or hangs is logged, not thrown. */
+export function closeStackOf(pipeline: string): CloseStack {
+  return new CloseStack({
+    onError: ({ name, error }) =>
+      logger.warn({ pipeline, resource: name, err: messageOf(error) }, 'close failed'),
+  });
+}
+
+/** The codec of the pipeline's input frames, ready (registered with the registry, if any). */
+export async function inputCodec(
+  config: Readonly<PipelineConfig>,
+  topic = config.input.kafka.topic,
+): Promise<RecordCodec<Frame>> {
+  const codec = createCodec<Frame>({
+    schema: config.input.schema,
+    topic,
+    ...(config.input.registry ? { registry: config.input.registry } : {}),
+  });
+  await codec.ready();
+  return codec;
+}
+
+/** Registers a producer's disconnect on the stack, then connects it. */
+export async function connectOn(
+  stack: CloseStack,
+  name: string,
+  client: { connect(): Promise<unknown>; disconnect(): Promise<unknown> },
+): Promise<void> {
+  stack.defer(name, () => client.disconnect());
+  await client.connect();
+}
+
+/**
+ * The producers of the anomaly events and dead letters (on the pipeline's topics unless
+ * others are given) and the InfluxDB writer when the pipeline has one, connected and
+ * closed with the stack.
+ */
+export async function openOutputClients(
+  config: Readonly<PipelineConfig>,
+  kafka: Kafka,
+  stack: CloseStack,
+  topics = { events: config.output.kafka.topic, dlq: config.output.dlq.topic },
+): Promise<{ events: KafkaSink; dlq: KafkaSink; influx: InfluxSink | null }> {
+  const brokers = config.input.kafka.brokers;
+  const events = kafkaSinkFrom(brokers, { ...config.output.kafka, topic: topics.events }, kafka);
+  const dlq = kafkaSinkFrom(brokers, { ...config.output.dlq, topic: topics.dlq }, kafka);
+  await Promise.all([
+    connectOn(stack, 'events producer', events),
+    connectOn(stack, 'dead-letter producer', dlq),
+  ]);
+  const influx = config.output.influx ? influxSinkFrom(config.output.influx) : null;
+  if (influx) stack.defer('influx writer', () => influx.close());
+  return { events, dlq, influx };
+}
+
+/** /metrics, /healthz and /readyz (and `routes`) on `port`, closed with the stack; null: none. */
+export async function healthServerOn(
+  stack: CloseStack,
+  health: Health,
+  port: number | null,
+  routes?: JsonRoutes,
+): Promise<{ port: number } | null> {
+  if (port === null) return null;
+  const server = await startHealthServer(health, port, '0.0.0.0', routes);
+  stack.defer('health server', () => server.close());
+  return server;
+}
+
+/**
+ * Runs a pipeline's flow to its end (a stop, a signal, or a fatal error, which breaks the
+ * health), then closes everything on the stack.
+ */
+export function runToEnd(
+  flow: Observable<unknown>,
+  health: Health,
+  stack: CloseStack,
+  stopped: () => void,
+): Promise<void> {
+  return lastValueFrom(flow, { defaultValue: [] })
+    .then(
+      () => undefined,
+      (err: unknown) => {
+        health.fail(messageOf(err));
+        throw err;
+      },
+    )
+    .finally(async () => {
+      await stack.close();
+      stopped();
+    });
+}
