@@ -1,19 +1,11 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Admin } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { AnomalyEvent, ImageFrame } from '../../src/core/records';
-import { parsePipeline } from '../../src/config/load-pipeline';
 import { consumerLag } from '../../src/connectors/kafka/consumer-lag';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
-import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
 import { trainAndStore } from '../../src/registry/train-and-store';
 import { seededRandom } from '../../src/core/seeded-random';
-import { startDetector, type Detector } from '../../src/app/detect';
-import { uniqueName } from '../helpers/names';
-import { KAFKA_BROKERS } from '../helpers/stack';
+import { startDetector } from '../../src/app/detect';
 import { waitFor } from '../helpers/wait-for';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 
 const SIDE = 28;
 
@@ -39,50 +31,22 @@ function stripes(random: () => number, orientation: 'h' | 'v'): Uint8Array {
  * frames of another class (vertical stripes).
  */
 describe('aestream detect on image frames (real Kafka)', () => {
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
-  let admin: Admin;
-  const name = uniqueName('images').replace(/[^a-z0-9-]/g, '');
-  const topics = { input: `${name}.frames`, anomalies: `${name}.anomalies`, dlq: `${name}.dlq` };
-  let detector: Detector | undefined;
-
+  let f: PipelineFixture;
   beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
-      waitForLeaders: true,
+    f = await pipelineFixture('images', {
+      yaml: {
+        input: { schema: 'schemas/image-frame.avsc' },
+        frame: { kind: 'image', width: SIDE, height: SIDE, channels: 1 },
+        model: { kind: 'conv-ae', filters: [8, 16], latent: 16, train: { epochs: 10, seed: 3 } },
+        batch: { maxSize: 64, maxWaitMs: 20 },
+        threshold: { kind: 'spot', risk: 1.0e-3, calibration: 200, level: 0.9, perKey: false },
+      },
     });
   });
-
-  afterAll(async () => {
-    await detector?.stop();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
-  });
+  afterAll(() => f?.teardown());
 
   it('passes frames of the trained class and raises events for another class', async () => {
-    const config = parsePipeline(
-      `
-name: ${name}
-input:
-  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${name}-detectors, fromBeginning: true }
-  schema: schemas/image-frame.avsc
-frame: { kind: image, width: ${SIDE}, height: ${SIDE}, channels: 1 }
-model:
-  kind: conv-ae
-  filters: [8, 16]
-  latent: 16
-  store: ${mkdtempSync(join(tmpdir(), 'aestream-images-'))}
-  train: { epochs: 10, seed: 3 }
-batch: { maxSize: 64, maxWaitMs: 20 }
-threshold: { kind: spot, risk: 1.0e-3, calibration: 200, level: 0.9, perKey: false }
-output:
-  kafka: { topic: ${topics.anomalies} }
-  dlq: { topic: ${topics.dlq} }
-`,
-      'images-test.yaml',
-      { env: {}, baseDir: process.cwd() },
-    );
+    const { config } = f;
     const random = seededRandom(17);
     const train = Array.from({ length: 400 }, () => stripes(random, 'h'));
     const raw = new Float32Array(train.length * SIDE * SIDE);
@@ -106,23 +70,15 @@ output:
       frames.push(frame('cam-a', stripes(random, 'h'), 200 + 2 * i));
       frames.push(frame('cam-b', stripes(random, 'v'), 201 + 2 * i));
     }
-    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.input, kafka });
-    await sink.connect();
     // One key: one partition, so the calibration frames are scored first.
-    await Promise.all(
-      frames.map((f) =>
-        sink.send({ key: 'line-1', value: codec.encode(f), headers: codec.headers }),
-      ),
+    await f.produce(
+      frames.map((x) => ({ key: 'line-1', value: codec.encode(x), headers: codec.headers })),
     );
-    await sink.disconnect();
 
     const events: AnomalyEvent[] = [];
-    detector = await startDetector(config, { metricsPort: null, onEvent: (e) => events.push(e) });
+    f.track(await startDetector(config, { metricsPort: null, onEvent: (e) => events.push(e) }));
     const lagLeft = async () =>
-      (await consumerLag(admin, `${name}-detectors`, topics.input)).reduce(
-        (sum, p) => sum + p.lag,
-        0,
-      );
+      (await consumerLag(f.admin, f.group, f.topics.input)).reduce((sum, p) => sum + p.lag, 0);
     await waitFor(async () => (await lagLeft()) === 0, {
       what: `all ${frames.length} frames committed`,
       timeoutMs: 240_000,

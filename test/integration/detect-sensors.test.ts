@@ -1,81 +1,34 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { InfluxDB } from 'influx';
-import type { Admin } from 'kafkajs';
-import { createAvroCodec } from '../../src/codecs/avro-codec';
 import { windowsOf } from '../../src/operators/sensor-windows';
 import { firstReadings } from '../../src/app/demo';
-import type { AnomalyEvent, SensorFrame } from '../../src/core/records';
-import { parsePipeline } from '../../src/config/load-pipeline';
 import { matchEvents } from '../../src/eval/event-matching';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
-import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
 import { SyntheticSource } from '../../src/connectors/synthetic-source';
 import { trainAndStore } from '../../src/registry/train-and-store';
-import { startDetector, type Detector } from '../../src/app/detect';
-import { uniqueDatabase, uniqueName } from '../helpers/names';
-import { INFLUX_URL, KAFKA_BROKERS } from '../helpers/stack';
+import { startDetector } from '../../src/app/detect';
 import { waitFor } from '../helpers/wait-for';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 
 /**
  * `aestream detect` through the real broker and InfluxDB: 20,000 sensor frames from 10
  * sources with 30 injected anomalies (spikes, level shifts, drifts, noise bursts).
  */
 describe('aestream detect (real Kafka and InfluxDB)', () => {
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
-  let admin: Admin;
-  const name = uniqueName('detect').replace(/[^a-z0-9-]/g, '');
-  const topics = { input: `${name}.frames`, anomalies: `${name}.anomalies`, dlq: `${name}.dlq` };
-  const database = uniqueDatabase('detect');
-  const influx = new InfluxDB({
-    host: new URL(INFLUX_URL).hostname,
-    port: Number(new URL(INFLUX_URL).port),
-    database,
-  });
-  let detector: Detector | undefined;
-
+  const window = 32;
+  let f: PipelineFixture;
   beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
-      waitForLeaders: true,
+    f = await pipelineFixture('detect', {
+      influx: true,
+      yaml: {
+        frame: { features: 2, window },
+        model: { hidden: [32, 8], train: { epochs: 40, seed: 42 } },
+        batch: { maxSize: 256, maxWaitMs: 20 },
+        threshold: { kind: 'spot', risk: 1.0e-5, calibration: 600, level: 0.9 },
+      },
     });
   });
-
-  afterAll(async () => {
-    await detector?.stop();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
-    await influx.dropDatabase(database).catch(() => undefined);
-  });
+  afterAll(() => f?.teardown());
 
   it('finds at least 25 of 30 injected anomalies with at most 10 false events, and writes a score point for every frame', async () => {
-    const window = 32;
-    const config = parsePipeline(
-      `
-name: ${name}
-input:
-  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${name}-detectors, fromBeginning: true }
-  schema: schemas/sensor-frame.avsc
-frame: { kind: sensor, features: 2, window: ${window}, stride: 1 }
-model:
-  kind: dense-ae
-  hidden: [32, 8]
-  store: ${mkdtempSync(join(tmpdir(), 'aestream-detect-'))}
-  train: { epochs: 40, seed: 42 }
-batch: { maxSize: 256, maxWaitMs: 20 }
-threshold: { kind: spot, risk: 1.0e-5, calibration: 600, level: 0.9 }
-output:
-  kafka: { topic: ${topics.anomalies} }
-  influx: { url: "${INFLUX_URL}", database: ${database}, flushMs: 200 }
-  dlq: { topic: ${topics.dlq} }
-`,
-      'detect-test.yaml',
-      { env: {}, baseDir: process.cwd() },
-    );
-
+    const { config, name, topics } = f;
     // 10 sources x 2,600 readings: the first 600 train the model and are not streamed, the
     // next 632 calibrate the thresholds, the 30 anomalies come after that.
     const train = 600;
@@ -101,37 +54,16 @@ output:
     );
     await trainAndStore(config, { raw, count, source: 'synthetic seed 11' });
 
-    const codec = createAvroCodec<SensorFrame>('SensorFrame');
-    const sink = new KafkaSink({
-      brokers: KAFKA_BROKERS,
-      topic: topics.input,
-      kafka,
-      batchSize: 5_000,
-    });
-    await sink.connect();
-    const frames = [...gen.frames()].filter((f) => (f.seq ?? 0) >= train);
+    const frames = [...gen.frames()].filter((x) => (x.seq ?? 0) >= train);
     expect(frames).toHaveLength(20_000);
-    await Promise.all(
-      frames.map((f) =>
-        sink.send({
-          key: f.source,
-          value: codec.encode(f),
-          headers: codec.headers,
-          timestamp: f.time,
-        }),
-      ),
-    );
-    await sink.disconnect();
+    await f.produce(frames);
 
-    detector = await startDetector(config, { metricsPort: 0, reportIntervalMs: 1_000 });
+    const detector = f.track(
+      await startDetector(config, { metricsPort: 0, reportIntervalMs: 1_000 }),
+    );
 
     // Every valid frame ends with a score point (the first W-1 of each source in a padded window).
-    const countPoints = async () => {
-      const rows = await influx.query<{ count: number }>(
-        `SELECT count("error") AS "count" FROM "score"`,
-      );
-      return rows[0]?.count ?? 0;
-    };
+    const countPoints = () => f.points();
     const failed = detector.done.then(() => {
       throw new Error('the detector stopped before scoring every frame');
     });
@@ -147,23 +79,7 @@ output:
     expect(await countPoints()).toBe(20_000);
 
     // Points and events are acked together, so the anomaly topic is complete now.
-    const ends = await admin.fetchTopicOffsets(topics.anomalies);
-    const expected = ends.reduce((sum, p) => sum + Number(p.high), 0);
-    const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
-    const events: AnomalyEvent[] = [];
-    const consumer = kafka.consumer({ groupId: uniqueName('detect-events') });
-    await consumer.connect();
-    await consumer.subscribe({ topic: topics.anomalies, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        events.push(eventCodec.decode(message.value!, message.headers as never));
-      },
-    });
-    await waitFor(() => events.length >= expected, {
-      what: `${expected} anomaly events`,
-      timeoutMs: 60_000,
-    });
-    await consumer.disconnect();
+    const events = await f.events();
 
     const match = matchEvents(gen.anomalies, events, window * 60_000);
     console.log(
@@ -187,13 +103,13 @@ output:
     await waitFor(
       async () =>
         (
-          await influx.query<{ scored: number }>(
+          await f.influx.query<{ scored: number }>(
             `SELECT sum("scored_per_s") AS "scored" FROM "pipeline"`,
           )
         )[0]?.scored > 0,
       { what: 'pipeline figures in InfluxDB', timeoutMs: 30_000, intervalMs: 500 },
     );
-    const [figures] = await influx.query<{ backend: string; engine: string }>(
+    const [figures] = await f.influx.query<{ backend: string; engine: string }>(
       `SELECT last("backend") AS "backend", last("engine") AS "engine" FROM "pipeline"`,
     );
     expect(figures.backend).toBe(detector.model.backend);
