@@ -1,26 +1,18 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { InfluxDB } from 'influx';
-import type { Admin } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { ModelRelease, SensorFrame } from '../../src/core/records';
-import { parsePipeline } from '../../src/config/load-pipeline';
 import { allDashboards, DASHBOARD_DIR } from '../../deploy/grafana/generator/dashboards';
 import { queriesOf, type DashboardQuery } from '../../deploy/grafana/generator/influxql';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
 import { ScoreSink } from '../../src/outputs/score-sink';
 import type { Judged } from '../../src/core/model-input';
-import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
 import { SyntheticSource } from '../../src/connectors/synthetic-source';
 import { packRelease } from '../../src/registry/model-release';
 import { ModelStore } from '../../src/registry/model-store';
-import { trainFromFile } from '../../src/registry/train-and-store';
 import { startDetector, type Detector } from '../../src/app/detect';
-import { uniqueDatabase, uniqueName } from '../helpers/names';
-import { INFLUX_URL, KAFKA_BROKERS } from '../helpers/stack';
 import { waitFor } from '../helpers/wait-for';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 
 /**
  * The dashboards against real data: a short detect pipeline (real Kafka, real InfluxDB,
@@ -124,40 +116,20 @@ function substitute(
 }
 
 describe('dashboard queries against data written by a detect pipeline (real Kafka and InfluxDB)', () => {
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
-  let admin: Admin;
-  const name = uniqueName('dash').replace(/[^a-z0-9-]/g, '');
-  const topics = {
-    input: `${name}.frames`,
-    anomalies: `${name}.anomalies`,
-    dlq: `${name}.dlq`,
-    releases: `${name}.models`,
-  };
-  const database = uniqueDatabase('dash');
-  const influx = new InfluxDB({
-    host: new URL(INFLUX_URL).hostname,
-    port: Number(new URL(INFLUX_URL).port),
-    database,
-  });
+  let f: PipelineFixture;
   let detector: Detector | undefined;
-
   beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [topics.input, topics.anomalies, topics.dlq].map((topic) => ({
-        topic,
-        numPartitions: 3,
-      })),
-      waitForLeaders: true,
+    f = await pipelineFixture('dash', {
+      influx: true,
+      yaml: {
+        model: { train: { epochs: 3, seed: 1 } },
+        threshold: { k: 4 },
+      },
     });
   });
-
   afterAll(async () => {
     await detector?.stop();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
-    await influx.dropDatabase(database).catch(() => undefined);
+    await f?.teardown();
   });
 
   it('every panel, annotation and variable query returns rows of its expected shape', async () => {
@@ -171,40 +143,13 @@ describe('dashboard queries against data written by a detect pipeline (real Kafk
     const queries = boards.flatMap((b) => queriesOf(b));
     expect([...new Set(queries.map((q) => q.where))].sort()).toEqual(Object.keys(SHAPES).sort());
 
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-dash-'));
-    const config = parsePipeline(
-      `
-name: ${name}
-input:
-  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${name}-detectors, fromBeginning: true }
-  schema: schemas/sensor-frame.avsc
-frame: { kind: sensor, features: 1, window: 16, stride: 1 }
-model:
-  kind: dense-ae
-  hidden: [8, 3]
-  store: ${join(dir, 'models')}
-  train: { epochs: 3, seed: 1 }
-  releases: { topic: ${topics.releases} }
-batch: { maxSize: 64, maxWaitMs: 10 }
-threshold: { kind: ksigma, k: 4, calibration: 50 }
-output:
-  kafka: { topic: ${topics.anomalies} }
-  influx: { url: "${INFLUX_URL}", database: ${database}, flushMs: 100 }
-  dlq: { topic: ${topics.dlq} }
-`,
-      'dashboards-test.yaml',
-      { env: {}, baseDir: process.cwd() },
-    );
+    const { config, name, topics, influx } = f;
     // Two model versions trained on normal readings of the same generator; v1 first, v2 later.
     const length = 600;
     const normal = new SyntheticSource({ seed: 11, sources: 1, length, anomaliesPerSource: 0 });
-    const csv = join(dir, 'train.csv');
-    writeFileSync(
-      csv,
-      ['value', ...[...normal.frames()].map((f) => String(f.values[0]))].join('\n'),
-    );
-    await trainFromFile(config, { data: csv });
-    await trainFromFile(config, { data: csv, seed: 2 });
+    const values = [...normal.frames()].map((x) => x.values[0]!);
+    await f.train({ rows: values.length, value: (i) => values[i]! });
+    await f.train({ rows: values.length, value: (i) => values[i]!, seed: 2 });
     const store = new ModelStore(config.model.store);
 
     const startedAt = Date.now();
@@ -228,30 +173,18 @@ output:
     });
     const frames = [...gen.frames()];
     const codec = createAvroCodec<SensorFrame>('SensorFrame');
-    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.input, kafka });
-    await sink.connect();
-    const produce = (part: SensorFrame[]) =>
-      Promise.all(
-        part.map((f) =>
-          sink.send({
-            key: f.source,
-            value: codec.encode(f),
-            headers: codec.headers,
-            timestamp: f.time,
-          }),
-        ),
-      );
-    const scorePoints = async () =>
-      (await influx.query<{ count: number }>('SELECT count("error") AS "count" FROM "score"'))[0]
-        ?.count ?? 0;
+    const produce = (part: SensorFrame[]) => f.produce(part);
+    const scorePoints = () => f.points();
 
     const half = Math.floor(frames.length / 2);
     await produce(frames.slice(0, half));
     // Undecodable records: the DLQ-by-reason panel needs dead letters.
-    await Promise.all(
-      ['sensor-0', 'sensor-1', 'sensor-2'].map((key) =>
-        sink.send({ key, value: Buffer.from([0xff, 0xfe, 0xfd]), headers: codec.headers }),
-      ),
+    await f.produce(
+      ['sensor-0', 'sensor-1', 'sensor-2'].map((key) => ({
+        key,
+        value: Buffer.from([0xff, 0xfe, 0xfd]),
+        headers: codec.headers,
+      })),
     );
     await waitFor(async () => (await scorePoints()) === half, {
       what: `${half} score points from v000001`,
@@ -259,14 +192,17 @@ output:
       intervalMs: 250,
     });
 
-    const releases = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.releases, kafka });
-    await releases.connect();
     const releaseCodec = createAvroCodec<ModelRelease>('ModelRelease');
-    await releases.send({
-      key: name,
-      value: releaseCodec.encode(await packRelease(store, 2, name)),
-      headers: releaseCodec.headers,
-    });
+    await f.produce(
+      [
+        {
+          key: name,
+          value: releaseCodec.encode(await packRelease(store, 2, name)),
+          headers: releaseCodec.headers,
+        },
+      ],
+      topics.releases,
+    );
     await waitFor(() => detector!.model.version === 'v000002', {
       what: 'the detector to swap to v000002',
       timeoutMs: 30_000,
@@ -286,7 +222,6 @@ output:
     );
     await detector.stop();
     detector = undefined;
-    await Promise.all([sink.disconnect(), releases.disconnect()]);
 
     // The source detail is looked at for a source that had anomaly events.
     const bySource = await influx.query<{ source: string; n: number }>(

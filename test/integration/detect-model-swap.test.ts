@@ -1,26 +1,17 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InfluxDB } from 'influx';
-import type { Admin } from 'kafkajs';
 import { register } from 'prom-client';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { ModelRelease, SensorFrame } from '../../src/core/records';
-import { parsePipeline } from '../../src/config/load-pipeline';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
-import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
+import type { OutboundMessage } from '../../src/connectors/kafka/kafka-sink';
 import { SyntheticSource } from '../../src/connectors/synthetic-source';
 import { packRelease } from '../../src/registry/model-release';
 import { ModelStore } from '../../src/registry/model-store';
 import { architectureOf } from '../../src/training/architecture';
 import { Autoencoder } from '../../src/training/autoencoder';
 import * as tf from '@tensorflow/tfjs';
-import { trainFromFile } from '../../src/registry/train-and-store';
 import { startDetector, type Detector } from '../../src/app/detect';
-import { uniqueDatabase, uniqueName } from '../helpers/names';
-import { INFLUX_URL, KAFKA_BROKERS } from '../helpers/stack';
 import { waitFor } from '../helpers/wait-for';
-import { writeFileSync } from 'node:fs';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 
 /**
  * A running detector follows the pipeline's model releases: a newer release put on the
@@ -28,96 +19,34 @@ import { writeFileSync } from 'node:fs';
  * model or the other); a tampered release is refused and the detector keeps its model.
  */
 describe('aestream detect follows model releases (real Kafka and InfluxDB)', () => {
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
-  let admin: Admin;
-  const name = uniqueName('swap').replace(/[^a-z0-9-]/g, '');
-  const topics = {
-    input: `${name}.frames`,
-    anomalies: `${name}.anomalies`,
-    dlq: `${name}.dlq`,
-    releases: `${name}.models`,
-  };
-  const database = uniqueDatabase('swap');
-  const influx = new InfluxDB({
-    host: new URL(INFLUX_URL).hostname,
-    port: Number(new URL(INFLUX_URL).port),
-    database,
-  });
+  let f: PipelineFixture;
   let detector: Detector | undefined;
-
   beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [topics.input, topics.anomalies, topics.dlq].map((topic) => ({
-        topic,
-        numPartitions: 3,
-      })),
-      waitForLeaders: true,
+    f = await pipelineFixture('swap', {
+      influx: true,
+      yaml: { model: { train: { epochs: 3, seed: 1 } } },
     });
   });
-
   afterAll(async () => {
     await detector?.stop();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
-    await influx.dropDatabase(database).catch(() => undefined);
+    await f?.teardown();
   });
 
   it('swaps to a newer release between batches; refuses tampered, wrong-shape and NaN-weight releases', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-swap-'));
-    const config = parsePipeline(
-      `
-name: ${name}
-input:
-  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${name}-detectors, fromBeginning: true }
-  schema: schemas/sensor-frame.avsc
-frame: { kind: sensor, features: 1, window: 16, stride: 1 }
-model:
-  kind: dense-ae
-  hidden: [8, 3]
-  store: ${join(dir, 'models')}
-  train: { epochs: 3, seed: 1 }
-  releases: { topic: ${topics.releases} }
-batch: { maxSize: 64, maxWaitMs: 10 }
-threshold: { kind: ksigma, k: 6, calibration: 50 }
-output:
-  kafka: { topic: ${topics.anomalies} }
-  influx: { url: "${INFLUX_URL}", database: ${database}, flushMs: 100 }
-  dlq: { topic: ${topics.dlq} }
-`,
-      'swap-test.yaml',
-      { env: {}, baseDir: process.cwd() },
-    );
+    const { config, name, dir, topics, influx } = f;
     // Two versions in the store; the detector starts on the first.
-    const csv = join(dir, 'train.csv');
-    const lines = ['value', ...Array.from({ length: 600 }, (_, i) => String(Math.sin(i / 5)))];
-    writeFileSync(csv, lines.join('\n'));
-    await trainFromFile(config, { data: csv });
+    await f.train({ rows: 600 });
     // v2 trained less: its errors are on another scale, which the thresholds must follow.
-    await trainFromFile(config, { data: csv, seed: 2, epochs: 1 });
+    await f.train({ rows: 600, seed: 2, epochs: 1 });
     const store = new ModelStore(config.model.store);
     expect(await store.versions()).toEqual([1, 2]);
 
     detector = await startDetector(config, { metricsPort: null, modelVersion: 1 });
     expect(detector.model.version).toBe('v000001');
 
-    const codec = createAvroCodec<SensorFrame>('SensorFrame');
     const gen = new SyntheticSource({ seed: 5, sources: 2, length: 600, anomaliesPerSource: 0 });
     const frames = [...gen.frames()];
-    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.input, kafka });
-    await sink.connect();
-    const produce = (part: SensorFrame[]) =>
-      Promise.all(
-        part.map((f) =>
-          sink.send({
-            key: f.source,
-            value: codec.encode(f),
-            headers: codec.headers,
-            timestamp: f.time,
-          }),
-        ),
-      );
+    const produce = (part: SensorFrame[]) => f.produce(part);
     const pointsOf = async (model: string) => {
       const rows = await influx.query<{ count: number }>(
         `SELECT count("error") AS "count" FROM "score" WHERE "model" = '${model}'`,
@@ -132,8 +61,9 @@ output:
       intervalMs: 250,
     });
 
-    const releases = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.releases, kafka });
-    await releases.connect();
+    const releases = {
+      send: (m: OutboundMessage) => f.produce([m], topics.releases),
+    };
     const releaseCodec = createAvroCodec<ModelRelease>('ModelRelease');
     const v2 = await packRelease(store, 2, name);
     await releases.send({
@@ -209,19 +139,14 @@ output:
     // NaN (hashed correctly, so only the weight check can catch it): both refused with
     // their reason, v000002 stays.
     const elsewhere = (sub: string) => join(dir, sub);
-    const narrow = parsePipeline(
-      `
-name: ${name}
-input: { kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: g }, schema: schemas/sensor-frame.avsc }
-frame: { kind: sensor, features: 1, window: 8, stride: 1 }
-model: { kind: dense-ae, hidden: [8, 3], store: ${elsewhere('narrow')}, train: { epochs: 1, seed: 1 } }
-threshold: { kind: ksigma, k: 6, calibration: 50 }
-output: {}
-`,
+    const { config: narrow } = f.pipeline(
+      {
+        frame: { window: 8 },
+        model: { store: elsewhere('narrow'), train: { epochs: 1, seed: 1 } },
+      },
       'narrow.yaml',
-      { env: {}, baseDir: process.cwd() },
     );
-    await trainFromFile(narrow, { data: csv });
+    await f.train({ rows: 600, config: narrow });
     const nanStore = new ModelStore(elsewhere('nan'));
     const nan = Autoencoder.create(
       architectureOf(config.frame, config.model),
@@ -270,6 +195,5 @@ output: {}
     });
     // Every frame scored exactly once across the swap (one point per source and time).
     expect((await pointsOf('v000001')) + (await pointsOf('v000002'))).toBe(frames.length);
-    await Promise.all([sink.disconnect(), releases.disconnect()]);
   });
 });

@@ -1,23 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Admin } from 'kafkajs';
 import { register } from 'prom-client';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { Frame, SensorFrame, ThresholdCommand } from '../../src/core/records';
-import { loadPipeline } from '../../src/config/load-pipeline';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
-import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
 import { SyntheticSource } from '../../src/connectors/synthetic-source';
-import { trainFromFile } from '../../src/registry/train-and-store';
 import type { Judged } from '../../src/core/model-input';
-import { startDetector, type Detector } from '../../src/app/detect';
+import { startDetector } from '../../src/app/detect';
 import { builtCli } from '../helpers/detector-process';
-import { uniqueName } from '../helpers/names';
-import { KAFKA_BROKERS } from '../helpers/stack';
 import { waitFor } from '../helpers/wait-for';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 
 const run = promisify(execFile);
 
@@ -34,84 +25,35 @@ interface ThresholdsView {
  * refused, counted, and changes nothing.
  */
 describe('aestream threshold (real Kafka)', () => {
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
-  let admin: Admin;
-  const name = uniqueName('control').replace(/[^a-z0-9-]/g, '');
-  const topics = {
-    input: `${name}.frames`,
-    anomalies: `${name}.anomalies`,
-    dlq: `${name}.dlq`,
-    releases: `${name}.models`,
-    control: `${name}.control`,
-  };
-  let detector: Detector | undefined;
-
+  let f: PipelineFixture;
   beforeAll(async () => {
     builtCli();
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [topics.input, topics.anomalies, topics.dlq].map((topic) => ({
-        topic,
-        numPartitions: 2,
-      })),
-      waitForLeaders: true,
+    f = await pipelineFixture('control', {
+      partitions: 2,
+      model: true,
+      yaml: ({ topics }) => ({
+        threshold: { k: 4, calibration: 40, control: { topic: topics.control } },
+      }),
     });
   });
-
-  afterAll(async () => {
-    await detector?.stop();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => undefined);
-    await admin.disconnect();
-  });
+  afterAll(() => f?.teardown());
 
   it('applies commands sent by the CLI to the running detector, shows them, and refuses a bad one', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-control-'));
-    const pipelineFile = join(dir, 'control.yaml');
-    writeFileSync(
-      pipelineFile,
-      `
-name: ${name}
-input:
-  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${name}-detectors, fromBeginning: true }
-  schema: schemas/sensor-frame.avsc
-frame: { kind: sensor, features: 1, window: 16, stride: 1 }
-model: { kind: dense-ae, hidden: [8, 3], store: ${join(dir, 'models')}, train: { epochs: 3 }, releases: { topic: ${topics.releases} } }
-batch: { maxSize: 64, maxWaitMs: 10 }
-threshold: { kind: ksigma, k: 4, calibration: 40, control: { topic: ${topics.control} } }
-output:
-  kafka: { topic: ${topics.anomalies} }
-  dlq: { topic: ${topics.dlq} }
-`,
-    );
-    const config = loadPipeline(pipelineFile, { baseDir: process.cwd() });
-    const csv = join(dir, 'train.csv');
-    writeFileSync(
-      csv,
-      ['value', ...Array.from({ length: 500 }, (_, i) => String(Math.sin(i / 5)))].join('\n'),
-    );
-    await trainFromFile(config, { data: csv });
-
+    const { config, name, topics, file: pipelineFile } = f;
     const scored: Judged<Frame>[] = [];
-    detector = await startDetector(config, {
-      metricsPort: 0,
-      onScored: (batch) => scored.push(...batch),
-    });
+    const detector = f.track(
+      await startDetector(config, {
+        metricsPort: 0,
+        onScored: (batch) => scored.push(...batch),
+      }),
+    );
     const url = `http://127.0.0.1:${detector.metricsPort}`;
     const view = async () => (await (await fetch(`${url}/thresholds`)).json()) as ThresholdsView;
 
     const gen = new SyntheticSource({ seed: 8, sources: 3, length: 400, anomaliesPerSource: 0 });
     const frames = [...gen.frames()];
-    const codec = createAvroCodec<SensorFrame>('SensorFrame');
-    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.input, kafka });
-    await sink.connect();
-    const produce = (part: SensorFrame[]) =>
-      Promise.all(
-        part.map((f) =>
-          sink.send({ key: f.source, value: codec.encode(f), headers: codec.headers }),
-        ),
-      );
-    await produce(frames.filter((f) => (f.seq ?? 0) < 200));
+    const produce = (part: SensorFrame[]) => f.produce(part);
+    await produce(frames.filter((x) => (x.seq ?? 0) < 200));
     await waitFor(async () => (await view()).thresholds.filter((t) => t.calibrated).length === 3, {
       what: 'three calibrated sources',
       timeoutMs: 120_000,
@@ -155,7 +97,7 @@ output:
 
     // the overridden source is judged against 0.123 from its next frame on; the others are not
     const judgedBefore = scored.length;
-    await produce(frames.filter((f) => (f.seq ?? 0) >= 200 && (f.seq ?? 0) < 300));
+    await produce(frames.filter((x) => (x.seq ?? 0) >= 200 && (x.seq ?? 0) < 300));
     await waitFor(() => scored.length >= judgedBefore + 300, {
       what: '300 more frames scored',
       timeoutMs: 60_000,
@@ -165,22 +107,16 @@ output:
     expect(after.filter((j) => j.key === other).every((j) => j.threshold !== 0.123)).toBe(true);
 
     // a command no threshold can take: refused, counted, nothing changes, detector runs on
-    const control = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topics.control, kafka });
-    await control.connect();
     const commandCodec = createAvroCodec<ThresholdCommand>('ThresholdCommand');
-    await control.send({
-      key: name,
-      value: commandCodec.encode({
-        pipeline: name,
-        key: other!,
-        action: 'SET',
-        parameters: { k: 'lots' },
-        issuedAt: Date.now(),
-        issuedBy: 'test',
-      }),
-      headers: commandCodec.headers,
+    const command = commandCodec.encode({
+      pipeline: name,
+      key: other!,
+      action: 'SET',
+      parameters: { k: 'lots' },
+      issuedAt: Date.now(),
+      issuedBy: 'test',
     });
-    await control.disconnect();
+    await f.produce([{ key: name, value: command, headers: commandCodec.headers }], topics.control);
     await waitFor(async () => (await applied('set', 'refused')) === 1, {
       what: 'the bad command refused',
       timeoutMs: 30_000,
@@ -200,6 +136,5 @@ output:
       threshold: 0.123,
     });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    await sink.disconnect();
   });
 });
