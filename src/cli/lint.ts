@@ -9,6 +9,17 @@ interface LintOptions {
   print?: boolean;
   data?: string;
   docs?: boolean;
+  json?: boolean;
+}
+
+/** What lint found in one file. */
+interface FileResult {
+  file: string;
+  ok: boolean;
+  code?: string;
+  errors: Array<{ path: string; message: string }>;
+  warnings: Array<{ path: string; message: string }>;
+  config?: unknown;
 }
 
 /**
@@ -27,6 +38,7 @@ export function lintCommand(): Command {
       '--data <file>',
       'a sensor training CSV (what `aestream train --data` reads): warn about channels whose robust scale is floored or that are constant (warnings do not fail)',
     )
+    .option('--json', 'print the findings as one JSON object on stdout (exit codes unchanged)')
     .option(
       '--docs',
       'print the reference of every pipeline-file field (Markdown), from the schema',
@@ -47,30 +59,53 @@ export function lintCommand(): Command {
       if (files.length === 0) {
         cmd.error('error: give at least one pipeline file (or --docs)');
       }
-      let failed = 0;
-      for (const file of files) {
-        const warnings: ConfigIssue[] = [];
-        try {
-          const config = loadPipeline(file, { warnings });
-          console.log(`ok   ${file}`);
-          if (opts.print) console.log(JSON.stringify(config, redactCredentials, 2));
-          if (opts.data !== undefined) {
-            for (const w of lintTrainingData(config, opts.data))
-              console.log(`warn ${file}: ${w.path}: ${w.message}`);
-          }
-        } catch (err) {
-          if (!(err instanceof ConfigError)) throw err;
-          failed++;
-          console.error(`FAIL ${file} (${err.code})`);
-          for (const issue of err.issues)
-            console.error(`  ${issue.path || '(file)'}: ${issue.message}`);
-        } finally {
-          for (const w of warnings) console.log(`warn ${file}: ${w.path}: ${w.message}`);
-        }
-      }
+      const results = files.map((file) => lintFile(file, opts));
+      const failed = results.filter((r) => !r.ok).length;
+      if (opts.json) console.log(JSON.stringify({ files: results, failed }));
+      else results.forEach((r) => printResult(r, opts));
       if (failed > 0) {
-        console.error(`${failed} of ${files.length} file${files.length === 1 ? '' : 's'} invalid`);
+        if (!opts.json)
+          console.error(
+            `${failed} of ${files.length} file${files.length === 1 ? '' : 's'} invalid`,
+          );
         process.exitCode = 1;
       }
     });
+}
+
+function lintFile(file: string, opts: LintOptions): FileResult {
+  const warnings: ConfigIssue[] = [];
+  const issues = (list: readonly ConfigIssue[]) =>
+    list.map((i) => ({ path: i.path || '(file)', message: i.message }));
+  try {
+    const config = loadPipeline(file, { warnings });
+    if (opts.data !== undefined) warnings.push(...lintTrainingData(config, opts.data));
+    return {
+      file,
+      ok: true,
+      errors: [],
+      warnings: issues(warnings),
+      ...(opts.print ? { config: JSON.parse(JSON.stringify(config, redactCredentials)) } : {}),
+    };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return {
+      file,
+      ok: false,
+      code: err.code,
+      errors: issues(err.issues),
+      warnings: issues(warnings),
+    };
+  }
+}
+
+function printResult(r: FileResult, opts: LintOptions): void {
+  if (r.ok) {
+    console.log(`ok   ${r.file}`);
+    if (opts.print) console.log(JSON.stringify(r.config, null, 2));
+  } else {
+    console.error(`FAIL ${r.file} (${r.code})`);
+    for (const e of r.errors) console.error(`  ${e.path}: ${e.message}`);
+  }
+  for (const w of r.warnings) console.log(`warn ${r.file}: ${w.path}: ${w.message}`);
 }

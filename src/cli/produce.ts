@@ -33,6 +33,7 @@ interface ProduceOpts {
   limit?: number;
   source?: string;
   progress: boolean;
+  json?: boolean;
 }
 
 /** Where the frames come from, and how many there will be when that is known. */
@@ -150,6 +151,7 @@ export function produceCommand(): Command {
     )
     .option('--limit <n>', 'stop after this many frames', integer('--limit', 1))
     .option('--no-progress', 'no progress bar')
+    .option('--json', 'print the summary as one JSON object on stdout, no progress bar')
     .addHelpText(
       'after',
       '\nExamples:\n' +
@@ -252,9 +254,27 @@ export function produceCommand(): Command {
         bar?.stop();
       }
       const seconds = (Date.now() - started) / 1000;
+      const rate = Math.round(sent / Math.max(seconds, 0.001));
+      if (opts.json) {
+        console.log(
+          JSON.stringify({
+            topic,
+            frames: sent,
+            sources: sources.size,
+            seconds,
+            framesPerSecond: rate,
+            schema,
+            wireFormat: registryUrl ? 'confluent' : 'avro',
+            key: opts.key,
+            interrupted: stopping,
+            anomalies: opts.anomalies ?? null,
+          }),
+        );
+        return;
+      }
       console.log(
         `produced ${sent} frames from ${sources.size} source${sources.size === 1 ? '' : 's'} to ${topic} in ${seconds.toFixed(1)} s ` +
-          `(${Math.round(sent / Math.max(seconds, 0.001))} frames/s; ${schema}${registryUrl ? ', Confluent wire format' : ''}; key ${opts.key})` +
+          `(${rate} frames/s; ${schema}${registryUrl ? ', Confluent wire format' : ''}; key ${opts.key})` +
           (stopping ? ' - interrupted' : ''),
       );
       if (opts.anomalies) console.log(`injected anomaly windows written to ${opts.anomalies}`);

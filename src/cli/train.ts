@@ -11,6 +11,7 @@ interface TrainOpts {
   maxSamples: number;
   store?: string;
   progress: boolean;
+  json?: boolean;
 }
 
 /**
@@ -35,6 +36,7 @@ export function trainCommand(): Command {
     )
     .option('--store <dir>', 'override model.store')
     .option('--no-progress', 'one line per epoch instead of a progress bar')
+    .option('--json', 'print the result as one JSON object on stdout, no progress on stderr')
     .addHelpText(
       'after',
       '\nTraining stops early when the validation loss has not improved for model.train.patience epochs;\n' +
@@ -46,6 +48,8 @@ export function trainCommand(): Command {
       // Loaded here, not at the top: tfjs takes a while to import and other commands do not need it.
       const { trainFromFile } = await import('../registry/train-and-store');
       let bar: SingleBar | undefined;
+      let start: { kind: string; samples: number; backend: string } | undefined;
+      const say = (line: string) => (opts.json ? undefined : console.error(line));
       const saved = await trainFromFile(config, {
         data: opts.data,
         maxSamples: opts.maxSamples,
@@ -53,10 +57,11 @@ export function trainCommand(): Command {
         ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
         ...(opts.store !== undefined ? { store: opts.store } : {}),
         onStart: (s) => {
-          console.error(
+          start = s;
+          say(
             `training ${s.kind} on ${s.samples} samples from ${opts.data} (backend ${s.backend}, up to ${s.epochs} epochs)`,
           );
-          if (opts.progress && process.stderr.isTTY) {
+          if (opts.progress && !opts.json && process.stderr.isTTY) {
             bar = new SingleBar({
               format: 'epoch {value}/{total} |{bar}| loss {loss}  val_loss {val}  {sps} samples/s',
               stream: process.stderr,
@@ -72,13 +77,28 @@ export function trainCommand(): Command {
           };
           if (bar) bar.update(r.epoch, p);
           else
-            console.error(
-              `epoch ${r.epoch}/${r.epochs} loss ${p.loss} val_loss ${p.val} ${p.sps} samples/s`,
-            );
+            say(`epoch ${r.epoch}/${r.epochs} loss ${p.loss} val_loss ${p.val} ${p.sps} samples/s`);
         },
       });
       bar?.stop();
       const r = saved.result;
+      if (opts.json) {
+        console.log(
+          JSON.stringify({
+            version: saved.version,
+            path: saved.path,
+            kind: start?.kind,
+            backend: start?.backend,
+            samples: start?.samples,
+            epochs: r.epochs,
+            bestEpoch: r.bestEpoch,
+            stoppedEarly: r.stoppedEarly,
+            loss: r.loss,
+            valLoss: r.valLoss,
+          }),
+        );
+        return;
+      }
       console.error(
         `best epoch ${r.bestEpoch} of ${r.epochs}${r.stoppedEarly ? ' (stopped early)' : ''}: ` +
           `loss ${r.loss.toFixed(5)}, val_loss ${r.valLoss.toFixed(5)}; model version ${saved.version}`,

@@ -193,6 +193,36 @@ describe('aestream produce / consume (real broker)', () => {
     }
   }, 60_000);
 
+  it('produce --json prints its summary as one JSON object', async () => {
+    const topic = uniqueName('produce-json');
+    await main([
+      'node',
+      'aestream',
+      'produce',
+      '-b',
+      KAFKA_BROKERS.join(','),
+      '-t',
+      topic,
+      '--synthetic',
+      '--sources',
+      '2',
+      '--length',
+      '50',
+      '--json',
+    ]);
+    expect(process.exitCode ?? 0).toBe(0);
+    expect(out.join('').trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(out.join(''))).toMatchObject({
+      topic,
+      frames: 100,
+      sources: 2,
+      schema: 'SensorFrame',
+      wireFormat: 'avro',
+      key: 'source',
+      interrupted: false,
+    });
+  });
+
   it('fails with a usage error when the input is ambiguous', async () => {
     await main(['node', 'aestream', 'produce', '-t', 'x', '--synthetic', '-f', 'a.csv']);
     expect(process.exitCode).toBe(1);
