@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { main } from '../../src/cli/main';
 import { cliNodeFlags, REPO_ROOT } from './detector-process';
 
 export interface CliRun {
@@ -44,4 +45,32 @@ export function runCli(
       done({ code, hung, stdout, stderr });
     });
   });
+}
+
+/**
+ * Runs the CLI in-process from the repository root, as `aestream ARGS`; returns its exit
+ * code and what it printed, stdout and stderr apart (as a script sees them).
+ */
+export async function runMain(
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const spies = [
+    jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ') + '\n')),
+    jest.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ') + '\n')),
+    jest.spyOn(process.stdout, 'write').mockImplementation((c) => (out.push(String(c)), true)),
+    jest.spyOn(process.stderr, 'write').mockImplementation((c) => (err.push(String(c)), true)),
+  ];
+  const cwd = process.cwd();
+  process.chdir(REPO_ROOT);
+  process.exitCode = undefined;
+  try {
+    await main(['node', 'aestream', ...args]);
+    return { code: Number(process.exitCode ?? 0), out: out.join(''), err: err.join('') };
+  } finally {
+    process.chdir(cwd);
+    process.exitCode = undefined;
+    spies.forEach((s) => s.mockRestore());
+  }
 }

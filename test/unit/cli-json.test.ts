@@ -3,34 +3,11 @@
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { main } from '../../src/cli/main';
+import { join } from 'node:path';
+import { REPO_ROOT as root } from '../helpers/detector-process';
+import { runMain as run } from '../helpers/cli-process';
 
 jest.setTimeout(60_000);
-const root = resolve(__dirname, '..', '..');
-
-/** Runs the CLI in-process from the repo root; stdout and stderr apart, as a script sees them. */
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const spies = [
-    jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ') + '\n')),
-    jest.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ') + '\n')),
-    jest.spyOn(process.stdout, 'write').mockImplementation((c) => (out.push(String(c)), true)),
-    jest.spyOn(process.stderr, 'write').mockImplementation((c) => (err.push(String(c)), true)),
-  ];
-  const cwd = process.cwd();
-  process.chdir(root);
-  process.exitCode = undefined;
-  try {
-    await main(['node', 'aestream', ...args]);
-    return { code: Number(process.exitCode ?? 0), out: out.join(''), err: err.join('') };
-  } finally {
-    process.chdir(cwd);
-    process.exitCode = undefined;
-    spies.forEach((s) => s.mockRestore());
-  }
-}
 
 /** stdout is exactly one JSON document. */
 function onlyJson(out: string): Record<string, unknown> {

@@ -1,36 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { main } from '../../src/cli/main';
+import { runMain as run } from '../helpers/cli-process';
 
 const root = resolve(__dirname, '..', '..');
-
-/** Runs the CLI in-process from the repo root; returns exit code and what it printed. */
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-  const error = jest
-    .spyOn(console, 'error')
-    .mockImplementation((...a) => void err.push(a.join(' ')));
-  const stdout = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk) => (out.push(String(chunk)), true));
-  const stderr = jest
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((chunk) => (err.push(String(chunk)), true));
-  const cwd = process.cwd();
-  process.chdir(root);
-  process.exitCode = undefined;
-  try {
-    await main(['node', 'aestream', ...args]);
-    return { code: Number(process.exitCode ?? 0), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    process.chdir(cwd);
-    process.exitCode = undefined;
-    [log, error, stdout, stderr].forEach((s) => s.mockRestore());
-  }
-}
 
 describe('aestream lint', () => {
   it('exits 0 for the example pipelines', async () => {
