@@ -11,7 +11,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../../helpers/run-cli';
+import { runMain as runCli } from '../../helpers/cli-process';
 
 const run = runCli;
 

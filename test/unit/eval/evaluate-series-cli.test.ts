@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { runCli } from '../../helpers/run-cli';
+import { runMain as runCli } from '../../helpers/cli-process';
 
 const ROWS = 600;
 const CHANNELS = 3;
