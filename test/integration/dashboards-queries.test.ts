@@ -4,6 +4,7 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { ModelRelease, SensorFrame } from '../../src/core/records';
 import { allDashboards, DASHBOARD_DIR } from '../../deploy/grafana/generator/dashboards';
+import { alertInfluxQueries } from '../../deploy/grafana/generator/alerts';
 import { queriesOf, type DashboardQuery } from '../../deploy/grafana/generator/influxql';
 import { ScoreSink } from '../../src/outputs/score-sink';
 import type { Judged } from '../../src/core/model-input';
@@ -64,12 +65,12 @@ const SHAPES: Record<string, Shape> = {
   },
   // Source detail
   'variable: source': { columns: ['key', 'value'], keyValue: true, text: ['key', 'value'] },
-  'annotation: Anomalies': {
+  'annotation: Anomalies (event time)': {
     columns: ['score', 'threshold', 'model'],
     text: ['model'],
     positive: ['score', 'threshold'],
   },
-  'annotation: Model swaps': {
+  'annotation: Model swaps (wall clock)': {
     columns: ['event', 'previous', 'model'],
     text: ['event', 'previous', 'model'],
   },
@@ -93,6 +94,13 @@ const SHAPES: Record<string, Shape> = {
   'Batch size': { columns: ['batch size'], tags: ['pipeline'], positive: ['batch size'] },
   'Inference latency': { columns: ['inference'], tags: ['pipeline'], positive: ['inference'] },
   'End-to-end latency': { columns: ['end to end'], tags: ['pipeline'], positive: ['end to end'] },
+  // Alert rules (deploy/grafana/provisioning/alerting), over the same range
+  'alert: Anomaly rate per source': {
+    columns: ['anomalies'],
+    tags: ['pipeline', 'source'],
+    positive: ['anomalies'],
+  },
+  'alert: Consumer lag': { columns: ['lag'], tags: ['pipeline'] },
   Backend: {
     columns: ['backend', 'engine', 'model'],
     tags: ['pipeline'],
@@ -140,7 +148,7 @@ describe('dashboard queries against data written by a detect pipeline (real Kafk
           readFileSync(resolve(__dirname, '..', '..', DASHBOARD_DIR, file), 'utf8'),
         ) as dashboard.Dashboard,
     );
-    const queries = boards.flatMap((b) => queriesOf(b));
+    const queries = [...boards.flatMap((b) => queriesOf(b)), ...alertInfluxQueries()];
     expect([...new Set(queries.map((q) => q.where))].sort()).toEqual(Object.keys(SHAPES).sort());
 
     const { config, name, topics, influx } = f;
@@ -341,7 +349,7 @@ describe('dashboard queries against data written by a detect pipeline (real Kafk
     expect((await valuesOf('variable: source')).sort()).toEqual(gen.sources.slice().sort());
     const swaps = await influx.query<{ event: string; previous: string; model: string }>(
       substitute(
-        queries.find((q) => q.where === 'annotation: Model swaps')!,
+        queries.find((q) => q.where === 'annotation: Model swaps (wall clock)')!,
         vars,
       ),
     );

@@ -4,6 +4,13 @@ import type { IPoint } from 'influx';
 import { parse } from 'yaml';
 import { AeError, ErrorCodes } from '../../src/core/errors';
 import {
+  alertInfluxQueries,
+  alertPromQueries,
+  alertProvisioning,
+  ALERTS_FILE,
+  renderAlerts,
+} from '../../deploy/grafana/generator/alerts';
+import {
   allDashboards,
   DASHBOARD_DIR,
   renderDashboard,
@@ -89,6 +96,7 @@ describe('Grafana dashboards (generated with the foundation SDK)', () => {
     );
     expect(titles).toEqual({
       'aestream-overview': [
+        'Which clock',
         'Anomaly events',
         'Anomalies per pipeline and source',
         'Top sources by anomalies',
@@ -96,6 +104,7 @@ describe('Grafana dashboards (generated with the foundation SDK)', () => {
         'Current model per pipeline',
       ],
       'aestream-source': [
+        'Which clock',
         'Reconstruction error vs threshold',
         'Anomaly probability',
         'Top contributing features of recent anomaly events',
@@ -106,12 +115,17 @@ describe('Grafana dashboards (generated with the foundation SDK)', () => {
         'Batch size',
         'Inference latency',
         'End-to-end latency',
+        'Frames and anomalies per second (Prometheus)',
         'Backend',
       ],
     });
     const source = boards.find((b) => b.dashboard.uid === 'aestream-source')!.dashboard;
     expect(source.templating?.list?.map((v) => v.name)).toEqual(['pipeline', 'source']);
-    expect(source.annotations?.list?.map((a) => a.name)).toEqual(['Anomalies', 'Model swaps']);
+    // event-time and wall-clock annotations share the board: each names its clock
+    expect(source.annotations?.list?.map((a) => a.name)).toEqual([
+      'Anomalies (event time)',
+      'Model swaps (wall clock)',
+    ]);
     for (const { dashboard } of boards) {
       const ids = (dashboard.panels ?? []).map((p) => (p as { id?: number }).id);
       expect(new Set(ids).size).toBe(ids.length);
@@ -153,8 +167,11 @@ describe('Grafana dashboards (generated with the foundation SDK)', () => {
       /new ScoreSink<Frame>\(taggedWriter\(influx, \{ run: /,
     );
     names.add('run');
-    const queries = boards.flatMap(({ dashboard }) => queriesOf(dashboard));
-    expect(queries.length).toBeGreaterThanOrEqual(18);
+    const queries = [
+      ...boards.flatMap(({ dashboard }) => queriesOf(dashboard)),
+      ...alertInfluxQueries(),
+    ];
+    expect(queries.length).toBeGreaterThanOrEqual(20);
     for (const q of queries) {
       if (/FROM "(score|anomaly)"/.test(q.query) && !q.query.startsWith('SHOW'))
         expect({ where: q.where, query: q.query }).toEqual({
@@ -173,6 +190,82 @@ describe('Grafana dashboards (generated with the foundation SDK)', () => {
       }
       // Every query is bounded by the dashboard's time range, except tag listings.
       if (!q.query.startsWith('SHOW TAG VALUES')) expect(q.query).toContain('$timeFilter');
+    }
+  });
+
+  it('boards that show event-time points say which clock each panel uses', () => {
+    for (const uid of ['aestream-overview', 'aestream-source']) {
+      const board = boards.find((b) => b.dashboard.uid === uid)!.dashboard;
+      const note = (board.panels ?? [])[0] as { type?: string; options?: { content?: string } };
+      expect(note.type).toBe('text');
+      expect(note.options?.content).toMatch(/\*\*event time\*\*.*\*\*wall clock\*\*/s);
+      expect(note.options?.content).toMatch(/pick the range of the data/);
+    }
+  });
+
+  it('the Prometheus panel and alert rules query only metrics the detector registers', () => {
+    const sources = [
+      'src/observability/metrics.ts',
+      'src/connectors/kafka/kafka-sink.ts',
+      'src/connectors/influx/influx-sink.ts',
+    ]
+      .map((f) => readFileSync(join(ROOT, f), 'utf8'))
+      .join('\n');
+    const registered = new Set([...sources.matchAll(/'(aestream_[a-z_]+)'/g)].map((m) => m[1]!));
+    const health = boards.find((b) => b.dashboard.uid === 'aestream-pipeline-health')!.dashboard;
+    const panelExprs = (health.panels ?? []).flatMap((p) =>
+      ((p as { targets?: Array<{ expr?: string; datasource?: { uid?: string } }> }).targets ?? [])
+        .filter((t) => t.datasource?.uid === PROMETHEUS_DATASOURCE.uid)
+        .map((t) => t.expr ?? ''),
+    );
+    expect(panelExprs.length).toBeGreaterThan(0);
+    const exprs = [...panelExprs, ...alertPromQueries().map((q) => q.expr)];
+    for (const expr of exprs) {
+      const metrics = [...expr.matchAll(/\b(aestream_[a-z_]+)/g)].map((m) => m[1]!);
+      expect(metrics.length).toBeGreaterThan(0);
+      for (const m of metrics)
+        expect({ expr, metric: m, registered: registered.has(m) }).toEqual({
+          expr,
+          metric: m,
+          registered: true,
+        });
+    }
+  });
+
+  it('provisions alert rules for anomaly rate, sinks down and consumer lag, as generated', () => {
+    // A failure here means: run `npm run dashboards` and commit the result.
+    expect(readFileSync(join(ROOT, ALERTS_FILE), 'utf8')).toBe(renderAlerts());
+    const file = parse(readFileSync(join(ROOT, ALERTS_FILE), 'utf8')) as ReturnType<
+      typeof alertProvisioning
+    > & {
+      groups: Array<{
+        rules: Array<{
+          uid: string;
+          title: string;
+          condition: string;
+          data: Array<{ refId: string; datasourceUid: string; model: { expression?: string } }>;
+        }>;
+      }>;
+    };
+    const rules = file.groups.flatMap((g) => g.rules);
+    expect(rules.map((r) => r.title)).toEqual([
+      'Anomaly rate per source',
+      'Consumer lag',
+      'Kafka sink down',
+      'InfluxDB sink down',
+    ]);
+    expect(new Set(rules.map((r) => r.uid)).size).toBe(rules.length);
+    const provisioned = parse(
+      readFileSync(join(ROOT, 'deploy/grafana/provisioning/datasources/datasources.yaml'), 'utf8'),
+    ) as { datasources: Array<{ uid: string }> };
+    const uids = [...provisioned.datasources.map((d) => d.uid), '__expr__'];
+    for (const rule of rules) {
+      const refIds = rule.data.map((d) => d.refId);
+      expect(refIds).toContain(rule.condition);
+      for (const d of rule.data) {
+        expect(uids).toContain(d.datasourceUid);
+        if (d.model.expression !== undefined) expect(refIds).toContain(d.model.expression);
+      }
     }
   });
 });

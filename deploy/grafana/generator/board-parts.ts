@@ -1,9 +1,11 @@
 import * as common from '@grafana/grafana-foundation-sdk/common';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
+import * as text from '@grafana/grafana-foundation-sdk/text';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import { INFLUX_DATASOURCE, InfluxQLBuilder } from './influxql';
+import { INFLUX_DATASOURCE, InfluxQLBuilder, PROMETHEUS_DATASOURCE } from './influxql';
 
 /**
  * The pieces the three dashboards share: variables over the `score` measurement's tags, the
@@ -136,4 +138,53 @@ export function board(uid: string, title: string, description: string): dashboar
     .timezone('browser')
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
     .link(boardLinks());
+}
+
+/** A time series panel of PromQL queries on the Prometheus datasource (the detectors' /metrics). */
+export function prometheusPanel(
+  title: string,
+  description: string,
+  queries: Array<{ expr: string; legend: string }>,
+  place: Place,
+  options: { unit?: string; min?: number } = {},
+): timeseries.PanelBuilder {
+  const panel = new timeseries.PanelBuilder()
+    .title(title)
+    .description(description)
+    .datasource(PROMETHEUS_DATASOURCE)
+    .gridPos(place)
+    .spanNulls(true);
+  queries.forEach((q, i) =>
+    panel.withTarget(
+      new prometheus.DataqueryBuilder()
+        .refId(String.fromCharCode(65 + i))
+        .datasource(PROMETHEUS_DATASOURCE)
+        .expr(q.expr)
+        .legendFormat(q.legend),
+    ),
+  );
+  if (options.unit) panel.unit(options.unit);
+  if (options.min !== undefined) panel.min(options.min);
+  return panel;
+}
+
+/** Height of the note on the clocks at the top of the boards that show event-time points. */
+export const CLOCK_NOTE_HEIGHT = 3;
+
+/**
+ * Score and anomaly points carry the frame's event time, the detectors' reports the wall
+ * clock: a board whose range ends now shows nothing for historical or replayed data. This
+ * note at the top says so and what to do; the board's other panels sit below it.
+ */
+export function clockNote(): text.PanelBuilder {
+  return new text.PanelBuilder()
+    .title('Which clock')
+    .mode(text.TextMode.Markdown)
+    .content(
+      'Scores and anomalies (and their annotations) are at the **event time** of their frames; ' +
+        "the detectors' reports (throughput, lag, model swaps, dead letters) at the **wall clock**. " +
+        'Live data shows in the default range; for historical or replayed data, pick the range of the data ' +
+        '(time picker, e.g. `now-1y`) or zoom out.',
+    )
+    .gridPos({ x: 0, y: 0, w: 24, h: CLOCK_NOTE_HEIGHT });
 }

@@ -1,6 +1,7 @@
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   board,
+  clockNote,
   NOT_REPLAYED,
   pipelineVariable,
   seriesPanel,
@@ -26,6 +27,7 @@ export function overview(): dashboard.Dashboard {
     'Anomalies per pipeline and source, top sources, dead letters by reason, current models.',
   )
     .withVariable(pipelineVariable(true))
+    .withPanel(clockNote())
     .withPanel(
       statPanel(
         'Anomaly events',
@@ -33,7 +35,7 @@ export function overview(): dashboard.Dashboard {
         new InfluxQLBuilder(
           `SELECT count("score") AS "events" FROM "anomaly" WHERE ${SCORES} AND $timeFilter`,
         ),
-        { x: 0, y: 0, w: 6, h: 8 },
+        { x: 0, y: 3, w: 6, h: 8 },
       ),
     )
     .withPanel(
@@ -43,7 +45,7 @@ export function overview(): dashboard.Dashboard {
         new InfluxQLBuilder(
           `SELECT sum("anomaly") AS "anomalies" FROM "score" WHERE ${SCORES} AND $timeFilter GROUP BY time($__interval), "pipeline", "source" fill(none)`,
         ).alias('$tag_pipeline / $tag_source'),
-        { x: 6, y: 0, w: 18, h: 8 },
+        { x: 6, y: 3, w: 18, h: 8 },
         { bars: true, min: 0 },
       ),
     )
@@ -54,7 +56,7 @@ export function overview(): dashboard.Dashboard {
         new InfluxQLBuilder(
           `SELECT top("anomalies", "source", 10) AS "anomalies", "pipeline" FROM (SELECT sum("anomaly") AS "anomalies" FROM "score" WHERE ${SCORES} AND $timeFilter GROUP BY "pipeline", "source")`,
         ),
-        { x: 0, y: 8, w: 8, h: 9 },
+        { x: 0, y: 11, w: 8, h: 9 },
       ),
     )
     .withPanel(
@@ -64,7 +66,7 @@ export function overview(): dashboard.Dashboard {
         new InfluxQLBuilder(
           `SELECT sum("records") AS "records" FROM "dlq" WHERE ${PIPELINES} AND $timeFilter GROUP BY time($__interval), "reason" fill(none)`,
         ).alias('$tag_reason'),
-        { x: 8, y: 8, w: 16, h: 9 },
+        { x: 8, y: 11, w: 16, h: 9 },
         { bars: true, min: 0 },
       ),
     )
@@ -75,7 +77,7 @@ export function overview(): dashboard.Dashboard {
         new InfluxQLBuilder(
           `SELECT last("frames_per_s") AS "frames_per_s", "model", "engine", "backend" FROM "pipeline" WHERE ${PIPELINES} AND $timeFilter GROUP BY "pipeline"`,
         ),
-        { x: 0, y: 17, w: 24, h: 7 },
+        { x: 0, y: 20, w: 24, h: 7 },
       ),
     )
     .build();

@@ -1,5 +1,5 @@
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { board, pipelineVariable, seriesPanel, tablePanel } from './board-parts';
+import { board, pipelineVariable, prometheusPanel, seriesPanel, tablePanel } from './board-parts';
 import { InfluxQLBuilder } from './influxql';
 
 const PIPELINES = '"pipeline" =~ /^$pipeline$/';
@@ -68,6 +68,28 @@ export function pipelineHealth(): dashboard.Dashboard {
         pipelineSeries('mean("e2e_ms") AS "end to end"'),
         { x: 16, y: 8, w: 8, h: 8 },
         { unit: 'ms', min: 0 },
+      ),
+    )
+    .withPanel(
+      prometheusPanel(
+        'Frames and anomalies per second (Prometheus)',
+        "From the detectors' /metrics, scraped by Prometheus: records read, inputs scored and anomaly events per second, per pipeline (live only: Prometheus keeps no history of replays).",
+        [
+          {
+            expr: 'sum by (pipeline) (rate(aestream_frames_in_total{pipeline=~"$pipeline"}[$__rate_interval]))',
+            legend: '{{pipeline}} in',
+          },
+          {
+            expr: 'sum by (pipeline) (rate(aestream_frames_scored_total{pipeline=~"$pipeline"}[$__rate_interval]))',
+            legend: '{{pipeline}} scored',
+          },
+          {
+            expr: 'sum by (pipeline) (rate(aestream_anomalies_total{pipeline=~"$pipeline"}[$__rate_interval]))',
+            legend: '{{pipeline}} anomalies',
+          },
+        ],
+        { x: 0, y: 22, w: 24, h: 8 },
+        { unit: 'short', min: 0 },
       ),
     )
     .withPanel(

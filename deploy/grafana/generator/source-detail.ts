@@ -1,6 +1,7 @@
 import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import {
   board,
+  clockNote,
   NOT_REPLAYED,
   pipelineVariable,
   seriesPanel,
@@ -28,7 +29,7 @@ export function sourceDetail(): dashboard.Dashboard {
     .withVariable(sourceVariable())
     .annotation(
       new InfluxAnnotationBuilder(
-        'Anomalies',
+        'Anomalies (event time)',
         `SELECT "score", "threshold", "model" FROM "anomaly" WHERE ${SOURCE} AND $timeFilter`,
         { text: 'score', tags: 'model' },
         'red',
@@ -36,12 +37,13 @@ export function sourceDetail(): dashboard.Dashboard {
     )
     .annotation(
       new InfluxAnnotationBuilder(
-        'Model swaps',
+        'Model swaps (wall clock)',
         `SELECT "event", "previous", "model" FROM "model" WHERE "pipeline" = '$pipeline' AND $timeFilter`,
         { text: 'event', tags: 'model,previous' },
         'blue',
       ),
     )
+    .withPanel(clockNote())
     .withPanel(
       seriesPanel(
         'Reconstruction error vs threshold',
@@ -49,7 +51,7 @@ export function sourceDetail(): dashboard.Dashboard {
         new InfluxQLBuilder(
           `SELECT max("error") AS "error", mean("threshold") AS "threshold" FROM "score" WHERE ${SOURCE} AND $timeFilter GROUP BY time($__interval) fill(none)`,
         ),
-        { x: 0, y: 0, w: 24, h: 10 },
+        { x: 0, y: 3, w: 24, h: 10 },
       ),
     )
     .withPanel(
@@ -59,7 +61,7 @@ export function sourceDetail(): dashboard.Dashboard {
         new InfluxQLBuilder(
           `SELECT max("p") AS "p" FROM "score" WHERE ${SOURCE} AND $timeFilter GROUP BY time($__interval) fill(none)`,
         ),
-        { x: 0, y: 10, w: 24, h: 6 },
+        { x: 0, y: 13, w: 24, h: 6 },
         { unit: 'percentunit', min: 0 },
       ),
     )
@@ -70,7 +72,7 @@ export function sourceDetail(): dashboard.Dashboard {
         new InfluxQLBuilder(
           `SELECT "score", "threshold", "p", "top", "model" FROM "anomaly" WHERE ${SOURCE} AND $timeFilter ORDER BY time DESC LIMIT 50`,
         ),
-        { x: 0, y: 16, w: 24, h: 10 },
+        { x: 0, y: 19, w: 24, h: 10 },
       ),
     )
     .build();

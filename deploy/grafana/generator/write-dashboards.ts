@@ -1,9 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { ALERTS_FILE, renderAlerts } from './alerts';
 import { allDashboards, DASHBOARD_DIR, renderDashboard } from './dashboards';
 
 /**
- * `npm run dashboards`: writes every dashboard's JSON into deploy/grafana/dashboards.
+ * `npm run dashboards`: writes every dashboard's JSON into deploy/grafana/dashboards, and the
+ * alert rules into deploy/grafana/provisioning/alerting.
  * `--check` writes nothing and exits 1 naming each file that differs from the generator.
  */
 function main(argv: string[]): number {
@@ -12,9 +14,16 @@ function main(argv: string[]): number {
   const check = argv.includes('--check');
   const stale: string[] = [];
   mkdirSync(dir, { recursive: true });
-  for (const { file, dashboard } of allDashboards()) {
-    const path = join(dir, file);
-    const text = renderDashboard(dashboard);
+  mkdirSync(dirname(join(root, ALERTS_FILE)), { recursive: true });
+  const files = [
+    ...allDashboards().map(({ file, dashboard }) => ({
+      file,
+      path: join(dir, file),
+      text: renderDashboard(dashboard),
+    })),
+    { file: ALERTS_FILE, path: join(root, ALERTS_FILE), text: renderAlerts() },
+  ];
+  for (const { file, path, text } of files) {
     let current: string | null = null;
     try {
       current = readFileSync(path, 'utf8');
