@@ -1,8 +1,8 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { InfluxDB, type IPoint } from 'influx';
+import type { IPoint } from 'influx';
 import { register } from 'prom-client';
 import { InfluxSink } from '../../src/connectors/influx/influx-sink';
-import { uniqueDatabase } from '../helpers/names';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 import { INFLUX_URL } from '../helpers/stack';
 import { waitFor } from '../helpers/wait-for';
 
@@ -43,31 +43,18 @@ const point = (i: number): IPoint => ({
   timestamp: new Date(1_700_000_000_000 + i),
 });
 
-async function countPoints(database: string): Promise<number> {
-  const influx = new InfluxDB({
-    host: new URL(INFLUX_URL).hostname,
-    port: Number(new URL(INFLUX_URL).port),
-    database,
-  });
-  const rows = await influx.query<{ count: number }>('SELECT count(error) AS count FROM score');
-  return rows[0]?.count ?? 0;
-}
-
 describe('InfluxSink (real InfluxDB)', () => {
-  const databases: string[] = [];
-  afterAll(async () => {
-    const admin = new InfluxDB({
-      host: new URL(INFLUX_URL).hostname,
-      port: Number(new URL(INFLUX_URL).port),
-    });
-    for (const db of databases) await admin.dropDatabase(db).catch(() => undefined);
+  // A database of each test's own (no topics): dropped after the test.
+  let f: PipelineFixture;
+  beforeEach(async () => {
+    f = await pipelineFixture('influxsink', { influx: true, createTopics: false });
   });
+  afterEach(() => f?.teardown());
 
   it('writes batches, holds points while InfluxDB is unreachable, backpressures, and loses none', async () => {
     const proxy = new Proxy(new URL(INFLUX_URL));
     await proxy.start();
-    const database = uniqueDatabase('dataplane_influx');
-    databases.push(database);
+    const { database } = f;
     const sink = new InfluxSink({
       url: `http://127.0.0.1:${proxy.port}`,
       database,
@@ -79,7 +66,7 @@ describe('InfluxSink (real InfluxDB)', () => {
     });
 
     await sink.writePoints(Array.from({ length: 1_000 }, (_, i) => point(i)));
-    expect(await countPoints(database)).toBe(1_000);
+    expect(await f.points()).toBe(1_000);
 
     await proxy.stop(); // InfluxDB unreachable from the sink
     let written = 0;
@@ -103,13 +90,12 @@ describe('InfluxSink (real InfluxDB)', () => {
     await sink.close();
     expect(written).toBe(2_000);
     expect(sink.isDown).toBe(false);
-    expect(await countPoints(database)).toBe(3_000);
+    expect(await f.points()).toBe(3_000);
     await proxy.stop();
   }, 60_000);
 
   it('writes tags and text that need escaping so they read back unchanged', async () => {
-    const database = uniqueDatabase('dataplane_influx_escape');
-    databases.push(database);
+    const { database } = f;
     const sink = new InfluxSink({ url: INFLUX_URL, database });
     const source = 'hall 3,east=pump "A"';
     const top = 'say "hi" \\ 1:0.5, 2:0.25';
@@ -122,12 +108,7 @@ describe('InfluxSink (real InfluxDB)', () => {
       },
     ]);
     await sink.close();
-    const influx = new InfluxDB({
-      host: new URL(INFLUX_URL).hostname,
-      port: Number(new URL(INFLUX_URL).port),
-      database,
-    });
-    const rows = await influx.query<{ source: string; score: number; top: string; time: Date }>(
+    const rows = await f.influx.query<{ source: string; score: number; top: string; time: Date }>(
       'SELECT * FROM anomaly',
     );
     expect(rows.map((r) => [r.source, r.score, r.top, r.time.getTime()])).toEqual([
@@ -136,7 +117,7 @@ describe('InfluxSink (real InfluxDB)', () => {
   });
 
   it('rejects a write InfluxDB refuses for good with AE_ERR_INFLUX_WRITE, keeping only the message', async () => {
-    const database = uniqueDatabase('dataplane_influx_missing');
+    const { database } = f; // never created: the sink may not create it
     const sink = new InfluxSink({
       url: INFLUX_URL,
       database,

@@ -1,10 +1,9 @@
-import type { Admin } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { Subscription } from 'rxjs';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
 import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
 import { KafkaSource } from '../../src/connectors/kafka/kafka-source';
 import { uniqueName } from '../helpers/names';
-import { KAFKA_BROKERS } from '../helpers/stack';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -14,23 +13,19 @@ import { waitFor } from '../helpers/wait-for';
  * the first one did not finish; the test counts every frame and the duplicates.
  */
 describe('KafkaSource crash and restart (real broker)', () => {
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
-  let admin: Admin;
-  const topic = uniqueName('kafka-restart');
-
+  let f: PipelineFixture;
+  let kafka: Kafka;
+  let topic: string;
   beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    f = await pipelineFixture('kafka-restart', { createTopics: false });
+    kafka = f.kafka;
+    topic = await f.topic(3);
   });
-  afterAll(async () => {
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
-  });
+  afterAll(() => f?.teardown());
 
   it('processes every frame at least once when a consumer is killed mid-stream and another takes over', async () => {
     const total = 20_000;
-    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic, kafka, batchSize: 5_000 });
+    const sink = new KafkaSink({ brokers: f.brokers, topic, kafka, batchSize: 5_000 });
     await sink.connect();
     await sink.sendMany(
       Array.from({ length: total }, (_, i) => ({
@@ -50,7 +45,7 @@ describe('KafkaSource crash and restart (real broker)', () => {
 
     // First consumer: acks 3 of every 4 records at once; every 4th stays "in the sink".
     const first = new KafkaSource({
-      brokers: KAFKA_BROKERS,
+      brokers: f.brokers,
       topic,
       group,
       kafka,
@@ -78,7 +73,7 @@ describe('KafkaSource crash and restart (real broker)', () => {
     // Second consumer, same group and config: picks up from the last commit (and from the
     // beginning on a partition the first one never committed).
     const second = new KafkaSource({
-      brokers: KAFKA_BROKERS,
+      brokers: f.brokers,
       topic,
       group,
       kafka,
@@ -112,64 +107,56 @@ describe('KafkaSource crash and restart (real broker)', () => {
     );
   }, 90_000);
   it('does not skip records when a group that starts at the latest offset crashes before its first commit', async () => {
-    const topic2 = uniqueName('kafka-restart-latest');
-    await admin.createTopics({
-      topics: [{ topic: topic2, numPartitions: 3 }],
-      waitForLeaders: true,
+    const topic2 = await f.topic(3, 'latest');
+    const sink = new KafkaSink({ brokers: f.brokers, topic: topic2, kafka });
+    await sink.connect();
+    await sink.sendMany(
+      Array.from({ length: 100 }, (_, i) => ({
+        key: `k${i % 9}`,
+        value: Buffer.from(`old-${i}`),
+      })),
+    );
+
+    const group = uniqueName('kafka-restart-latest-group');
+    const first = new KafkaSource({
+      brokers: f.brokers,
+      topic: topic2,
+      group,
+      kafka,
+      commitIntervalMs: 100,
     });
-    try {
-      const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic: topic2, kafka });
-      await sink.connect();
-      await sink.sendMany(
-        Array.from({ length: 100 }, (_, i) => ({
-          key: `k${i % 9}`,
-          value: Buffer.from(`old-${i}`),
-        })),
-      );
+    let seenByFirst = 0;
+    const sub1 = first.records().subscribe(() => void seenByFirst++); // never acks: nothing committed
+    await waitFor(() => first.assignedPartitions().length === 3, {
+      what: 'the first consumer to join',
+    });
+    await sink.sendMany(
+      Array.from({ length: 300 }, (_, i) => ({
+        key: `k${i % 9}`,
+        value: Buffer.from(`new-${i}`),
+      })),
+    );
+    await waitFor(() => seenByFirst === 300, {
+      what: 'the first consumer to see the new records',
+    });
+    await first.abort();
+    sub1.unsubscribe();
 
-      const group = uniqueName('kafka-restart-latest-group');
-      const first = new KafkaSource({
-        brokers: KAFKA_BROKERS,
-        topic: topic2,
-        group,
-        kafka,
-        commitIntervalMs: 100,
-      });
-      let seenByFirst = 0;
-      const sub1 = first.records().subscribe(() => void seenByFirst++); // never acks: nothing committed
-      await waitFor(() => first.assignedPartitions().length === 3, {
-        what: 'the first consumer to join',
-      });
-      await sink.sendMany(
-        Array.from({ length: 300 }, (_, i) => ({
-          key: `k${i % 9}`,
-          value: Buffer.from(`new-${i}`),
-        })),
-      );
-      await waitFor(() => seenByFirst === 300, {
-        what: 'the first consumer to see the new records',
-      });
-      await first.abort();
-      sub1.unsubscribe();
-
-      const second = new KafkaSource({ brokers: KAFKA_BROKERS, topic: topic2, group, kafka });
-      const seen = new Set<string>();
-      const sub2 = second.records().subscribe((r) => {
-        seen.add(r.value.toString());
-        r.ack();
-      });
-      await waitFor(() => seen.size >= 300, {
-        what: 'the new records again',
-        state: () => seen.size,
-      });
-      await second.stop();
-      sub2.unsubscribe();
-      await sink.disconnect();
-      expect([...seen].filter((v) => v.startsWith('new-')).length).toBe(300);
-      // and the records from before the group existed are still not read (latest means latest)
-      expect([...seen].some((v) => v.startsWith('old-'))).toBe(false);
-    } finally {
-      await admin.deleteTopics({ topics: [topic2] }).catch(() => undefined);
-    }
+    const second = new KafkaSource({ brokers: f.brokers, topic: topic2, group, kafka });
+    const seen = new Set<string>();
+    const sub2 = second.records().subscribe((r) => {
+      seen.add(r.value.toString());
+      r.ack();
+    });
+    await waitFor(() => seen.size >= 300, {
+      what: 'the new records again',
+      state: () => seen.size,
+    });
+    await second.stop();
+    sub2.unsubscribe();
+    await sink.disconnect();
+    expect([...seen].filter((v) => v.startsWith('new-')).length).toBe(300);
+    // and the records from before the group existed are still not read (latest means latest)
+    expect([...seen].some((v) => v.startsWith('old-'))).toBe(false);
   }, 60_000);
 });

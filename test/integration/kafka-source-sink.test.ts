@@ -1,13 +1,12 @@
 import { bufferCount, concatMap, mergeAll, tap } from 'rxjs';
-import type { Admin } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { SensorFrame } from '../../src/core/records';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
 import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
 import { KafkaSource } from '../../src/connectors/kafka/kafka-source';
 import { decodeRecords } from '../../src/operators/decode-records';
 import { uniqueName } from '../helpers/names';
-import { KAFKA_BROKERS } from '../helpers/stack';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -16,35 +15,21 @@ import { waitFor } from '../helpers/wait-for';
  * per source; once everything is acked, the group's committed offsets reach the end.
  */
 describe('KafkaSink -> KafkaSource (real broker)', () => {
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
   const codec = createAvroCodec<SensorFrame>('SensorFrame');
-  let admin: Admin;
-  const topics: string[] = [];
-
+  let f: PipelineFixture;
+  let kafka: Kafka;
   beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
+    f = await pipelineFixture('kafka-dp', { createTopics: false });
+    kafka = f.kafka;
   });
-  afterAll(async () => {
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
-  });
-
-  async function topicWith(partitions: number): Promise<string> {
-    const topic = uniqueName('kafka-dp');
-    topics.push(topic);
-    await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions }],
-      waitForLeaders: true,
-    });
-    return topic;
-  }
+  afterAll(() => f?.teardown());
+  const topicWith = (partitions: number) => f.topic(partitions);
 
   it('carries 100,000 frames on 3 partitions, every one, in order per key, and commits to the end', async () => {
     const topic = await topicWith(3);
     const keys = 50;
     const total = 100_000;
-    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic, kafka, batchSize: 5_000 });
+    const sink = new KafkaSink({ brokers: f.brokers, topic, kafka, batchSize: 5_000 });
     await sink.connect();
     const sends: Array<Promise<void>> = [];
     for (let i = 0; i < total; i++) {
@@ -65,7 +50,7 @@ describe('KafkaSink -> KafkaSource (real broker)', () => {
 
     const group = uniqueName('kafka-dp-group');
     const source = new KafkaSource({
-      brokers: KAFKA_BROKERS,
+      brokers: f.brokers,
       topic,
       group,
       kafka,
@@ -119,17 +104,13 @@ describe('KafkaSink -> KafkaSource (real broker)', () => {
     // in-flight stayed bounded: maxInFlight per partition, 3 partitions
     expect(maxInFlight).toBeLessThanOrEqual(3 * 2_000);
 
-    const ends = await admin.fetchTopicOffsets(topic);
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    const byPartition = Object.fromEntries(
-      committed[0].partitions.map((p) => [p.partition, p.offset]),
-    );
-    for (const e of ends) expect(byPartition[e.partition]).toBe(e.high);
+    const { ends, committed } = await f.offsets(topic, group);
+    expect(committed).toEqual(ends);
   }, 120_000);
 
   it('commits only up to the first unacked record of each partition', async () => {
     const topic = await topicWith(1);
-    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic, kafka });
+    const sink = new KafkaSink({ brokers: f.brokers, topic, kafka });
     await sink.connect();
     await sink.sendMany(
       Array.from({ length: 100 }, (_, i) => ({
@@ -141,7 +122,7 @@ describe('KafkaSink -> KafkaSource (real broker)', () => {
 
     const group = uniqueName('kafka-dp-group');
     const source = new KafkaSource({
-      brokers: KAFKA_BROKERS,
+      brokers: f.brokers,
       topic,
       group,
       kafka,
@@ -158,12 +139,11 @@ describe('KafkaSink -> KafkaSource (real broker)', () => {
     const result = await source.stop(500);
     sub.unsubscribe();
     expect(result).toEqual({ drained: false, inFlight: 60 });
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    expect(committed[0].partitions[0].offset).toBe('40');
+    expect((await f.offsets(topic, group)).committed).toEqual([40]);
   }, 60_000);
   it('on SIGTERM stops fetching, completes, waits for in-flight acks, commits them and disconnects', async () => {
     const topic = await topicWith(2);
-    const sink = new KafkaSink({ brokers: KAFKA_BROKERS, topic, kafka });
+    const sink = new KafkaSink({ brokers: f.brokers, topic, kafka });
     await sink.connect();
     await sink.sendMany(
       Array.from({ length: 1_000 }, (_, i) => ({
@@ -175,7 +155,7 @@ describe('KafkaSink -> KafkaSource (real broker)', () => {
 
     const group = uniqueName('kafka-dp-group');
     const source = new KafkaSource({
-      brokers: KAFKA_BROKERS,
+      brokers: f.brokers,
       topic,
       group,
       kafka,
@@ -201,10 +181,7 @@ describe('KafkaSink -> KafkaSource (real broker)', () => {
     setTimeout(() => held.splice(0).forEach((ack) => ack()), 300);
     expect(await source.stop()).toEqual({ drained: true, inFlight: 0 });
     removeSignals();
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    const ends = await admin.fetchTopicOffsets(topic);
-    for (const e of ends) {
-      expect(committed[0].partitions.find((p) => p.partition === e.partition)?.offset).toBe(e.high);
-    }
+    const { ends, committed } = await f.offsets(topic, group);
+    expect(committed).toEqual(ends);
   }, 60_000);
 });

@@ -1,17 +1,12 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { InfluxDB } from 'influx';
-import type { Admin, IHeaders } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { AnomalyEvent, SensorFrame } from '../../src/core/records';
 import { windowsOf } from '../../src/operators/sensor-windows';
-import { parsePipeline } from '../../src/config/load-pipeline';
 import type { PipelineConfig } from '../../src/config/pipeline-schema';
 import { consumerLag } from '../../src/connectors/kafka/consumer-lag';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
-import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
+import type { OutboundMessage } from '../../src/connectors/kafka/kafka-sink';
 import { parseRangeSpec } from '../../src/connectors/kafka/offset-range';
 import { SyntheticSource } from '../../src/connectors/synthetic-source';
 import { trainAndStore } from '../../src/registry/train-and-store';
@@ -19,8 +14,11 @@ import { firstReadings } from '../../src/app/demo';
 import { startDetector } from '../../src/app/detect';
 import { replay, type ReplaySummary } from '../../src/app/replay';
 import { builtCli } from '../helpers/detector-process';
-import { uniqueDatabase, uniqueName } from '../helpers/names';
-import { INFLUX_URL, KAFKA_BROKERS } from '../helpers/stack';
+import {
+  pipelineFixture,
+  type PipelineFixture,
+  type ReadMessage,
+} from '../helpers/pipeline-fixture';
 import { waitFor } from '../helpers/wait-for';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -30,71 +28,29 @@ const LENGTH = 1_000;
 const SOURCES = 4;
 const BAD = 3; // undecodable records among the frames
 
-interface RawMessage {
-  partition: number;
-  offset: string;
-  value: Buffer;
-  headers: IHeaders;
-}
-
 /**
  * `aestream replay` against the real broker and InfluxDB. A production detector scores a
  * small synthetic topic first (model v1); replays then re-score ranges of it.
  */
 describe('aestream replay (real Kafka and InfluxDB)', () => {
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
-  let admin: Admin;
-  const name = uniqueName('replay').replace(/[^a-z0-9-]/g, '');
-  const topics = { input: `${name}.frames`, anomalies: `${name}.anomalies`, dlq: `${name}.dlq` };
-  const group = `${name}-detectors`;
-  const database = uniqueDatabase('replay');
-  const influx = new InfluxDB({
-    host: new URL(INFLUX_URL).hostname,
-    port: Number(new URL(INFLUX_URL).port),
-    database,
-  });
-  const created: string[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'aestream-replay-'));
-  const pipelineFile = join(dir, 'replay-test.yaml');
+  let f: PipelineFixture;
+  let name: string;
+  let topics: PipelineFixture['topics'];
+  let group: string;
+  let dir: string;
+  let pipelineFile: string;
   let config: Readonly<PipelineConfig>;
   let frames: SensorFrame[];
   let production: AnomalyEvent[];
   let committedAfterProduction: string;
   const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
+  const readTopic = (topic: string) => f.read([topic]);
 
-  /** Every message of a topic as it is now (a plain consumer of its own group). */
-  async function readTopic(topic: string): Promise<RawMessage[]> {
-    created.push(topic);
-    const ends = await admin.fetchTopicOffsets(topic);
-    const expected = ends.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-    const out: RawMessage[] = [];
-    if (expected === 0) return out;
-    const consumer = kafka.consumer({ groupId: uniqueName('replay-reader') });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        out.push({
-          partition,
-          offset: message.offset,
-          value: message.value!,
-          headers: message.headers ?? {},
-        });
-      },
-    });
-    await waitFor(() => out.length >= expected, {
-      what: `${expected} messages of ${topic}`,
-      timeoutMs: 30_000,
-    });
-    await consumer.disconnect();
-    return out;
-  }
-
-  const decodeAll = (messages: RawMessage[]): AnomalyEvent[] =>
+  const decodeAll = (messages: ReadMessage[]): AnomalyEvent[] =>
     messages.map((m) => eventCodec.decode(m.value, m.headers as never) as AnomalyEvent);
 
   async function committed(): Promise<string> {
-    const offsets = await admin.fetchOffsets({ groupId: group, topics: [topics.input] });
+    const offsets = await f.admin.fetchOffsets({ groupId: group, topics: [topics.input] });
     return JSON.stringify(offsets[0]!.partitions.sort((a, b) => a.partition - b.partition));
   }
 
@@ -116,34 +72,17 @@ describe('aestream replay (real Kafka and InfluxDB)', () => {
   }
 
   beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
-      waitForLeaders: true,
+    f = await pipelineFixture('replay', {
+      influx: true,
+      yaml: {
+        frame: { features: 2, window: WINDOW },
+        // engine onnx: what a replay runs for engine auto; production's auto pick depends on timing
+        model: { hidden: [16, 4], engine: 'onnx', train: { epochs: 30, seed: 5 } },
+        batch: { maxSize: 128, maxWaitMs: 10 },
+        threshold: { kind: 'spot', risk: 1.0e-3, calibration: 200, level: 0.9 },
+      },
     });
-    created.push(...Object.values(topics));
-    const yaml = `
-name: ${name}
-input:
-  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${topics.input}, group: ${group}, fromBeginning: true }
-  schema: schemas/sensor-frame.avsc
-frame: { kind: sensor, features: 2, window: ${WINDOW}, stride: 1 }
-model:
-  kind: dense-ae
-  hidden: [16, 4]
-  engine: onnx # what a replay runs for engine auto; production's auto pick depends on timing
-  store: ${join(dir, 'models')}
-  train: { epochs: 30, seed: 5 }
-batch: { maxSize: 128, maxWaitMs: 10 }
-threshold: { kind: spot, risk: 1.0e-3, calibration: 200, level: 0.9 }
-output:
-  kafka: { topic: ${topics.anomalies} }
-  influx: { url: "${INFLUX_URL}", database: ${database}, flushMs: 100 }
-  dlq: { topic: ${topics.dlq} }
-`;
-    writeFileSync(pipelineFile, yaml);
-    config = parsePipeline(yaml, pipelineFile, { env: {}, baseDir: ROOT });
+    ({ name, topics, group, dir, file: pipelineFile, config } = f);
 
     const gen = new SyntheticSource({
       seed: 23,
@@ -171,35 +110,19 @@ output:
       { epochs: 2, seed: 9 },
     );
 
-    const codec = createAvroCodec<SensorFrame>('SensorFrame');
-    const sink = new KafkaSink({
-      brokers: KAFKA_BROKERS,
-      topic: topics.input,
-      kafka,
-      batchSize: 2_000,
-    });
-    await sink.connect();
-    frames = [...gen.frames()].filter((f) => (f.seq ?? 0) >= TRAIN);
-    const sends = frames.map((f) =>
-      sink.send({
-        key: f.source,
-        value: codec.encode(f),
-        headers: codec.headers,
-        timestamp: f.time,
-      }),
-    );
+    frames = [...gen.frames()].filter((x) => (x.seq ?? 0) >= TRAIN);
+    const messages: Array<SensorFrame | OutboundMessage> = [...frames];
     for (let i = 0; i < BAD; i++) {
-      const f = frames[200 * (i + 1)]!;
-      sends.push(sink.send({ key: f.source, value: Buffer.from('not avro'), timestamp: f.time }));
+      const x = frames[200 * (i + 1)]!;
+      messages.push({ key: x.source, value: Buffer.from('not avro'), timestamp: x.time });
     }
-    await Promise.all(sends);
-    await sink.disconnect();
+    await f.produce(messages);
 
     // Production: the detector (model v1) through the whole topic, then stopped.
     const detector = await startDetector(config, { metricsPort: null, modelVersion: 1 });
     try {
       await waitFor(
-        async () => (await consumerLag(admin, group, topics.input)).every((p) => p.lag === 0),
+        async () => (await consumerLag(f.admin, group, topics.input)).every((p) => p.lag === 0),
         { what: 'production detector committed every frame', timeoutMs: 120_000, intervalMs: 250 },
       );
     } finally {
@@ -209,11 +132,7 @@ output:
     committedAfterProduction = await committed();
   }, 240_000);
 
-  afterAll(async () => {
-    await admin.deleteTopics({ topics: [...new Set(created)] }).catch(() => undefined);
-    await admin.disconnect();
-    await influx.dropDatabase(database).catch(() => undefined);
-  });
+  afterAll(() => f?.teardown());
 
   it('reproduces the production events with the same model, tags its points run=<id>, and leaves the production group alone', async () => {
     const outTopic = `${name}.anomalies.replay-a`;
@@ -253,7 +172,7 @@ output:
     // Score points: one per frame for the run, beside production's, not mixed with them.
     const count = async (where: string) =>
       (
-        await influx.query<{ n: number }>(
+        await f.influx.query<{ n: number }>(
           `SELECT count("error") AS "n" FROM "score" WHERE ${where}`,
         )
       )[0]?.n ?? 0;
@@ -266,7 +185,7 @@ output:
 
     // The production group's committed offsets did not move, and the replay's own group is gone.
     expect(await committed()).toBe(committedAfterProduction);
-    const groups = (await admin.listGroups()).groups.map((g) => g.groupId);
+    const groups = (await f.admin.listGroups()).groups.map((g) => g.groupId);
     expect(groups).toContain(group);
     expect(groups.filter((g) => g.includes('run-a'))).toEqual([]);
   }, 120_000);
@@ -395,11 +314,7 @@ output:
 
   it('ends with sensor windows of stride > 1, whose trailing readings are never part of a window', async () => {
     const stride = 5; // 700 - 16 readings after the first full window: 4 left over per source
-    const strided = parsePipeline(
-      readFileSync(pipelineFile, 'utf8').replace('stride: 1', `stride: ${stride}`),
-      pipelineFile,
-      { env: {}, baseDir: ROOT },
-    );
+    const { config: strided } = f.pipeline({ frame: { stride } }, 'strided.yaml');
     const summary = await replay(strided, {
       from: parseRangeSpec('earliest'),
       to: parseRangeSpec('now'),
