@@ -1,4 +1,4 @@
-import type { Admin, KafkaMessage } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import { mergeMap } from 'rxjs';
 import { join } from 'node:path';
 import { SCHEMA_HEADER, createAvroCodec } from '../../src/codecs/avro-codec';
@@ -7,14 +7,13 @@ import type { ImageFrame, SensorFrame } from '../../src/core/records';
 import { fingerprintOf, loadSchema } from '../../src/codecs/schema-loader';
 import { ErrorCodes } from '../../src/core/errors';
 import { DlqHeaders, DlqSink } from '../../src/outputs/dlq-sink';
-import { createKafka } from '../../src/connectors/kafka/kafka-client';
 import { KafkaSink, type OutboundMessage } from '../../src/connectors/kafka/kafka-sink';
 import { KafkaSource } from '../../src/connectors/kafka/kafka-source';
 import { decodeRecords } from '../../src/operators/decode-records';
 import { toDeadLetters } from '../../src/operators/to-dead-letters';
 import { validateFrames } from '../../src/operators/validate-frames';
 import { uniqueName } from '../helpers/names';
-import { KAFKA_BROKERS } from '../helpers/stack';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -24,24 +23,17 @@ import { waitFor } from '../helpers/wait-for';
  * is committed in the end (nothing blocks a partition).
  */
 describe('dead-letter routing (real broker)', () => {
-  const kafka = createKafka({ brokers: KAFKA_BROKERS, clientId: 'aestream-test' });
   const incompatible = loadSchema(
     join(__dirname, '..', 'fixtures', 'codecs', 'sensor-frame-incompatible.avsc'),
   );
   const codec = createAvroCodec<SensorFrame>('SensorFrame', { writers: [incompatible] });
   const imageCodec = createAvroCodec<ImageFrame>('ImageFrame');
   const frame = frameSchema.parse({ kind: 'sensor', features: 3, window: 8 });
-  let admin: Admin;
-  const topics: string[] = [];
-
+  let f: PipelineFixture;
   beforeAll(async () => {
-    admin = kafka.admin();
-    await admin.connect();
+    f = await pipelineFixture('dataplane', { createTopics: false });
   });
-  afterAll(async () => {
-    await admin.deleteTopics({ topics }).catch(() => undefined);
-    await admin.disconnect();
-  });
+  afterAll(() => f?.teardown());
 
   /** The six kinds of bad input and the reason each must get. */
   const badKinds: Array<{ reason: string; make: (i: number) => OutboundMessage }> = [
@@ -105,19 +97,12 @@ describe('dead-letter routing (real broker)', () => {
   }
 
   it('sends each of 1,000 mixed bad messages to the DLQ with its reason while 4,000 good ones flow', async () => {
-    const topic = uniqueName('dataplane-in');
-    const dlqTopic = uniqueName('dataplane-dlq');
-    topics.push(topic, dlqTopic);
-    await admin.createTopics({
-      topics: [
-        { topic, numPartitions: 3 },
-        { topic: dlqTopic, numPartitions: 1 },
-      ],
-      waitForLeaders: true,
-    });
+    const { kafka, brokers } = f;
+    const topic = await f.topic(3, 'in');
+    const dlqTopic = await f.topic(1, 'dead');
 
     // interleave: every 5th message is bad, kinds in rotation; the id header says what it is
-    const input = new KafkaSink({ brokers: KAFKA_BROKERS, topic, kafka });
+    const input = new KafkaSink({ brokers, topic, kafka });
     await input.connect();
     const expected = new Map<string, string>();
     const messages: OutboundMessage[] = [];
@@ -141,14 +126,14 @@ describe('dead-letter routing (real broker)', () => {
 
     const group = uniqueName('dataplane-group');
     const source = new KafkaSource({
-      brokers: KAFKA_BROKERS,
+      brokers,
       topic,
       group,
       kafka,
       fromBeginning: true,
       commitIntervalMs: 200,
     });
-    const dlqProducer = new KafkaSink({ brokers: KAFKA_BROKERS, topic: dlqTopic, kafka });
+    const dlqProducer = new KafkaSink({ brokers, topic: dlqTopic, kafka });
     await dlqProducer.connect();
     const dlq = new DlqSink(dlqProducer);
     const goodIds = new Set<string>();
@@ -224,11 +209,7 @@ describe('dead-letter routing (real broker)', () => {
       expect(byReason[reason]).toBeGreaterThanOrEqual(166);
     }
     // bad records were acked after their dead letter: every partition committed to its end
-    const ends = await admin.fetchTopicOffsets(topic);
-    const committed = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    const byPartition = Object.fromEntries(
-      committed[0].partitions.map((p) => [p.partition, p.offset]),
-    );
-    for (const e of ends) expect(byPartition[e.partition]).toBe(e.high);
+    const { ends, committed } = await f.offsets(topic, group);
+    expect(committed).toEqual(ends);
   }, 90_000);
 });

@@ -1,25 +1,26 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import { main } from '../../src/cli/main';
 import type { SensorFrame, ThresholdCommand } from '../../src/core/records';
 import { logger } from '../../src/observability/logger';
-import { uniqueName } from '../helpers/names';
-import { KAFKA_BROKERS } from '../helpers/stack';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 
 /** `aestream produce` and `aestream consume` as a user runs them, against the real broker. */
 describe('aestream produce / consume (real broker)', () => {
   let out: string[];
   let err: string[];
-  let dir: string;
+  let f: PipelineFixture;
   const spies: jest.SpyInstance[] = [];
+
+  beforeAll(async () => {
+    f = await pipelineFixture('cli', { createTopics: false });
+  });
+  afterAll(() => f?.teardown());
 
   beforeEach(() => {
     out = [];
     err = [];
-    dir = mkdtempSync(join(tmpdir(), 'aestream-cli-'));
     spies.push(
       jest
         .spyOn(process.stdout, 'write')
@@ -35,19 +36,18 @@ describe('aestream produce / consume (real broker)', () => {
   });
   afterEach(() => {
     spies.splice(0).forEach((s) => s.mockRestore());
-    rmSync(dir, { recursive: true, force: true });
     process.exitCode = undefined;
   });
 
   it('produces generated frames with their anomaly windows, then prints every one decoded', async () => {
-    const topic = uniqueName('kafka-cli');
-    const truth = join(dir, 'truth.json');
+    const topic = `${f.name}.produced`; // made by produce, deleted by the fixture
+    const truth = join(f.dir, 'truth.json');
     await main([
       'node',
       'aestream',
       'produce',
       '-b',
-      KAFKA_BROKERS.join(','),
+      f.brokers.join(','),
       '-t',
       topic,
       '--synthetic',
@@ -75,7 +75,7 @@ describe('aestream produce / consume (real broker)', () => {
       'aestream',
       'consume',
       '-b',
-      KAFKA_BROKERS.join(','),
+      f.brokers.join(','),
       '-t',
       topic,
       '--from-beginning',
@@ -105,92 +105,71 @@ describe('aestream produce / consume (real broker)', () => {
   }, 60_000);
 
   it('consume picks each schema from the ae.schema header, starts at --from, stops at -n, and deletes its group', async () => {
-    const topic = uniqueName('consume-mixed');
-    const kafka = new Kafka({ brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    const producer = kafka.producer();
-    await admin.connect();
-    await producer.connect();
+    const topic = await f.topic(1, 'mixed');
+    const t0 = Date.UTC(2026, 0, 1);
+    const frames = createAvroCodec<SensorFrame>('SensorFrame');
+    const commands = createAvroCodec<ThresholdCommand>('ThresholdCommand');
+    const messages = [0, 1, 2].map((i) => ({
+      key: 'pump-1',
+      value: frames.encode({
+        source: 'pump-1',
+        time: t0 + i * 3_600_000,
+        values: [i],
+        seq: i,
+        attributes: {},
+      }),
+      headers: frames.headers,
+      timestamp: t0 + i * 3_600_000,
+    }));
+    const command: ThresholdCommand = {
+      pipeline: 'p',
+      key: null,
+      action: 'SET',
+      parameters: { risk: '1e-5' },
+      issuedAt: t0 + 3 * 3_600_000,
+      issuedBy: null,
+    };
+    messages.push({
+      key: 'p',
+      value: commands.encode(command),
+      headers: commands.headers,
+      timestamp: t0 + 3 * 3_600_000,
+    });
+    await f.produce(messages, topic);
+
+    const groups: string[] = [];
+    const info = jest.spyOn(logger, 'info').mockImplementation(((fields: unknown) => {
+      const group = (fields as { group?: string } | undefined)?.group;
+      if (group && !groups.includes(group)) groups.push(group);
+    }) as never);
+    const consume = async (...args: string[]) => {
+      out = [];
+      await main(['node', 'aestream', 'consume', '-b', f.brokers.join(','), '-t', topic, ...args]);
+      expect(process.exitCode ?? 0).toBe(0);
+      return out
+        .join('')
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as { offset: unknown; value?: Record<string, unknown>; error?: string },
+        );
+    };
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-      const t0 = Date.UTC(2026, 0, 1);
-      const frames = createAvroCodec<SensorFrame>('SensorFrame');
-      const commands = createAvroCodec<ThresholdCommand>('ThresholdCommand');
-      const messages = [0, 1, 2].map((i) => ({
-        key: 'pump-1',
-        value: frames.encode({
-          source: 'pump-1',
-          time: t0 + i * 3_600_000,
-          values: [i],
-          seq: i,
-          attributes: {},
-        }),
-        headers: frames.headers,
-        timestamp: String(t0 + i * 3_600_000),
-      }));
-      const command: ThresholdCommand = {
-        pipeline: 'p',
-        key: null,
-        action: 'SET',
-        parameters: { risk: '1e-5' },
-        issuedAt: t0 + 3 * 3_600_000,
-        issuedBy: null,
-      };
-      messages.push({
-        key: 'p',
-        value: commands.encode(command),
-        headers: commands.headers,
-        timestamp: String(t0 + 3 * 3_600_000),
-      });
-      await producer.send({ topic, messages });
+      const all = await consume('--from', 'earliest', '-n', '4');
+      expect(all.map((l) => l.offset)).toEqual(['0', '1', '2', '3']);
+      expect(all.map((l) => l.error)).toEqual([undefined, undefined, undefined, undefined]);
+      expect(all[2]!.value).toMatchObject({ source: 'pump-1', seq: 2 });
+      expect(all[3]!.value).toEqual(command);
 
-      const groups: string[] = [];
-      const info = jest.spyOn(logger, 'info').mockImplementation(((fields: unknown) => {
-        const group = (fields as { group?: string } | undefined)?.group;
-        if (group && !groups.includes(group)) groups.push(group);
-      }) as never);
-      const consume = async (...args: string[]) => {
-        out = [];
-        await main([
-          'node',
-          'aestream',
-          'consume',
-          '-b',
-          KAFKA_BROKERS.join(','),
-          '-t',
-          topic,
-          ...args,
-        ]);
-        expect(process.exitCode ?? 0).toBe(0);
-        return out
-          .join('')
-          .trim()
-          .split('\n')
-          .map(
-            (l) =>
-              JSON.parse(l) as { offset: unknown; value?: Record<string, unknown>; error?: string },
-          );
-      };
-      try {
-        const all = await consume('--from', 'earliest', '-n', '4');
-        expect(all.map((l) => l.offset)).toEqual(['0', '1', '2', '3']);
-        expect(all.map((l) => l.error)).toEqual([undefined, undefined, undefined, undefined]);
-        expect(all[2]!.value).toMatchObject({ source: 'pump-1', seq: 2 });
-        expect(all[3]!.value).toEqual(command);
-
-        const later = await consume('--from', new Date(t0 + 90 * 60_000).toISOString(), '-n', '2');
-        expect(later.map((l) => l.offset)).toEqual(['2', '3']);
-      } finally {
-        info.mockRestore();
-      }
-      expect(groups).toHaveLength(2);
-      const left = (await admin.listGroups()).groups.map((g) => g.groupId);
-      expect(left.filter((g) => groups.includes(g))).toEqual([]);
+      const later = await consume('--from', new Date(t0 + 90 * 60_000).toISOString(), '-n', '2');
+      expect(later.map((l) => l.offset)).toEqual(['2', '3']);
     } finally {
-      await producer.disconnect();
-      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-      await admin.disconnect();
+      info.mockRestore();
     }
+    expect(groups).toHaveLength(2);
+    const left = (await f.admin.listGroups()).groups.map((g) => g.groupId);
+    expect(left.filter((g) => groups.includes(g))).toEqual([]);
   }, 60_000);
 
   it('produce --json prints its summary as one JSON object', async () => {

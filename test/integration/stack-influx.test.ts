@@ -1,23 +1,18 @@
 import { InfluxDB, type IPoint } from 'influx';
-import { uniqueDatabase } from '../helpers/names';
-import { INFLUX_URL } from '../helpers/stack';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 
 /** The local InfluxDB stores what we write and gives it back, point for point. */
 describe('local InfluxDB', () => {
-  const database = uniqueDatabase('stack_influx');
-  const influx = new InfluxDB({
-    host: new URL(INFLUX_URL).hostname,
-    port: Number(new URL(INFLUX_URL).port),
-    database,
-  });
+  let f: PipelineFixture;
+  let influx: InfluxDB;
 
   beforeAll(async () => {
-    await influx.createDatabase(database);
+    f = await pipelineFixture('stack-influx', { influx: true, createTopics: false });
+    influx = f.influx;
+    await influx.createDatabase(f.database);
   });
 
-  afterAll(async () => {
-    await influx.dropDatabase(database).catch(() => undefined);
-  });
+  afterAll(() => f?.teardown());
 
   it('writes 10,000 points and queries them back', async () => {
     const sources = 10;

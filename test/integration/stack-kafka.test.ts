@@ -1,6 +1,6 @@
-import { ConfigResourceTypes, Kafka, logLevel, type Consumer } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type Consumer, type Kafka } from 'kafkajs';
 import { uniqueName } from '../helpers/names';
-import { KAFKA_BROKERS } from '../helpers/stack';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 import { waitFor } from '../helpers/wait-for';
 
 /**
@@ -8,24 +8,21 @@ import { waitFor } from '../helpers/wait-for';
  * per key, in order, and a consumer group reads every one of them.
  */
 describe('local Kafka broker', () => {
-  const kafka = new Kafka({
-    clientId: 'aestream-test',
-    brokers: KAFKA_BROKERS,
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  const topic = uniqueName('stack-kafka');
+  let f: PipelineFixture;
+  let kafka: Kafka;
+  let admin: Admin;
+  let topic: string;
   let consumer: Consumer | undefined;
 
   beforeAll(async () => {
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    f = await pipelineFixture('stack-kafka', { createTopics: false });
+    ({ kafka, admin } = f);
+    topic = await f.topic(3);
   });
 
   afterAll(async () => {
     await consumer?.disconnect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
+    await f?.teardown();
   });
 
   it('delivers 10,000 keyed messages on 3 partitions, none lost, in order per key', async () => {
