@@ -109,6 +109,30 @@ describe('aestream evaluate series', () => {
     expect(existsSync(join(out, 'models', 'm-1.txt', 'v000001', 'metadata.json'))).toBe(true);
   }, 300_000);
 
+  it('with --files and --json, evaluates only those files and prints results.json', async () => {
+    const out = join(work, 'json');
+    const r = await runCli(
+      'evaluate',
+      'series',
+      '--data',
+      data,
+      '-p',
+      pipeline,
+      '--out',
+      out,
+      '--files',
+      'm-2',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const printed = JSON.parse(r.out) as {
+      files: Array<{ name: string }>;
+      pooled: { eventRecall: number };
+    };
+    expect(printed.files.map((f) => f.name)).toEqual(['m-2.txt']);
+    expect(printed).toEqual(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
+  }, 300_000);
+
   /** A copy of the data folder with one file replaced (or removed, for undefined text). */
   function broken(path: string, text: string | undefined): string {
     const dir = makeData();
