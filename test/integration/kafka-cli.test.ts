@@ -173,13 +173,13 @@ describe('aestream produce / consume (real broker)', () => {
   }, 60_000);
 
   it('produce --json prints its summary as one JSON object', async () => {
-    const topic = uniqueName('produce-json');
+    const topic = `${f.name}.json`; // made by produce, deleted by the fixture
     await main([
       'node',
       'aestream',
       'produce',
       '-b',
-      KAFKA_BROKERS.join(','),
+      f.brokers.join(','),
       '-t',
       topic,
       '--synthetic',
