@@ -28,6 +28,8 @@ export interface MatchResult {
   recall: number;
   /** Per anomaly: was it found, and when first (event time). */
   perAnomaly: Array<{ anomaly: KnownAnomaly; firstEvent: number | null }>;
+  /** How long after an anomaly's end an event still counts as on it. */
+  tailMs: number;
 }
 
 /**
@@ -64,5 +66,6 @@ export function matchEvents(
     precision: events.length === 0 ? 1 : trueEvents / events.length,
     recall: anomalies.length === 0 ? 1 : found / anomalies.length,
     perAnomaly: anomalies.map((a) => ({ anomaly: a, firstEvent: first.get(a) ?? null })),
+    tailMs,
   };
 }

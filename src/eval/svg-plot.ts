@@ -26,6 +26,59 @@ export interface PlotOptions {
   height?: number;
   /** Formats x tick labels; ISO dates for times by default when x looks like epoch ms. */
   formatX?: (x: number) => string;
+  /**
+   * Ticks with labels and light grid lines on every axis (about this many per axis) instead of
+   * only the ends; x ticks fall on round times when x is epoch ms.
+   */
+  ticks?: number;
+  /** Caption under the x axis, e.g. `event time (UTC)`. */
+  xLabel?: string;
+  /** Scale of the right axis: `log` keeps small values visible beside a spike (values <= 0 sit at the bottom). */
+  rightScale?: 'linear' | 'log';
+  /** X ranges to mark with a red bar at the top (e.g. runs of detections), each with a tick at its start. */
+  markerRanges?: Array<[number, number]>;
+}
+
+/** About `count` round steps (1, 2, 5 x 10^k) between lo and hi. */
+export function niceTicks(lo: number, hi: number, count: number): number[] {
+  const raw = (hi - lo) / Math.max(1, count);
+  if (!(raw > 0) || !Number.isFinite(raw)) return [lo];
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
+    out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
+  }
+  return out;
+}
+
+const TIME_STEPS = [
+  1,
+  5,
+  15,
+  30,
+  60,
+  300,
+  900,
+  1800,
+  3600,
+  3 * 3600,
+  6 * 3600,
+  12 * 3600,
+  86400,
+  2 * 86400,
+  7 * 86400,
+].map((s) => s * 1000);
+
+/** About `count` ticks on round UTC times (whole minutes, hours, days) between lo and hi (epoch ms). */
+export function timeTicks(lo: number, hi: number, count: number): number[] {
+  const step =
+    TIME_STEPS.find((s) => (hi - lo) / s <= count) ??
+    niceTicks(0, (hi - lo) / count, 1)[1] ??
+    hi - lo;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(v);
+  return out;
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -52,7 +105,7 @@ function extent(values: Iterable<number | null>): [number, number] {
 export function linePlot(options: PlotOptions): string {
   const width = options.width ?? 960;
   const height = options.height ?? 260;
-  const pad = { left: 56, right: 56, top: 28, bottom: 28 };
+  const pad = padOf(options);
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   const n = options.x.length;
@@ -62,10 +115,20 @@ export function linePlot(options: PlotOptions): string {
   const right = options.series.filter((s) => s.rightAxis);
   const axis = (group: Series[]) => extent(group.flatMap((s) => Array.from(s.values)));
   const [l0, l1] = axis(left);
-  const [r0, r1] = axis(right);
+  const logRight = options.rightScale === 'log';
+  // On a log axis, values are drawn as log10; the smallest positive value is the floor.
+  const positive = right
+    .flatMap((s) => Array.from(s.values))
+    .filter((v): v is number => v !== null && v > 0);
+  const floor = positive.length ? Math.min(...positive) : 1;
+  const onRightScale = (y: number) => (logRight ? Math.log10(Math.max(y, floor)) : y);
+  const [r0, r1] = logRight
+    ? extent(positive.length ? positive.map(Math.log10) : [0])
+    : axis(right);
   const sy = (y: number, onRight: boolean) => {
     const [a, b] = onRight ? [r0, r1] : [l0, l1];
-    return pad.top + plotH - ((y - a) / (b - a || 1)) * plotH;
+    const v = onRight ? onRightScale(y) : y;
+    return pad.top + plotH - ((v - a) / (b - a || 1)) * plotH;
   };
   const formatX =
     options.formatX ??
@@ -88,6 +151,7 @@ export function linePlot(options: PlotOptions): string {
   parts.push(
     `<rect x="${pad.left}" y="${pad.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`,
   );
+  const gridAt = parts.length; // grid lines go under the series
   for (const s of options.series) {
     const onRight = s.rightAxis === true;
     // Down-sample to min/max per pixel column.
@@ -134,8 +198,34 @@ export function linePlot(options: PlotOptions): string {
       `<line x1="${x}" x2="${x}" y1="${pad.top}" y2="${pad.top + 10}" stroke="#d00" stroke-width="2"/>`,
     );
   }
+  for (const [from, to] of options.markerRanges ?? []) {
+    const a = sx(Math.max(from, x0));
+    const b = Math.max(a + 2, sx(Math.min(to, x1)));
+    parts.push(
+      `<rect x="${a.toFixed(1)}" y="${pad.top}" width="${(b - a).toFixed(1)}" height="4" fill="#d00"/>`,
+      `<line x1="${a.toFixed(1)}" x2="${a.toFixed(1)}" y1="${pad.top}" y2="${pad.top + 10}" stroke="#d00" stroke-width="2"/>`,
+    );
+  }
   const tick = (v: number) =>
     Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : v.toFixed(2);
+  if (options.ticks !== undefined) {
+    const grid: string[] = [];
+    axisTicks(grid, parts, options, {
+      x0,
+      x1,
+      l0,
+      l1,
+      r0,
+      r1,
+      left,
+      right,
+      logRight,
+      formatX,
+      tick,
+    });
+    parts.splice(gridAt, 0, ...grid);
+    return finish(parts, options, pad, height);
+  }
   if (left.length) {
     parts.push(`<text x="${pad.left - 4}" y="${pad.top + 8}" text-anchor="end">${tick(l1)}</text>`);
     parts.push(
@@ -150,6 +240,19 @@ export function linePlot(options: PlotOptions): string {
   parts.push(
     `<text x="${pad.left + plotW}" y="${height - 8}" text-anchor="end">${esc(formatX(x1))}</text>`,
   );
+  return finish(parts, options, pad, height);
+}
+
+const PAD = { left: 56, right: 56, top: 28, bottom: 28 };
+
+/** Margins around the plot area; tick labels and the x caption need a taller bottom. */
+function padOf(options: PlotOptions): typeof PAD {
+  return options.ticks !== undefined ? { ...PAD, bottom: 42 } : PAD;
+}
+
+/** The legend and the closing tag. */
+function finish(parts: string[], options: PlotOptions, pad: typeof PAD, height: number): string {
+  void height;
   let legendX = pad.left + 200;
   for (const s of options.series) {
     if (s.name === '') continue; // unnamed series (e.g. the 2nd..nth channel) share the legend entry before them
@@ -160,4 +263,81 @@ export function linePlot(options: PlotOptions): string {
   }
   parts.push('</svg>');
   return parts.join('\n');
+}
+
+/** Tick marks, labels and grid lines on the left, right and x axes (the `ticks` option). */
+function axisTicks(
+  grid: string[],
+  parts: string[],
+  options: PlotOptions,
+  a: {
+    x0: number;
+    x1: number;
+    l0: number;
+    l1: number;
+    r0: number;
+    r1: number;
+    left: Series[];
+    right: Series[];
+    logRight: boolean;
+    formatX: (x: number) => string;
+    tick: (v: number) => string;
+  },
+): void {
+  const width = options.width ?? 960;
+  const height = options.height ?? 260;
+  const pad = padOf(options);
+  const plotW = width - pad.left - pad.right;
+  const plotH = height - pad.top - pad.bottom;
+  const count = options.ticks ?? 5;
+  const yAt = (v: number, lo: number, hi: number) =>
+    pad.top + plotH - ((v - lo) / (hi - lo || 1)) * plotH;
+  const xAt = (x: number) => pad.left + ((x - a.x0) / (a.x1 - a.x0 || 1)) * plotW;
+  if (a.left.length) {
+    for (const v of niceTicks(a.l0, a.l1, count)) {
+      const y = yAt(v, a.l0, a.l1).toFixed(1);
+      grid.push(
+        `<line x1="${pad.left}" x2="${pad.left + plotW}" y1="${y}" y2="${y}" stroke="#eee"/>`,
+      );
+      parts.push(
+        `<line x1="${pad.left - 4}" x2="${pad.left}" y1="${y}" y2="${y}" stroke="#999"/>`,
+        `<text x="${pad.left - 6}" y="${y}" dy="3" text-anchor="end">${a.tick(v)}</text>`,
+      );
+    }
+  }
+  if (a.right.length) {
+    const ticks = a.logRight
+      ? Array.from(
+          { length: Math.floor(a.r1) - Math.ceil(a.r0) + 1 },
+          (_, i) => Math.ceil(a.r0) + i,
+        )
+      : niceTicks(a.r0, a.r1, count);
+    for (const v of ticks) {
+      const y = yAt(v, a.r0, a.r1).toFixed(1);
+      const label = a.logRight ? a.tick(10 ** v) : a.tick(v);
+      parts.push(
+        `<line x1="${pad.left + plotW}" x2="${pad.left + plotW + 4}" y1="${y}" y2="${y}" stroke="#999"/>`,
+        `<text x="${pad.left + plotW + 6}" y="${y}" dy="3">${label}</text>`,
+      );
+    }
+    if (a.logRight)
+      parts.push(
+        `<text x="${width - 4}" y="${pad.top - 4}" text-anchor="end" fill="#666">log scale</text>`,
+      );
+  }
+  const xs = a.x0 > 1e11 ? timeTicks(a.x0, a.x1, count + 1) : niceTicks(a.x0, a.x1, count + 1);
+  for (const x of xs) {
+    const px = xAt(x).toFixed(1);
+    grid.push(
+      `<line x1="${px}" x2="${px}" y1="${pad.top}" y2="${pad.top + plotH}" stroke="#eee"/>`,
+    );
+    parts.push(
+      `<line x1="${px}" x2="${px}" y1="${pad.top + plotH}" y2="${pad.top + plotH + 4}" stroke="#999"/>`,
+      `<text x="${px}" y="${pad.top + plotH + 15}" text-anchor="middle">${esc(a.formatX(x))}</text>`,
+    );
+  }
+  if (options.xLabel)
+    parts.push(
+      `<text x="${pad.left + plotW}" y="${height - 5}" text-anchor="end" fill="#666">${esc(options.xLabel)}</text>`,
+    );
 }
