@@ -1,11 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { runCli } from '../helpers/cli-process';
 import { builtCli } from '../helpers/detector-process';
-import { uniqueName } from '../helpers/names';
-import { KAFKA_BROKERS } from '../helpers/stack';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 
 /**
  * What a command writes on stderr, as its own process (stderr a pipe here, as under a
@@ -13,36 +8,20 @@ import { KAFKA_BROKERS } from '../helpers/stack';
  * library notice a user cannot act on.
  */
 describe('CLI log output (real broker)', () => {
-  const name = uniqueName('cli-logs');
-  const admin = new Kafka({ brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING }).admin();
-  let dir: string;
+  let f: PipelineFixture;
   let pipeline: string;
 
   beforeAll(async () => {
     builtCli();
-    dir = mkdtempSync(join(tmpdir(), 'aestream-cli-logs-'));
-    pipeline = join(dir, 'pipeline.yaml');
-    writeFileSync(
-      pipeline,
-      `
-name: ${name}
-input:
-  kafka: { brokers: "${KAFKA_BROKERS.join(',')}", topic: ${name}.frames, group: ${name} }
-  schema: schemas/sensor-frame.avsc
-frame: { kind: sensor, features: 1, window: 16, stride: 1 }
-model: { kind: dense-ae, hidden: [8, 3], store: ${join(dir, 'models')} }
-threshold: { kind: ksigma, k: 4, calibration: 40, control: { topic: ${name}.control } }
-output:
-  kafka: { topic: ${name}.anomalies }
-`,
-    );
-    await admin.connect();
+    f = await pipelineFixture('cli-logs', {
+      createTopics: false,
+      yaml: ({ topics }) => ({
+        threshold: { k: 4, calibration: 40, control: { topic: topics.control } },
+      }),
+    });
+    pipeline = f.file;
   });
-  afterAll(async () => {
-    await admin.deleteTopics({ topics: [`${name}.control`] }).catch(() => undefined);
-    await admin.disconnect();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => f?.teardown());
 
   it('threshold set logs JSON lines on a pipe, without the kafkajs partitioner notice', async () => {
     const run = await runCli(['threshold', 'set', '-p', pipeline, 'k=5'], {

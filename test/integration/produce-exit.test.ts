@@ -1,29 +1,18 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
 import { runCli } from '../helpers/cli-process';
 import { builtCli } from '../helpers/detector-process';
-import { uniqueName } from '../helpers/names';
-import { KAFKA_BROKERS } from '../helpers/stack';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 
 /** `aestream produce` as its own process: a fatal input error ends it, after what was sent is flushed. */
 describe('aestream produce exits on a bad input file (real broker)', () => {
-  let dir: string;
-  const kafka = new Kafka({ brokers: KAFKA_BROKERS, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  const topic = uniqueName('produce-exit');
+  let f: PipelineFixture;
 
   beforeAll(async () => {
     builtCli();
-    dir = mkdtempSync(join(tmpdir(), 'aestream-produce-exit-'));
-    await admin.connect();
+    f = await pipelineFixture('produce-exit', { createTopics: false });
   });
-  afterAll(async () => {
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => f?.teardown());
 
   it('prints the bad line, exits 1 by itself, and the rows before it reached the topic', async () => {
     const rows = ['timestamp,value'];
@@ -31,11 +20,12 @@ describe('aestream produce exits on a bad input file (real broker)', () => {
       rows.push(`${new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString()},${(i % 7) / 7}`);
     }
     rows.push('2026-01-02T01:00:00Z,notanumber', '2026-01-02T01:01:00Z,0.5');
-    const file = join(dir, 'bad.csv');
+    const topic = `${f.name}.produced`; // made by produce, deleted by the fixture
+    const file = join(f.dir, 'bad.csv');
     writeFileSync(file, rows.join('\n') + '\n');
 
     const run = await runCli(
-      ['produce', '-b', KAFKA_BROKERS.join(','), '-t', topic, '-f', file, '--no-progress'],
+      ['produce', '-b', f.brokers.join(','), '-t', topic, '-f', file, '--no-progress'],
       { env: { AESTREAM_LOG_LEVEL: 'warn' } },
     );
 
@@ -44,7 +34,6 @@ describe('aestream produce exits on a bad input file (real broker)', () => {
     expect(run.stderr.trim().split('\n').at(-1)).toMatch(
       /^error AE_ERR_FILE_FORMAT: .*bad\.csv:1500: .*notanumber/,
     );
-    const offsets = await admin.fetchTopicOffsets(topic);
-    expect(offsets.reduce((n, p) => n + Number(p.high), 0)).toBe(1498);
+    expect(await f.endOffset(topic)).toBe(1498);
   });
 });

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parsePipeline } from '../../src/config/load-pipeline';
@@ -16,6 +15,7 @@ import { createKafka } from '../../src/connectors/kafka/kafka-client';
 import type { KafkaRecord } from '../../src/core/kafka-record';
 import { builtCli } from '../helpers/detector-process';
 import { uniqueDatabase, uniqueName } from '../helpers/names';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 import { startSecureStack, type SecureStack } from '../helpers/secure-stack';
 import { waitFor } from '../helpers/wait-for';
 
@@ -32,16 +32,21 @@ const WRONG = 'Wr0ngPassw0rdNotTheRealOne';
  */
 describe('credentials and TLS (real secure broker and InfluxDB)', () => {
   let stack: SecureStack;
-  const dir = mkdtempSync(join(tmpdir(), 'aestream-security-it-'));
+  // The secure services are the test's own (gone with the stack); the fixture gives the
+  // temp folder for the secret files and pipeline files.
+  let f: PipelineFixture;
+  let dir: string;
 
   beforeAll(async () => {
+    f = await pipelineFixture('security', { createTopics: false });
+    dir = f.dir;
     stack = await startSecureStack();
     writeFileSync(join(dir, 'kafka-password'), `${stack.kafkaPassword}\n`, { mode: 0o600 });
     writeFileSync(join(dir, 'influx-password'), `${stack.influxPassword}\n`, { mode: 0o600 });
   }, 180_000);
   afterAll(async () => {
     await stack?.down();
-    rmSync(dir, { recursive: true, force: true });
+    await f?.teardown();
   }, 60_000);
 
   /** sensors.yaml pointed at `brokers`, with `kafkaExtra` under input.kafka and `influx` as output.influx. */
