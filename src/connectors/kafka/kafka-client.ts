@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import { logger } from '../../observability/logger';
 import type { KafkaConnectionConfig } from '../connector-config';
+import { isTransientLogLine } from './kafka-errors';
 import { kafkaSecurity } from './kafka-security';
 
 const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
@@ -9,13 +10,6 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.INFO]: 'info',
   [logLevel.DEBUG]: 'debug',
 };
-
-const TRANSIENT = [
-  'does not host this topic-partition',
-  'There is no leader for this topic-partition',
-  'The group is rebalancing',
-  'The coordinator is loading',
-];
 
 /**
  * A kafkajs client whose own log lines go through the aestream logger, at WARN and above
@@ -45,9 +39,7 @@ export function createKafka(options: KafkaConnectionConfig): Kafka {
         }
         // kafkajs logs these retriable states at ERROR while it retries them itself (a topic
         // just auto-created, a group rebalancing); real failures reach the caller as errors.
-        const transient = TRANSIENT.some(
-          (t) => String(rest.error ?? '').includes(t) || message.includes(t),
-        );
+        const transient = isTransientLogLine(message, rest.error);
         logger[transient ? 'debug' : (levelNames[level] ?? 'info')](fields, message);
       },
   });
