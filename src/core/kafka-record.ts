@@ -28,8 +28,3 @@ export type Outcome<T> =
 
 /** A record that made it through decoding and validation. */
 export type Accepted<T> = Extract<Outcome<T>, { ok: true }>;
-
-/** The source key as a string (source ids are UTF-8 keys). */
-export function keyString(record: Pick<KafkaRecord, 'key'>): string | null {
-  return record.key === null ? null : record.key.toString('utf8');
-}

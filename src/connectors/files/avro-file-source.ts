@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { createFileDecoder, streams, type Resolver, type Type } from 'avsc';
-import { from, type Observable } from 'rxjs';
 import { parseSchema } from '../../codecs/schema-loader';
 import { AeError, ErrorCodes, messageOf } from '../../core/errors';
 
@@ -45,11 +44,6 @@ export async function* readAvroFile<T>(file: string, reader?: Type): AsyncGenera
     if (err instanceof AeError) throw err;
     throw new AeError(ErrorCodes.FILE_FORMAT, `${file}: ${messageOf(err)}`, { cause: err });
   }
-}
-
-/** readAvroFile as an Observable. */
-export function avroFileSource<T>(file: string, reader?: Type): Observable<T> {
-  return from(readAvroFile<T>(file, reader));
 }
 
 /**

@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { from, type Observable } from 'rxjs';
 import type { SensorFrame } from '../../core/records';
 import { AeError, ErrorCodes } from '../../core/errors';
 
@@ -81,11 +80,6 @@ export function readNabCsv(
   options: Pick<CsvOptions, 'source' | 'limit'> = {},
 ): AsyncGenerator<SensorFrame> {
   return readCsvFrames(file, { ...options, timeColumn: 'timestamp', valueColumns: ['value'] });
-}
-
-/** readCsvFrames as an Observable. */
-export function csvSource(file: string, options: CsvOptions = {}): Observable<SensorFrame> {
-  return from(readCsvFrames(file, options));
 }
 
 function openStream(file: string) {

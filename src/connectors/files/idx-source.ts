@@ -1,4 +1,3 @@
-import { from, type Observable } from 'rxjs';
 import type { ImageFrame } from '../../core/records';
 import { AeError, ErrorCodes } from '../../core/errors';
 import { readIdxFile } from './idx-file';
@@ -72,13 +71,4 @@ export function* readIdxImages(
       },
     };
   }
-}
-
-/** The frames of readIdxImages as an Observable. */
-export function idxSource(file: string, options: IdxSourceOptions = {}): Observable<ImageFrame> {
-  return from(
-    (function* () {
-      for (const item of readIdxImages(file, options)) yield item.frame;
-    })(),
-  );
 }
