@@ -1,7 +1,7 @@
 import { seededRandom } from '../core/seeded-random';
 
 /**
- * Pieces of the denoising and separability evaluations of issue 12: synthetic smooth
+ * Pieces of the denoising and separability evaluations: synthetic smooth
  * signals, Gaussian noise, RMSE, and a nearest-centroid classifier on latent vectors.
  * Plain array math, shared by the unit test, `npm run bench:denoise` and the README figures.
  */

@@ -212,7 +212,7 @@ function slotIndexer(layout: ContributionLayout, size: number): Uint32Array {
 
 /**
  * The k largest slot means, largest first (ties: lower index first). A selection over the
- * few slots instead of an object per slot and a sort: this ran for every frame (bench hotpath).
+ * few slots, not an object per slot and a sort: it runs for every frame.
  */
 function topContributions(
   sums: Float64Array,

@@ -7,7 +7,7 @@ import type { InferenceEngine, EngineOutput } from './engine';
 
 /**
  * The TensorFlow.js engine: each batch runs inside `tf.tidy`, so no tensor outlives
- * a call (test/unit/models/tfjs-engine.test.ts checks the tensor count stays flat).
+ * a call (test/unit/inference/engines.test.ts checks the tensor count stays flat).
  *
  * @example
  * const engine = await createTfjsEngine(autoencoder);

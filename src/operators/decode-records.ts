@@ -16,9 +16,9 @@ import type { KafkaRecord, Outcome } from '../core/kafka-record';
  * source.records().pipe(decodeRecords(createAvroCodec<SensorFrame>('SensorFrame')))
  */
 export function decodeRecords<T>(codec: RecordCodec<T>): OperatorFunction<KafkaRecord, Outcome<T>> {
-  // Plain Avro decodes synchronously and is passed on at once; an inner Observable per
-  // record (the mergeMap this replaced) cost more than the decode (bench hotpath). Once a
-  // decode waits (a schema-registry lookup), later outcomes queue behind it, in order.
+  // Plain Avro decodes synchronously and is passed on at once (an inner Observable per record
+  // would cost more than the decode). Once a decode waits (a schema-registry lookup), later
+  // outcomes queue behind it, in order.
   return (source) =>
     new Observable<Outcome<T>>((subscriber) => {
       let queue: Promise<void> | null = null;

@@ -60,7 +60,7 @@ export function inferBatch<F>(
   }
 }
 
-/** A scored input; fields spelled out, not spread: `{ ...input }` per frame was a slow generic copy (bench hotpath). */
+/** A scored input; fields spelled out, not spread: `{ ...input }` is a slow generic copy per frame. */
 function scored<F>(
   input: ModelInput<F>,
   score: number,

@@ -50,8 +50,7 @@ export class SensorWindows<T> {
   private readonly rings = new Map<string, Ring<T>>();
   private readonly rowSize: number;
   private readonly size: number;
-  // A fresh Float32Array per window was the detector's largest source of garbage (bench
-  // hotpath): windows are now views into blocks of BLOCK_WINDOWS windows.
+  // Windows are views into blocks of BLOCK_WINDOWS windows: no array per window on the hot path.
   private block = new Float32Array(0);
   private used = 0;
 

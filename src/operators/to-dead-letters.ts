@@ -23,9 +23,9 @@ export function toDeadLetters<T>(
   dlq: DlqSink,
   options: { concurrency?: number } = {},
 ): OperatorFunction<Outcome<T>, Accepted<T>> {
-  // Good outcomes pass straight through a filter; only failed ones take the async DLQ path
-  // (an `of(outcome)` per good record was measurable, bench hotpath). `connect` subscribes
-  // both branches before the source starts, so a synchronous source loses nothing.
+  // Good outcomes pass straight through a filter (no Observable per record); only failed ones
+  // take the async DLQ path. `connect` subscribes both branches before the source starts, so
+  // a synchronous source loses nothing.
   return connect((shared) =>
     merge(
       shared.pipe(filter((o): o is Accepted<T> => o.ok)),

@@ -54,9 +54,8 @@ export function toPixels(): OperatorFunction<Outcome<ImageFrame>, Outcome<PixelF
         const frame = outcome.value;
         try {
           const size = frame.width * frame.height * frame.channels;
-          // RAW_U8 bytes are the intensities already: no float copy of every image (the
-          // copies and their blocks cost a quarter of the image detector's CPU in
-          // bench:e2e:images; inferBatch's copy into the batch converts them natively).
+          // RAW_U8 bytes are the intensities already: no float copy of every image
+          // (inferBatch's copy into the batch converts them natively).
           const pixels =
             frame.encoding === 'RAW_U8' && frame.data.length === size
               ? frame.data

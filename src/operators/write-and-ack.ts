@@ -10,13 +10,9 @@ import type { BatchSink, Judged } from '../core/model-input';
  * Up to `maxInFlight` batches are being written at once (their writes start in batch
  * order, so a sink sees them in order), while acks and emissions stay in batch order: a
  * batch is acked only after every earlier batch was, and never after an earlier one failed.
- * With one batch at a time the detector sat idle for every sink round trip; with 4 of 256
- * frames, the InfluxDB writes carried at most ~1,000 points each and their round trips
- * bounded the detector (bench:e2e 31k frames/s with 4, 34-39k with 16). With 16, a slow
- * InfluxDB write held the anomaly events of every later batch too (they are written with
- * the batch): events waited seconds behind InfluxDB. The default lets a fast sink run ahead
- * of a slow one by up to 256 batches; what really bounds the records in flight is the
- * source's `maxInFlight` (and the InfluxSink's `maxBuffered`).
+ * Many batches in flight keep sink round trips from bounding the detector and let a fast
+ * sink (the events) run ahead of a slow one (InfluxDB); the records in flight are bounded by
+ * the source's `maxInFlight` (and the InfluxSink's `maxBuffered`). README, Performance.
  *
  * @example judged$.pipe(writeAndAck([eventsSink, scoresSink]))
  */

@@ -24,11 +24,9 @@ export interface SpotThresholdArgs {
 
 /**
  * Share of the kept peaks that must be new before the GPD is refitted. A refit is a
- * Nelder-Mead search whose every step goes over all kept peaks (up to maxPeaks, 5,000 by
- * default): refitting on every new peak made SPOT's cost per score grow with the peaks kept,
- * to a third of a detector's CPU after 150,000 scores on one key (bench:e2e images), and
- * more until maxPeaks. One new peak among thousands barely moves the fit; z_q still follows
- * the counts n and N_t at every peak, with the last fitted shape and scale.
+ * Nelder-Mead search over all kept peaks (up to maxPeaks): refitting on every new peak makes
+ * the cost per score grow with the peaks kept. One new peak among thousands barely moves the
+ * fit; z_q still follows the counts n and N_t at every peak, with the last shape and scale.
  */
 const REFIT_SHARE = 1 / 64;
 

@@ -16,7 +16,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  * - BatchMatMul, wrapped to transpose operands explicitly (the shipped kernel is 5-10x
  *   slower with transpose flags, which every dense-layer gradient uses).
  *
- * All are checked against the CPU backend in test/unit/models/wasm-conv-grad.test.ts.
+ * All are checked against the CPU backend in test/unit/training/wasm-conv-grad.test.ts.
  */
 
 type KernelArgs = {

@@ -2,8 +2,8 @@ import type { IPoint } from 'influx';
 
 /**
  * InfluxDB line protocol, built by us: the `influx` client validates and re-parses every
- * point on each write, which cost the detector about as much CPU as its inference (bench
- * hotpath). Same output as the client for what we write, with two fixes: the measurement
+ * point on each write, which costs about as much CPU as inference. Same output as the
+ * client for what we write, with two fixes: the measurement
  * is escaped, and tags with an empty value are left out (InfluxDB refuses `tag=`; a
  * missing tag reads as '' in queries).
  */
