@@ -4,6 +4,15 @@ import { join, resolve } from 'node:path';
 import { runMain as run } from '../helpers/cli-process';
 
 const root = resolve(__dirname, '..', '..');
+const tmp = mkdtempSync(join(tmpdir(), 'aestream-cli-lint-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A copy of pipelines/<example>, edited, as `name` in this file's temp folder. */
+function exampleCopy(example: string, name: string, edit: (text: string) => string): string {
+  const file = join(tmp, name);
+  writeFileSync(file, edit(readFileSync(join(root, 'pipelines', example), 'utf8')));
+  return file;
+}
 
 describe('aestream lint', () => {
   it('exits 0 for the example pipelines', async () => {
@@ -14,13 +23,8 @@ describe('aestream lint', () => {
   });
 
   it('exits 1 for a copy with a misspelt key and a negative window, naming both paths', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-lint-'));
-    const bad = join(dir, 'sensors-bad.yaml');
-    writeFileSync(
-      bad,
-      readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8')
-        .replace('maxWaitMs: 20', 'maxWaitMS: 20')
-        .replace('window: 64', 'window: -64'),
+    const bad = exampleCopy('sensors.yaml', 'sensors-bad.yaml', (t) =>
+      t.replace('maxWaitMs: 20', 'maxWaitMS: 20').replace('window: 64', 'window: -64'),
     );
     const r = await run('lint', 'pipelines/sensors.yaml', bad);
     expect(r.code).toBe(1);
@@ -38,14 +42,8 @@ describe('aestream lint', () => {
   });
 
   it('--data warns about a stepped channel and a constant one in a training file, and still exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-lint-data-'));
-    const pipeline = join(dir, 'three.yaml');
-    writeFileSync(
-      pipeline,
-      readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8').replace(
-        'features: 1, window: 64',
-        'features: 3, window: 16',
-      ),
+    const pipeline = exampleCopy('sensors.yaml', 'three.yaml', (t) =>
+      t.replace('features: 1, window: 64', 'features: 3, window: 16'),
     );
     const rows = ['timestamp,temp,flow,spare'];
     for (let i = 0; i < 400; i++) {
@@ -54,7 +52,7 @@ describe('aestream lint', () => {
       const flow = i % 10 === 0 ? 4 : 3 + ((i * 7) % 3) * 0.001;
       rows.push(`${i},${temp.toFixed(4)},${flow},0`);
     }
-    const data = join(dir, 'train.csv');
+    const data = join(tmp, 'train.csv');
     writeFileSync(data, rows.join('\n') + '\n');
     const r = await run('lint', pipeline, '--data', data);
     expect(r.code).toBe(0);
@@ -65,25 +63,15 @@ describe('aestream lint', () => {
   });
 
   it('warns about a deprecated field and still exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-lint-'));
-    try {
-      const old = join(dir, 'sensors-old.yaml');
-      writeFileSync(
-        old,
-        readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8').replace(
-          'database: aestream }',
-          'database: aestream, flushMs: 1000 }',
-        ),
-      );
-      const r = await run('lint', old);
-      expect(r.code).toBe(0);
-      expect(r.out).toContain(`ok   ${old}`);
-      expect(r.out).toContain(`warn ${old}: output.influx.flushMs: deprecated: No longer used`);
-      const clean = await run('lint', 'pipelines/sensors.yaml');
-      expect(clean.out).not.toContain('warn');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const old = exampleCopy('sensors.yaml', 'sensors-old.yaml', (t) =>
+      t.replace('database: aestream }', 'database: aestream, flushMs: 1000 }'),
+    );
+    const r = await run('lint', old);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`ok   ${old}`);
+    expect(r.out).toContain(`warn ${old}: output.influx.flushMs: deprecated: No longer used`);
+    const clean = await run('lint', 'pipelines/sensors.yaml');
+    expect(clean.out).not.toContain('warn');
   });
 
   it('--docs prints the field reference rendered from the schema', async () => {
@@ -100,10 +88,9 @@ describe('aestream lint', () => {
   });
 
   it('refuses a standardized score for image frames', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-lint-score-'));
-    const file = join(dir, 'images-score.yaml');
-    const text = readFileSync(join(root, 'pipelines', 'images.yaml'), 'utf8');
-    writeFileSync(file, text.replace(/model:\s*\{/, 'model: { score: standardized,'));
+    const file = exampleCopy('images.yaml', 'images-score.yaml', (t) =>
+      t.replace(/model:\s*\{/, 'model: { score: standardized,'),
+    );
     const r = await run('lint', file);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/model\.score: standardized standardizes per sensor channel/);
@@ -142,14 +129,8 @@ describe('aestream', () => {
 
 describe('aestream detect', () => {
   it('refuses to start without a model, pointing to aestream train', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-detect-'));
-    const file = join(dir, 'no-model.yaml');
-    writeFileSync(
-      file,
-      readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8').replace(
-        'store: ./models/sensors',
-        `store: ${join(dir, 'models')}`,
-      ),
+    const file = exampleCopy('sensors.yaml', 'no-model.yaml', (t) =>
+      t.replace('store: ./models/sensors', `store: ${join(tmp, 'no-models')}`),
     );
     const r = await run('detect', '-p', file, '--metrics-port', 'off');
     expect(r.code).toBe(1);
