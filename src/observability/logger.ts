@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type LoggerOptions } from 'pino';
+import { AeError, ErrorCodes } from '../core/errors';
 
 /**
  * Fields that hold credentials. Bare `key` stays readable: it is the source id (Kafka record
@@ -120,7 +121,10 @@ class LogDestination implements DestinationStream {
 }
 
 const destination = new LogDestination();
-let levelChosen = process.env.AESTREAM_LOG_LEVEL !== undefined;
+const envLevel = process.env.AESTREAM_LOG_LEVEL;
+const envLevelValid =
+  envLevel !== undefined && (LOG_LEVELS as readonly string[]).includes(envLevel);
+let levelChosen = envLevelValid;
 
 /**
  * The process-wide logger, on stderr (stdout stays free for command output): pretty lines
@@ -132,7 +136,7 @@ let levelChosen = process.env.AESTREAM_LOG_LEVEL !== undefined;
  * logger.info({ backend: 'wasm' }, 'tfjs backend selected');
  */
 export const logger = createLogger(
-  process.env.AESTREAM_LOG_LEVEL ?? (process.env.JEST_WORKER_ID !== undefined ? 'silent' : 'info'),
+  envLevelValid ? envLevel! : process.env.JEST_WORKER_ID !== undefined ? 'silent' : 'info',
   destination,
 );
 
@@ -141,6 +145,24 @@ export const logger = createLogger(
  * (AESTREAM_LOG_FORMAT, AESTREAM_LOG_LEVEL), which wins over the defaults.
  */
 export function configureLogging(options: { format?: LogFormat; level?: string }): void {
+  const envFormat = process.env.AESTREAM_LOG_FORMAT;
+  if (
+    !options.format &&
+    envFormat !== undefined &&
+    envFormat !== 'json' &&
+    envFormat !== 'pretty'
+  ) {
+    throw new AeError(
+      ErrorCodes.CLI_USAGE,
+      `AESTREAM_LOG_FORMAT=${envFormat} is not a log format: use json or pretty`,
+    );
+  }
+  if (!options.level && envLevel !== undefined && !envLevelValid) {
+    throw new AeError(
+      ErrorCodes.CLI_USAGE,
+      `AESTREAM_LOG_LEVEL=${envLevel} is not a log level: use one of ${LOG_LEVELS.join(', ')}`,
+    );
+  }
   if (options.format) destination.format = options.format;
   if (options.level) {
     logger.level = options.level;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main';
+import { runMain } from '../helpers/cli-process';
 import { parsePosition } from '../../src/cli/options';
 
 describe('parsePosition (--from / --to of consume and replay)', () => {
@@ -53,5 +54,15 @@ describe('command help', () => {
         twice: undefined,
       });
     }
+  });
+});
+
+describe('replay --from', () => {
+  it('takes a time back from now, and names that form when a value does not parse', async () => {
+    const r = await runMain('replay', '-p', 'pipelines/sensors.yaml', '--from', '-1y');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /error AE_ERR_REPLAY_RANGE: --from '-1y': .*, or a time back from now \(-30m, -1h, -2d\)/,
+    );
   });
 });

@@ -95,3 +95,43 @@ describe('logging options on the command line', () => {
     }
   });
 });
+
+describe('logging variables', () => {
+  /** Runs `aestream lint` with a fresh logger module that reads `env`; returns code and stderr. */
+  async function lintWith(env: Record<string, string>): Promise<{ code: number; err: string }> {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    const err: string[] = [];
+    const spies = [
+      jest.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' '))),
+      jest.spyOn(console, 'log').mockImplementation(() => undefined),
+    ];
+    try {
+      let run: typeof main = main;
+      jest.isolateModules(() => {
+        run = (jest.requireActual('../../../src/cli/main') as { main: typeof main }).main;
+      });
+      process.exitCode = undefined;
+      await run(['node', 'aestream', 'lint', 'pipelines/sensors.yaml']);
+      return { code: Number(process.exitCode ?? 0), err: err.join('\n') };
+    } finally {
+      process.env = saved;
+      process.exitCode = undefined;
+      spies.forEach((s) => s.mockRestore());
+    }
+  }
+
+  it('a level the logger does not know is a usage error naming the variable and the levels', async () => {
+    const r = await lintWith({ AESTREAM_LOG_LEVEL: 'verbose' });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      'error AE_ERR_CLI_USAGE: AESTREAM_LOG_LEVEL=verbose is not a log level: use one of fatal, error, warn, info, debug, trace, silent',
+    );
+  });
+
+  it('so is a format other than json and pretty', async () => {
+    const r = await lintWith({ AESTREAM_LOG_FORMAT: 'xml' });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('AESTREAM_LOG_FORMAT=xml is not a log format: use json or pretty');
+  });
+});
