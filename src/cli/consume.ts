@@ -7,6 +7,7 @@ import { createCodec } from '../codecs/codec-factory';
 import { loadSchema, shippedSchemaFiles } from '../codecs/schema-loader';
 import { createWriterSchemaCodec } from '../codecs/writer-schema-codec';
 import { loadPipeline } from '../config/load-pipeline';
+import { brokersAndTopic } from './options';
 import { AeError, ErrorCodes, messageOf } from '../core/errors';
 import { createKafka } from '../connectors/kafka/kafka-client';
 import { KafkaSource } from '../connectors/kafka/kafka-source';
@@ -143,14 +144,7 @@ export function consumeCommand(): Command {
     )
     .action(async (opts: ConsumeOpts) => {
       const pipeline = opts.pipeline ? loadPipeline(opts.pipeline) : undefined;
-      const brokers =
-        opts.brokers ??
-        pipeline?.input.kafka.brokers ??
-        process.env.KAFKA_BROKERS ??
-        '127.0.0.1:9092';
-      const topic = opts.topic ?? pipeline?.input.kafka.topic;
-      if (!topic)
-        throw new AeError(ErrorCodes.CLI_USAGE, 'name the topic: --topic NAME or --pipeline FILE');
+      const { brokers, topic } = brokersAndTopic(opts, pipeline);
       if (opts.fromBeginning && opts.from !== undefined)
         throw new AeError(ErrorCodes.CLI_USAGE, 'give one of --from and --from-beginning');
       const from = parsePosition(

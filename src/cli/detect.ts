@@ -1,24 +1,13 @@
 import { Command } from 'commander';
 import { loadPipeline } from '../config/load-pipeline';
 import { AeError, ErrorCodes } from '../core/errors';
+import { metricsPort } from './options';
 
 interface DetectOpts {
   pipeline: string;
   metricsPort: string;
   modelVersion?: string;
   printEvents?: boolean;
-}
-
-function port(value: string): number | null {
-  if (value === 'off') return null;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new AeError(
-      ErrorCodes.CLI_USAGE,
-      `--metrics-port must be a port (0-65535) or "off", got '${value}'`,
-    );
-  }
-  return n;
 }
 
 /**
@@ -62,7 +51,7 @@ export function detectCommand(): Command {
       // Loaded here: tfjs and kafkajs take a while to import and other commands do not need them.
       const { startDetector } = await import('../app/detect');
       const detector = await startDetector(config, {
-        metricsPort: port(opts.metricsPort),
+        metricsPort: metricsPort(opts.metricsPort),
         ...(modelVersion !== undefined ? { modelVersion } : {}),
         ...(opts.printEvents ? { onEvent: (e) => console.log(JSON.stringify(e)) } : {}),
       });

@@ -34,6 +34,35 @@ export function positiveNumber(name: string): (value: string) => number {
   };
 }
 
+/** `--metrics-port`: a port (0 picks a free one), or "off" for no server (null). */
+export function metricsPort(value: string): number | null {
+  if (value === 'off') return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new AeError(
+      ErrorCodes.CLI_USAGE,
+      `--metrics-port must be a port (0-65535) or "off", got '${value}'`,
+    );
+  }
+  return n;
+}
+
+/**
+ * The brokers and topic of a command that takes `--brokers`/`--topic` or a pipeline file:
+ * the options first, then the pipeline's input, then KAFKA_BROKERS (brokers only).
+ */
+export function brokersAndTopic(
+  opts: { brokers?: string | undefined; topic?: string | undefined },
+  pipeline: { input: { kafka: { brokers: string; topic: string } } } | undefined,
+): { brokers: string; topic: string } {
+  const brokers =
+    opts.brokers ?? pipeline?.input.kafka.brokers ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+  const topic = opts.topic ?? pipeline?.input.kafka.topic;
+  if (!topic)
+    throw new AeError(ErrorCodes.CLI_USAGE, 'name the topic: --topic NAME or --pipeline FILE');
+  return { brokers, topic };
+}
+
 const RELATIVE_TIME = /^-(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 const UNIT_MS: Record<string, number> = {
   ms: 1,

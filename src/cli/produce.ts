@@ -5,6 +5,7 @@ import { createCodec } from '../codecs/codec-factory';
 import type { Frame } from '../core/records';
 import { loadSchema } from '../codecs/schema-loader';
 import { loadPipeline } from '../config/load-pipeline';
+import { brokersAndTopic } from './options';
 import { AeError, ErrorCodes } from '../core/errors';
 import { readAvroFile } from '../connectors/files/avro-file-source';
 import { readCsvFrames } from '../connectors/files/csv-source';
@@ -167,14 +168,7 @@ export function produceCommand(): Command {
         );
       }
       const pipeline = opts.pipeline ? loadPipeline(opts.pipeline) : undefined;
-      const brokers =
-        opts.brokers ??
-        pipeline?.input.kafka.brokers ??
-        process.env.KAFKA_BROKERS ??
-        '127.0.0.1:9092';
-      const topic = opts.topic ?? pipeline?.input.kafka.topic;
-      if (!topic)
-        throw new AeError(ErrorCodes.CLI_USAGE, 'name the topic: --topic NAME or --pipeline FILE');
+      const { brokers, topic } = brokersAndTopic(opts, pipeline);
       const input = inputOf({ ...opts, topic });
       const schema = opts.schema ?? pipeline?.input.schema ?? input.defaultSchema;
       const registryUrl = opts.registry ?? pipeline?.input.registry?.url;

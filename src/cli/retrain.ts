@@ -1,23 +1,11 @@
 import { Command } from 'commander';
 import { loadPipeline } from '../config/load-pipeline';
-import { AeError, ErrorCodes } from '../core/errors';
+import { metricsPort } from './options';
 import type { TrainingReport } from '../app/retrain';
 
 interface RetrainOpts {
   pipeline: string;
   metricsPort: string;
-}
-
-function port(value: string): number | null {
-  if (value === 'off') return null;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new AeError(
-      ErrorCodes.CLI_USAGE,
-      `--metrics-port must be a port (0-65535) or "off", got '${value}'`,
-    );
-  }
-  return n;
 }
 
 /** One line per training run: why, on what, and what came of it. */
@@ -67,7 +55,7 @@ export function retrainCommand(): Command {
       // Loaded here: tfjs and kafkajs take a while to import and other commands do not need them.
       const { startRetrainer } = await import('../app/retrain');
       const retrainer = await startRetrainer(config, {
-        metricsPort: port(opts.metricsPort),
+        metricsPort: metricsPort(opts.metricsPort),
         onTraining: (r) => console.error(describeTraining(r)),
       });
       console.error(
