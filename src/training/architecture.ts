@@ -58,33 +58,24 @@ export function architectureOf(frame: FrameConfig, model: ModelConfig): Architec
       hidden: [...model.hidden],
     };
   }
-  if (model.kind === 'conv1d-ae') {
-    if (frame.kind !== 'sensor') {
-      throw new AeError(ErrorCodes.CONFIG_INVALID, 'model.kind conv1d-ae needs frame.kind sensor');
-    }
-    const arch: Architecture = {
-      kind: 'conv1d-ae',
-      window: frame.window,
-      features: frame.features,
-      filters: [...model.filters],
-      latent: model.latent,
-      kernel: model.kernel,
-    };
-    checkConvGeometry(arch);
-    return arch;
+  const need = model.kind === 'conv1d-ae' ? 'sensor' : 'image';
+  if (frame.kind !== need) {
+    throw new AeError(
+      ErrorCodes.CONFIG_INVALID,
+      `model.kind ${model.kind} needs frame.kind ${need}`,
+    );
   }
-  if (frame.kind !== 'image') {
-    throw new AeError(ErrorCodes.CONFIG_INVALID, 'model.kind conv-ae needs frame.kind image');
-  }
-  const arch: Architecture = {
-    kind: 'conv-ae',
-    height: frame.height,
-    width: frame.width,
-    channels: frame.channels,
-    filters: [...model.filters],
-    latent: model.latent,
-    kernel: model.kernel,
-  };
+  const conv = { filters: [...model.filters], latent: model.latent, kernel: model.kernel };
+  const arch: Architecture =
+    frame.kind === 'sensor'
+      ? { kind: 'conv1d-ae', window: frame.window, features: frame.features, ...conv }
+      : {
+          kind: 'conv-ae',
+          height: frame.height,
+          width: frame.width,
+          channels: frame.channels,
+          ...conv,
+        };
   checkConvGeometry(arch);
   return arch;
 }
