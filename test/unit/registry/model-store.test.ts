@@ -8,6 +8,7 @@ import { type Architecture, architectureOf } from '../../../src/training/archite
 import { Autoencoder } from '../../../src/training/autoencoder';
 import { initBackend } from '../../../src/training/backend';
 import { ModelStore } from '../../../src/registry/model-store';
+import { packRelease } from '../../../src/registry/model-release';
 
 const dense: Architecture = { kind: 'dense-ae', window: 8, features: 2, hidden: [6, 3] };
 const conv: Architecture = {
@@ -129,6 +130,34 @@ describe('model store', () => {
     expect((await new ModelStore(dir).load({ version: 1 })).version).toBe(1);
     ae.dispose();
     loaded.autoencoder.dispose();
+  });
+
+  it('keeps error standards and per-feature scaling kinds, and a release names the kind', async () => {
+    const norm = { kind: 'standard' as const, center: [1, 2], scale: [3, 0] };
+    const ae = Autoencoder.create(dense, norm, 3);
+    const errorStandards = { mean: [0, 0.1], std: [1, 0.5], precision: [1, 0, 0, 4], count: 40 };
+    await new ModelStore(dir).save(ae, {
+      pipeline: 'test',
+      errorStandards,
+      training: { source: 'unit', count: 10 },
+      validation: { loss: 0.5 },
+    });
+    ae.dispose();
+    const loaded = await new ModelStore(dir).load({ expect: dense });
+    expect(loaded.metadata.errorStandards).toEqual(errorStandards);
+    expect(loaded.metadata.normalization).toEqual(norm);
+    loaded.autoencoder.dispose();
+    const release = await packRelease(new ModelStore(dir), 1, 'test');
+    expect(release.normalization).toEqual({ kind: 'ZSCORE', offset: [1, 2], scale: [3, 0] });
+
+    // Altered standards change what the model scores: the content hash refuses them.
+    const file = join(dir, 'v000001', 'metadata.json');
+    const metadata = JSON.parse(readFileSync(file, 'utf8')) as {
+      errorStandards: { std: number[] };
+    };
+    metadata.errorStandards.std[1] = 5;
+    writeFileSync(file, JSON.stringify(metadata));
+    await expect(new ModelStore(dir).load()).rejects.toThrow(/content hash/);
   });
 
   it('says when there is no model', async () => {
