@@ -19,6 +19,7 @@ import { startDetector } from './detect';
 import { detectInMemory } from './in-memory-detector';
 import { closeStackOf } from './wiring';
 import { trainAndStore } from '../registry/train-and-store';
+import { scoreHeldBack } from '../inference/held-back-scores';
 import type { EpochReport } from '../training/trainer';
 
 /** The package's own folder: the demo pipeline and schemas ship with it. */
@@ -193,7 +194,10 @@ async function trainOnOpening(
       count,
       source: `synthetic seed ${options.seed ?? 7}: first ${trainReadings} readings of each source`,
     },
-    options.onEpoch ? { onEpoch: options.onEpoch } : {},
+    {
+      scoreHeldBack: scoreHeldBack(config.model),
+      ...(options.onEpoch ? { onEpoch: options.onEpoch } : {}),
+    },
   );
   return (Date.now() - started) / 1000;
 }

@@ -168,14 +168,16 @@ function followModelsAndCommands(
 ): ModelAwareJudge {
   const pipeline = config.name;
   const judge = new ModelAwareJudge(registry, config.model.error);
-  judge.addModel(models.current.version, models.current.stored.metadata.validation.loss);
+  const { metadata } = models.current.stored;
+  judge.addModel(models.current.version, metadata.validation.loss, metadata.calibration);
   if (config.model.releases.follow) {
     const follow = followReleases(
       config,
       kafka,
       () => models.current,
       (next) => {
-        judge.addModel(next.version, next.stored.metadata.validation.loss);
+        const { validation, calibration } = next.stored.metadata;
+        judge.addModel(next.version, validation.loss, calibration);
         // Read once per batch by inferBatch: the swap lands between batches.
         const previous = models.swap(next, RETIRED_MODEL_GRACE_MS);
         showModel(metrics, pipeline, next, { replacing: true });

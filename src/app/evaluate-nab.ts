@@ -7,6 +7,7 @@ import { nabScoreOf, type NabDetectorOutput } from '../eval/nab-evaluation';
 import { probationaryLength } from '../eval/nab-scorer';
 import { windowsOf } from '../operators/sensor-windows';
 import { trainAndStore } from '../registry/train-and-store';
+import { scoreHeldBack } from '../inference/held-back-scores';
 import { seriesPipeline } from './evaluate-series';
 import { detectInMemory } from './in-memory-detector';
 
@@ -47,12 +48,16 @@ export async function runPipelineOnNab(
       [Array.from(file.values.subarray(0, probation), (v) => [v])],
       frame,
     );
-    await trainAndStore(config, {
-      raw,
-      count,
-      source: `${file.name}: ${probation} probationary rows`,
-      range: { from: file.timestamps[0]!, to: file.timestamps[probation - 1]! },
-    });
+    await trainAndStore(
+      config,
+      {
+        raw,
+        count,
+        source: `${file.name}: ${probation} probationary rows`,
+        range: { from: file.timestamps[0]!, to: file.timestamps[probation - 1]! },
+      },
+      { scoreHeldBack: scoreHeldBack(config.model) },
+    );
     const scores = new Float64Array(n);
     await detectInMemory(config, framesOf(file), {
       onScored: (batch) => {

@@ -19,6 +19,7 @@ import {
 } from '../eval/series-report';
 import { windowsOf } from '../operators/sensor-windows';
 import { trainAndStore } from '../registry/train-and-store';
+import { scoreHeldBack } from '../inference/held-back-scores';
 import { detectInMemory } from './in-memory-detector';
 
 export interface SeriesEvalOptions {
@@ -191,7 +192,10 @@ async function trainOnSeries(
       source: `${s.train.file}: ${s.train.rows} rows`,
       range: { from: 0, to: s.train.rows - 1 },
     },
-    options.onEpoch ? { onEpoch: (r) => options.onEpoch!(r.epoch, r.epochs) } : {},
+    {
+      scoreHeldBack: scoreHeldBack(config.model),
+      ...(options.onEpoch ? { onEpoch: (r) => options.onEpoch!(r.epoch, r.epochs) } : {}),
+    },
   );
   return (Date.now() - trainStarted) / 1000;
 }

@@ -46,7 +46,11 @@ export async function detectInMemory(
   const topic = new MemoryTopic(config.input.kafka.topic, 3);
   const dlq = new MemoryDlq();
   const judge = new ModelAwareJudge(createThresholdRegistry(config.threshold), config.model.error);
-  judge.addModel(model.version, model.stored.metadata.validation.loss);
+  judge.addModel(
+    model.version,
+    model.stored.metadata.validation.loss,
+    model.stored.metadata.calibration,
+  );
   try {
     await lastValueFrom(
       from(frames).pipe(

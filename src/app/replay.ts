@@ -190,6 +190,14 @@ async function replayRange(run: ReplayRun): Promise<ReplaySummary> {
   }
   const model = await openReplayModel(config, options.modelVersion);
   run.stack.defer('model', () => model.dispose());
+  const calibration = model.stored.metadata.calibration;
+  if (!options.thresholdState && calibration && config.threshold.calibrate === 'model') {
+    run.registry.useReference(calibration.scores);
+    thresholdStart = thresholdStart.replace(
+      /^fresh, warmed by the range's leading frames \([^)]*\)/,
+      `calibrated from ${model.version}'s scores on ${calibration.count} held-back windows`,
+    );
+  }
   const outputs = await openReplayOutputs(run, plan);
   const total = plan.total + plan.warmup;
   options.onStart?.({

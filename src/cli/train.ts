@@ -47,12 +47,14 @@ export function trainCommand(): Command {
       const config = loadPipeline(opts.pipeline);
       // Loaded here, not at the top: tfjs takes a while to import and other commands do not need it.
       const { trainFromFile } = await import('../registry/train-and-store');
+      const { scoreHeldBack } = await import('../inference/held-back-scores');
       let bar: SingleBar | undefined;
       let start: { kind: string; samples: number; backend: string } | undefined;
       const say = (line: string) => (opts.json ? undefined : console.error(line));
       const saved = await trainFromFile(config, {
         data: opts.data,
         maxSamples: opts.maxSamples,
+        scoreHeldBack: scoreHeldBack(config.model),
         ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
         ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
         ...(opts.store !== undefined ? { store: opts.store } : {}),

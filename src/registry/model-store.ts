@@ -44,6 +44,17 @@ export interface TrainingInfo {
   samplesPerSecond?: number;
 }
 
+/**
+ * The model's scores on held-back normal samples, computed by the detector's scorer right
+ * after training: thresholds start every new source calibrated from them.
+ */
+export interface ScoreCalibration {
+  /** Held-back samples scored. */
+  count: number;
+  /** Their scores in random order (at most CALIBRATION_SCORES of them). */
+  scores: number[];
+}
+
 export interface ModelMetadata {
   format: number;
   version: number;
@@ -55,6 +66,7 @@ export interface ModelMetadata {
   errorStandards?: ErrorStandards;
   training: TrainingInfo;
   validation: Record<string, number>;
+  calibration?: ScoreCalibration;
   createdAt: string;
   /** sha256 of each file of the version. */
   files: Record<string, string>;
@@ -76,6 +88,7 @@ export interface SaveInfo {
   errorStandards?: ErrorStandards;
   training: TrainingInfo;
   validation: Record<string, number>;
+  calibration?: ScoreCalibration;
 }
 
 const sha256 = (data: Uint8Array | string): string =>
@@ -185,6 +198,7 @@ export class ModelStore {
           ...(info.errorStandards ? { errorStandards: info.errorStandards } : {}),
           training: info.training,
           validation: info.validation,
+          ...(info.calibration ? { calibration: info.calibration } : {}),
           createdAt: new Date().toISOString(),
           files,
           contentHash: contentHashOf(files, ae.architecture, ae.normalization, info.errorStandards),

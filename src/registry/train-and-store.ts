@@ -2,8 +2,8 @@ import type { ModelSection } from '../training/model-config';
 import { architectureOf } from '../training/architecture';
 import { Autoencoder } from '../training/autoencoder';
 import { initBackend } from '../training/backend';
-import { ModelStore, type ModelMetadata } from './model-store';
-import { fitErrorStandards } from '../training/error-standards';
+import { ModelStore, type ModelMetadata, type ScoreCalibration } from './model-store';
+import { fitErrorStandards, type ErrorStandards } from '../training/error-standards';
 import { fitRange, fitScaling, normalize } from '../training/normalization';
 import { readTrainingData, type TrainingData } from '../training/training-data';
 import {
@@ -27,9 +27,29 @@ export interface TrainOptionsOverride {
    * they stay a good start when the data's level or scale moved.
    */
   warmFrom?: Autoencoder;
+  /**
+   * Scores raw samples with the trained model exactly as the detector does (the inference
+   * layer's `scoreHeldBack`); when given, the held-back samples' scores are stored with the
+   * model so that thresholds start calibrated.
+   */
+  scoreHeldBack?: HeldBackScorer;
   onStart?: (info: { backend: string; samples: number; epochs: number; kind: string }) => void;
   onEpoch?: (report: EpochReport) => void;
 }
+
+/**
+ * Scores `count` raw samples (row-major) with a just-trained autoencoder and the error
+ * standards stored with it; an empty result stores no calibration.
+ */
+export type HeldBackScorer = (
+  ae: Autoencoder,
+  raw: Float32Array,
+  count: number,
+  errorStandards: ErrorStandards | undefined,
+) => Promise<ArrayLike<number>>;
+
+/** Calibration scores kept with a model: enough for a SPOT fit at risk 1e-4 and beyond. */
+export const CALIBRATION_SCORES = 10000;
 
 export interface TrainFromFileOptions extends TrainOptionsOverride {
   data: string;
@@ -114,6 +134,9 @@ export async function trainAndStore(
             reconstructSamples(ae, heldBack, result.heldBack.length),
             arch.features,
           );
+    const calibration = opts.scoreHeldBack
+      ? await calibrate(ae, data, result.heldBack, opts.scoreHeldBack, errorStandards)
+      : undefined;
     const store = new ModelStore(opts.store ?? config.model.store);
     const saved = await store.save(ae, {
       pipeline: config.name,
@@ -136,9 +159,26 @@ export async function trainAndStore(
         count: result.valCount,
         ...(opts.warmFrom ? { warmStart: 1 } : {}),
       },
+      ...(calibration ? { calibration } : {}),
     });
     return { ...saved, result };
   } finally {
     ae.dispose();
   }
+}
+
+/** The scores of the held-back samples (already in random order), at most CALIBRATION_SCORES. */
+async function calibrate(
+  ae: Autoencoder,
+  data: TrainingData,
+  heldBack: Uint32Array,
+  score: HeldBackScorer,
+  errorStandards: ErrorStandards | undefined,
+): Promise<ScoreCalibration | undefined> {
+  const size = data.raw.length / data.count;
+  const picked = heldBack.subarray(0, CALIBRATION_SCORES);
+  const raw = new Float32Array(picked.length * size);
+  picked.forEach((i, k) => raw.set(data.raw.subarray(i * size, (i + 1) * size), k * size));
+  const scores = Array.from(await score(ae, raw, picked.length, errorStandards), Number);
+  return scores.length > 0 ? { count: scores.length, scores } : undefined;
 }

@@ -68,7 +68,7 @@ export class Retraining {
     });
     this.recent = new RecentFrames(rc.drift.window);
     this.drift = new DriftMonitor(rc.drift);
-    this.registry = createThresholdRegistry(options.config.threshold);
+    this.registry = this.thresholdsFor(options.models.current);
     this.random = seededRandom(rc.seed + 1);
     const reservoirGauge = gauge('aestream_retrain_reservoir_frames', 'Normal frames kept.', [
       'pipeline',
@@ -105,10 +105,17 @@ export class Retraining {
     };
   }
 
+  /** Thresholds as a detector starts them on `model`: calibrated from its held-back scores. */
+  private thresholdsFor(model: ActiveModel): ThresholdRegistry {
+    const registry = createThresholdRegistry(this.options.config.threshold);
+    registry.useReference(model.stored.metadata.calibration?.scores);
+    return registry;
+  }
+
   /** A new model is current: its scores need their own thresholds and drift reference. */
   install(next: ActiveModel, why: string): void {
     const previous = this.options.models.swap(next);
-    this.registry = createThresholdRegistry(this.options.config.threshold);
+    this.registry = this.thresholdsFor(next);
     this.drift.reset();
     this.recent.clear();
     this.counts.sinceTraining = 0;

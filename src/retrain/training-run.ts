@@ -6,6 +6,7 @@ import { logger } from '../observability/logger';
 import { counter } from '../observability/metrics';
 import { versionNumber } from '../registry/model-release';
 import type { ModelStore } from '../registry/model-store';
+import { scoreHeldBack } from '../inference/held-back-scores';
 import { trainAndStore, type TrainedVersion } from '../registry/train-and-store';
 import { architectureOf } from '../training/architecture';
 import type { ModelSection } from '../training/model-config';
@@ -150,6 +151,7 @@ async function trainCandidate(
       store: run.staging.dir,
       epochs: config.retrain.epochs,
       seed: config.model.train.seed,
+      scoreHeldBack: scoreHeldBack(config.model),
       ...(config.retrain.warmStart ? { warmFrom: base.stored.autoencoder } : {}),
     },
   );

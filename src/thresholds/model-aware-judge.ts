@@ -16,6 +16,7 @@ import type { ThresholdDecision, ThresholdRegistry, ScoreJudge } from './thresho
  */
 export class ModelAwareJudge implements ScoreJudge {
   private readonly scales = new Map<string, number>();
+  private readonly calibrations = new Map<string, readonly number[]>();
   private version: string | undefined;
 
   constructor(
@@ -24,19 +25,34 @@ export class ModelAwareJudge implements ScoreJudge {
     private readonly onRescale?: (from: string, to: string, factor: number) => void,
   ) {}
 
-  /** Makes a model version's error scale known (call before its first batch is judged). */
-  addModel(version: string, validationLoss: number | undefined): void {
+  /**
+   * Makes a model version's error scale known, and the scores it gave held-back normal
+   * windows at training, from which new sources calibrate (call before its first batch).
+   */
+  addModel(
+    version: string,
+    validationLoss: number | undefined,
+    calibration?: { scores: readonly number[] },
+  ): void {
     if (validationLoss !== undefined && validationLoss > 0 && Number.isFinite(validationLoss))
       this.scales.set(version, validationLoss);
+    if (calibration) this.calibrations.set(version, calibration.scores);
   }
 
   useModel(version: string): void {
     const previous = this.version;
     this.version = version;
-    if (previous === undefined || previous === version) return;
+    if (previous === version) return;
+    if (previous === undefined) {
+      this.registry.useReference(this.calibrations.get(version));
+      return;
+    }
+    // New sources calibrate from the new version's scores (or the old ones, rescaled below).
+    const calibration = this.calibrations.get(version);
     const from = this.scales.get(previous);
     const to = this.scales.get(version);
     if (from === undefined || to === undefined) {
+      if (calibration) this.registry.useReference(calibration);
       logger.warn(
         { from: previous, to: version },
         'thresholds kept as they are: a model version has no validation loss to scale by',
@@ -45,6 +61,7 @@ export class ModelAwareJudge implements ScoreJudge {
     }
     const factor = this.error === 'mae' ? Math.sqrt(to / from) : to / from;
     this.registry.rescale(factor);
+    if (calibration) this.registry.useReference(calibration);
     logger.info(
       { from: previous, to: version, factor },
       'thresholds carried over to the new model',

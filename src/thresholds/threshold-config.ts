@@ -87,6 +87,12 @@ const registryOptions = z.strictObject({
     .enum(['suppress', 'flag'])
     .default('suppress')
     .describe('Before calibration: give no verdict, or flag the score as warming up.'),
+  calibrate: z
+    .enum(['model', 'source'])
+    .default('model')
+    .describe(
+      "Where a new source's threshold calibrates: from the model's scores on held-back normal windows stored at training (verdicts from its first score), or from the source's own first scores.",
+    ),
   overrides: z
     .record(z.string().min(1), thresholdSpecSchema)
     .default({})

@@ -21,6 +21,8 @@ export interface ThresholdRegistryOptions {
   perKey: boolean;
   /** While a threshold calibrates: `suppress` returns no decision, `flag` a `warming-up` one. */
   warmup: 'suppress' | 'flag';
+  /** `model`: new keys start from the reference scores when there are any (see useReference). */
+  calibrate?: 'model' | 'source';
   overrides: Readonly<Record<string, ThresholdSpec>>;
 }
 
@@ -30,6 +32,7 @@ export interface RegistryState {
   readonly spec: ThresholdSpec;
   readonly perKey: boolean;
   readonly warmup: 'suppress' | 'flag';
+  readonly calibrate?: 'model' | 'source';
   readonly overrides: Record<string, ThresholdSpec>;
   readonly thresholds: Record<string, ThresholdState>;
 }
@@ -49,13 +52,17 @@ export class ThresholdRegistry {
   private spec: ThresholdSpec;
   private readonly perKey: boolean;
   private readonly warmup: 'suppress' | 'flag';
+  private readonly calibrate: 'model' | 'source';
   private readonly overrides = new Map<string, ThresholdSpec>();
   private readonly thresholds = new Map<string, Threshold>();
+  /** The model's scores on held-back normal windows, when it stored them. */
+  private reference: number[] | undefined;
 
   constructor(options: ThresholdRegistryOptions) {
     this.spec = options.spec;
     this.perKey = options.perKey;
     this.warmup = options.warmup;
+    this.calibrate = options.calibrate ?? 'model';
     for (const [key, spec] of Object.entries(options.overrides)) this.overrides.set(key, spec);
     // Build each spec once now, so a bad combination (e.g. spot risk >= 1 - level) fails at
     // startup rather than when its key's first score arrives.
@@ -69,7 +76,7 @@ export class ThresholdRegistry {
     const id = this.stateKey(key);
     let threshold = this.thresholds.get(id);
     if (!threshold) {
-      threshold = createThreshold(this.overrides.get(key) ?? this.spec);
+      threshold = this.create(id, this.overrides.get(key) ?? this.spec);
       this.thresholds.set(id, threshold);
     }
     const wasCalibrated = threshold.calibrated;
@@ -82,6 +89,32 @@ export class ThresholdRegistry {
     }
     if (result.verdict === 'warming-up' && this.warmup === 'suppress') return null;
     return { key, score, kind: threshold.kind, ...result };
+  }
+
+  /**
+   * The reference scores new keys calibrate from (with `calibrate: model`): the current
+   * model's scores on held-back normal windows. Keys that already have a threshold keep it.
+   */
+  useReference(scores: readonly number[] | undefined): void {
+    this.reference = scores && scores.length > 0 ? [...scores] : undefined;
+  }
+
+  /** A key's fresh threshold, calibrated from the reference scores when there are any. */
+  private create(id: string, spec: ThresholdSpec): Threshold {
+    const threshold = createThreshold(spec);
+    if (this.calibrate === 'model' && this.reference && !threshold.calibrated) {
+      try {
+        threshold.prime(this.reference);
+      } catch (err) {
+        // Too few reference scores for this kind: the key calibrates on its own scores.
+        logger.warn(
+          { key: id, kind: threshold.kind, reason: (err as Error).message },
+          'threshold calibrates from the source: the model calibration does not suffice',
+        );
+        return createThreshold(spec);
+      }
+    }
+    return threshold;
   }
 
   /** The current threshold of a key, null while it calibrates or before its first score. */
@@ -121,6 +154,7 @@ export class ThresholdRegistry {
    */
   rescale(factor: number): void {
     for (const t of this.thresholds.values()) t.rescale(factor);
+    if (this.reference) this.reference = this.reference.map((s) => s * factor);
   }
 
   /** The current threshold and kind of every key with state ('*' for the shared one). */
@@ -148,6 +182,7 @@ export class ThresholdRegistry {
       spec: this.spec,
       perKey: this.perKey,
       warmup: this.warmup,
+      calibrate: this.calibrate,
       overrides: Object.fromEntries(this.overrides),
       thresholds,
     };
@@ -159,6 +194,7 @@ export class ThresholdRegistry {
       spec: state.spec,
       perKey: state.perKey,
       warmup: state.warmup,
+      ...(state.calibrate ? { calibrate: state.calibrate } : {}),
       overrides: state.overrides,
     });
     for (const [id, t] of Object.entries(state.thresholds))
@@ -178,11 +214,19 @@ export class ThresholdRegistry {
  * const registry = createThresholdRegistry(loadPipeline('pipelines/sensors.yaml').threshold);
  */
 export function createThresholdRegistry(
-  config: DistributiveOmit<ThresholdConfig, 'control'>,
+  config: DistributiveOmit<ThresholdConfig, 'control' | 'calibrate'> & {
+    calibrate?: 'model' | 'source';
+  },
 ): ThresholdRegistry {
-  const { perKey, warmup, overrides, ...rest } = config;
+  const { perKey, warmup, overrides, calibrate, ...rest } = config;
   const { control: _control, ...spec } = rest as typeof rest & { control?: unknown };
-  return new ThresholdRegistry({ spec: spec as ThresholdSpec, perKey, warmup, overrides });
+  return new ThresholdRegistry({
+    spec: spec as ThresholdSpec,
+    perKey,
+    warmup,
+    overrides,
+    ...(calibrate ? { calibrate } : {}),
+  });
 }
 
 /** Omit over each member of a union (the registry does not need the control options). */

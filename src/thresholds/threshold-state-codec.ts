@@ -8,6 +8,7 @@ const registryStateSchema = z.strictObject({
   spec: thresholdSpecSchema,
   perKey: z.boolean(),
   warmup: z.enum(['suppress', 'flag']),
+  calibrate: z.enum(['model', 'source']).optional(),
   overrides: z.record(z.string(), thresholdSpecSchema),
   thresholds: z.record(z.string(), z.looseObject({ kind: z.string() })),
 });
