@@ -5,7 +5,7 @@ import {
   assertFiniteScore,
   assertPrimeScores,
   assertScaleFactor,
-  boundedRise,
+  boundedStep,
 } from './threshold';
 
 export interface DspotThresholdArgs extends SpotThresholdArgs {
@@ -18,7 +18,7 @@ export interface DspotThresholdArgs extends SpotThresholdArgs {
  * is the mean of the last `depth` normal scores. As in the paper, the first `depth` scores
  * only fill the baseline window, the next `calibration` scores calibrate, so verdicts start
  * after depth + calibration scores. Anomalies enter neither the baseline nor the peaks. The
- * threshold M + z_q follows its estimate down at once but up by at most `maxGrowth` per
+ * threshold M + z_q follows its estimate by at most `maxGrowth` of its value per
  * GROWTH_UNIT normal scores: otherwise the baseline would carry it up a slow ramp anomaly.
  *
  * @example
@@ -70,13 +70,13 @@ export class DspotThreshold implements Threshold {
     this.push(score);
     const fitted = this.pot.learn(x, threshold - m - this.pot.t);
     if (fitted !== null) this.pot.z = fitted;
-    this.value = boundedRise(threshold, this.pot.z + this.baseline(), this.args.maxGrowth);
+    this.value = boundedStep(threshold, this.pot.z + this.baseline(), this.args.maxGrowth);
     return { threshold, verdict: 'normal', probability };
   }
 
   /** The baseline starts from the first `depth` reference scores; the rest calibrate. */
   prime(scores: readonly number[]): void {
-    assertPrimeScores(this.kind, scores, this.args.depth + 10);
+    assertPrimeScores(this.kind, scores, this.args.depth + this.args.calibration);
     this.window = [];
     this.next = 0;
     this.sum = 0;

@@ -5,7 +5,7 @@ import {
   assertFiniteScore,
   assertPrimeScores,
   assertScaleFactor,
-  boundedRise,
+  boundedStep,
 } from './threshold';
 import { normalCdf } from './normal-cdf';
 
@@ -22,9 +22,9 @@ export interface KSigmaThresholdArgs {
 
 /**
  * Mean + k sigma, with mean and variance as exponentially weighted moving averages of the
- * normal scores. The threshold is that estimate, except that it rises by at most
- * `maxGrowth` per GROWTH_UNIT normal scores: the EWMA would follow a slow ramp anomaly up
- * while its early part still looks normal. Calibration uses the plain mean and variance of
+ * normal scores. The threshold follows that estimate by at most `maxGrowth` of its value
+ * per GROWTH_UNIT normal scores: the EWMA would follow a slow ramp anomaly up while its
+ * early part still looks normal. Calibration uses the plain mean and variance of
  * the first scores (an EWMA started from one score would be far too tight at first). The
  * probability assumes normal scores are Gaussian: Phi((score - mean) / sigma).
  *
@@ -83,12 +83,12 @@ export class KSigmaThreshold implements Threshold {
     const incr = this.alpha * diff;
     this.mean += incr;
     this.spread = (1 - this.alpha) * (this.spread + diff * incr);
-    this.value = boundedRise(threshold, this.estimate(), this.args.maxGrowth);
+    this.value = boundedStep(threshold, this.estimate(), this.args.maxGrowth);
     return { threshold, verdict: 'normal', probability };
   }
 
   prime(scores: readonly number[]): void {
-    assertPrimeScores(this.kind, scores, 2);
+    assertPrimeScores(this.kind, scores, this.args.calibration);
     let mean = 0;
     for (const s of scores) mean += s;
     mean /= scores.length;

@@ -61,7 +61,7 @@ export class QuantileThreshold implements Threshold {
   }
 
   prime(scores: readonly number[]): void {
-    assertPrimeScores(this.kind, scores, 1);
+    assertPrimeScores(this.kind, scores, this.args.calibration);
     this.sketch = new GkSketch(this.args.epsilon);
     for (const s of scores) this.sketch.insert(s);
     this.value = this.sketch.quantile(this.args.q);

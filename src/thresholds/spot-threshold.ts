@@ -6,7 +6,7 @@ import {
   assertFiniteScore,
   assertPrimeScores,
   assertScaleFactor,
-  boundedRise,
+  boundedStep,
 } from './threshold';
 
 export interface SpotThresholdArgs {
@@ -83,12 +83,12 @@ export class PotModel {
 
   /**
    * True when x is an anomaly (above z_q; nothing is learned). Otherwise x is learned and
-   * z_q follows the new fit, rising by at most `maxGrowth` per GROWTH_UNIT normal scores.
+   * z_q follows the new fit by at most `maxGrowth` of its value per GROWTH_UNIT normal scores.
    */
   judge(x: number): boolean {
     if (x > this.z) return true;
     const estimate = this.learn(x, this.z - this.t);
-    if (estimate !== null) this.z = boundedRise(this.z, estimate, this.args.maxGrowth);
+    if (estimate !== null) this.z = boundedStep(this.z, estimate, this.args.maxGrowth);
     return false;
   }
 
@@ -175,8 +175,8 @@ export class PotModel {
  * after `calibration` scores, t is their `level` quantile and the excesses over t are fitted
  * with a generalized Pareto distribution; the threshold z_q is the score exceeded by a normal
  * score with probability `risk`. Scores above z_q are anomalies and are not learned; scores
- * between t and z_q are new peaks and refit the GPD, and z_q follows the fit down at once
- * but up by at most `maxGrowth` per GROWTH_UNIT normal scores. The probability is 1 - P(X > score) from
+ * between t and z_q are new peaks and refit the GPD, and z_q follows the fit by at most
+ * `maxGrowth` of its value per GROWTH_UNIT normal scores. The probability is 1 - P(X > score) from
  * the fitted tail (for scores below t it is 1 - N_t / n, the tail model says no more).
  *
  * @example
@@ -218,7 +218,7 @@ export class SpotThreshold implements Threshold {
   }
 
   prime(scores: readonly number[]): void {
-    assertPrimeScores(this.kind, scores, 10);
+    assertPrimeScores(this.kind, scores, this.args.calibration);
     this.pot.calibrate(scores);
     this.calibrationScores = null;
   }

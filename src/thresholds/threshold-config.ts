@@ -10,7 +10,7 @@ const maxGrowth = z
   .max(1)
   .optional()
   .describe(
-    'Largest relative rise of the threshold per 1,000 normal scores, default 0.01 (it may fall at once): a slow ramp anomaly cannot carry the threshold up with it.',
+    'Largest relative change of the threshold, up or down, per 1,000 normal scores (default 0.01): a slow ramp anomaly cannot carry it up, nor the noise of its estimate pull it down.',
   );
 
 export const staticThresholdSchema = z.strictObject({

@@ -2,8 +2,8 @@
  * What every threshold kind shares. A threshold is a per-key state machine: it starts
  * `calibrating` (it has not seen enough scores to judge), then `running`. While running it
  * cannot ratchet: a score above the current threshold (an anomaly) changes no state at
- * all, and the threshold rises by at most `maxGrowth` per GROWTH_UNIT normal scores
- * (it may fall at once), so neither a burst nor a slow ramp can drag it up behind itself.
+ * all, and the threshold moves by at most `maxGrowth` of its value per GROWTH_UNIT normal
+ * scores, so neither a burst nor a slow ramp can drag it up behind itself.
  */
 
 import type { Verdict } from '../core/model-input';
@@ -73,17 +73,18 @@ export const GROWTH_UNIT = 1000;
 export const DEFAULT_MAX_GROWTH = 0.01;
 
 /**
- * The rise of a threshold bounded per normal score: min(estimate, previous x (1 + g / unit)),
- * about (1 + g) per GROWTH_UNIT normal scores. Falling is not bounded: a lower threshold
- * raises alarms, it cannot hide them.
+ * The step of a threshold toward its estimate, bounded per normal score to g / unit of its
+ * value (about a factor 1 + g per GROWTH_UNIT normal scores). Bounded both ways: a bound on
+ * rises alone would let the noise of the estimate (a tail refit on few peaks) pull the
+ * threshold down to the lowest of its estimates and raise the false-alarm rate.
  */
-export function boundedRise(
+export function boundedStep(
   previous: number,
   estimate: number,
   maxGrowth = DEFAULT_MAX_GROWTH,
 ): number {
-  const ceiling = previous + Math.abs(previous) * (maxGrowth / GROWTH_UNIT);
-  return Math.min(estimate, ceiling);
+  const step = Math.abs(previous) * (maxGrowth / GROWTH_UNIT);
+  return Math.min(previous + step, Math.max(previous - step, estimate));
 }
 
 export function assertMaxGrowth(kind: string, maxGrowth: number | undefined): void {
@@ -91,7 +92,7 @@ export function assertMaxGrowth(kind: string, maxGrowth: number | undefined): vo
     throw new RangeError(`${kind}: maxGrowth must be in [0, 1], got ${maxGrowth}`);
 }
 
-/** Reference scores must be enough for the kind's calibration and all finite. */
+/** Reference scores must be as many as the kind's own calibration takes, and finite. */
 export function assertPrimeScores(kind: string, scores: readonly number[], needed: number): void {
   if (scores.length < needed)
     throw new RangeError(`${kind}: priming needs at least ${needed} scores, got ${scores.length}`);
