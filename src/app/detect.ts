@@ -237,7 +237,7 @@ async function openOutputs(
   const codec = await inputCodec(config);
   const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
   const sinks: BatchSink<Frame>[] = [
-    new AnomalyEventSink<Frame>(events, eventCodec, config.name, onEvent),
+    new AnomalyEventSink<Frame>(events, eventCodec, config.name, onEvent, config.output.events),
   ];
   if (influx) sinks.push(new ScoreSink<Frame>(influx, config.name));
   // Reconstructed frames and latent vectors, when the pipeline asks for them.

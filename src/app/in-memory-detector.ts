@@ -67,6 +67,7 @@ export async function detectInMemory(
               createAvroCodec<AnomalyEvent>('AnomalyEvent'),
               config.name,
               hooks.onEvent,
+              config.output.events,
             ),
             new ScoreSink<Frame>(new MemoryPoints(), config.name),
           ],

@@ -279,10 +279,16 @@ async function openReplayOutputs(run: ReplayRun, plan: ReplayPlan) {
   const replayed: AnomalyEvent[] = [];
   const eventCodec = replayEventCodec(createAvroCodec<AnomalyEvent>('AnomalyEvent'), run.runId);
   const sinks: BatchSink<Frame>[] = [
-    new AnomalyEventSink<Frame>(events, eventCodec, config.name, (event) => {
-      if (options.diff) replayed.push(event);
-      options.onEvent?.(event);
-    }),
+    new AnomalyEventSink<Frame>(
+      events,
+      eventCodec,
+      config.name,
+      (event) => {
+        if (options.diff) replayed.push(event);
+        options.onEvent?.(event);
+      },
+      config.output.events,
+    ),
   ];
   if (influx)
     sinks.push(new ScoreSink<Frame>(taggedWriter(influx, { run: run.runId }), config.name));

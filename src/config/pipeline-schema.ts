@@ -13,6 +13,7 @@ import { retrainSchema } from '../retrain/retrain-config';
 import { microBatchSchema } from '../operators/micro-batch-config';
 import { scoreRulesSchema } from '../operators/score-rules';
 import { thresholdSchema } from '../thresholds/threshold-config';
+import { eventRulesSchema } from '../outputs/event-rules';
 
 /**
  * The pipeline file: input, the processing steps (frame, model, batch, threshold) and
@@ -43,6 +44,7 @@ export const pipelineSchema = z
       kafka: topicOutputSchema
         .optional()
         .describe('Anomaly events; default topic <name>.anomalies.'),
+      events: eventRulesSchema.optional(),
       influx: influxOutputSchema.optional().describe('Score points; off when absent.'),
       dlq: topicOutputSchema.optional().describe('Dead letters; default topic <name>.dlq.'),
       reconstruction: reconstructionOutputSchema.optional(),

@@ -3,6 +3,13 @@ import { toAnomalyEvent } from '../codecs/anomaly-events';
 import type { AnomalyEvent } from '../core/records';
 import type { Judged, BatchSink } from '../core/model-input';
 import type { OutboundMessage } from '../connectors/kafka/kafka-sink';
+import { EventRules, type EventRulesConfig } from './event-rules';
+
+/**
+ * Kafka header of the event that closes an incident (`output.events.rule: incident`), value
+ * `incident-end`; other events have none. A header, so the AnomalyEvent schema is unchanged.
+ */
+export const EVENT_KIND_HEADER = 'ae.event';
 
 /** Where encoded events go: a KafkaSink, or an in-memory list in the demo. */
 export interface MessageWriter {
@@ -10,9 +17,11 @@ export interface MessageWriter {
 }
 
 /**
- * The anomaly output: every judged input with the verdict `anomaly` becomes an Avro
- * AnomalyEvent keyed by its source, timestamped with its event time. `write` resolves when
- * the writer acked all of them (at once for a batch without anomalies).
+ * The anomaly output: judged inputs with the verdict `anomaly` become Avro AnomalyEvents
+ * keyed by their source, timestamped with their event time: every one, or those the
+ * pipeline's event rules (`output.events`) pass, plus the end events of the `incident` rule
+ * (header EVENT_KIND_HEADER). `write` resolves when the writer acked all of them (at once for a batch
+ * without events).
  *
  * @example new AnomalyEventSink(kafkaSink, createAvroCodec('AnomalyEvent'), 'sensors', (e) => log(e))
  */
@@ -25,22 +34,33 @@ export class AnomalyEventSink<F> implements BatchSink<F> {
       headers?: Readonly<Record<string, string>>;
     },
     private readonly pipeline: string,
-    private readonly onEvent?: (event: AnomalyEvent) => void,
-  ) {}
+    private readonly onEvent?: (event: AnomalyEvent, end: boolean) => void,
+    rules: EventRulesConfig = { rule: 'every', k: 1, n: 1 },
+  ) {
+    this.rules = new EventRules(rules);
+  }
+
+  private readonly rules: EventRules;
 
   async write(batch: readonly Judged<F>[]): Promise<void> {
     const now = Date.now();
     const messages: OutboundMessage[] = [];
     for (const judged of batch) {
-      if (judged.verdict !== 'anomaly') continue;
+      const decision = this.rules.decide(judged);
+      if (decision === 'none') continue;
       const event = toAnomalyEvent(judged, this.pipeline, now);
+      const end = decision === 'end';
+      const headers = {
+        ...this.codec.headers,
+        ...(end ? { [EVENT_KIND_HEADER]: 'incident-end' } : {}),
+      };
       messages.push({
         key: event.source,
         value: this.codec.encode(event),
-        headers: this.codec.headers ? { ...this.codec.headers } : undefined,
+        headers: Object.keys(headers).length > 0 ? headers : undefined,
         timestamp: event.eventTime,
       });
-      this.onEvent?.(event);
+      this.onEvent?.(event, end);
     }
     if (messages.length > 0) await this.writer.sendMany(messages);
   }
