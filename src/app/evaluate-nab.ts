@@ -10,11 +10,14 @@ import { trainAndStore } from '../registry/train-and-store';
 import { scoreHeldBack } from '../inference/held-back-scores';
 import { seriesPipeline } from './evaluate-series';
 import { detectInMemory } from './in-memory-detector';
+import { detectAndRetrainInMemory } from './in-memory-retraining';
 
 export interface NabRunOptions {
   pipeline: Readonly<PipelineConfig>;
   /** Models are stored under `<out>/models/<category>__<file>`. */
   out: string;
+  /** Run the retrain pipeline beside the detector (its releases reach the detector in memory). */
+  retrain?: boolean;
   onFile?: (name: string, seconds: number) => void;
 }
 
@@ -59,7 +62,8 @@ export async function runPipelineOnNab(
       { scoreHeldBack: scoreHeldBack(config.model) },
     );
     const scores = new Float64Array(n);
-    await detectInMemory(config, framesOf(file), {
+    const detect = options.retrain ? detectAndRetrainInMemory : detectInMemory;
+    await detect(config, framesOf(file), {
       onScored: (batch) => {
         for (const j of batch) {
           const s = nabScoreOf(j.verdict, j.score, j.threshold);

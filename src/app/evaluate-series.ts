@@ -21,6 +21,7 @@ import { windowsOf } from '../operators/sensor-windows';
 import { trainAndStore } from '../registry/train-and-store';
 import { scoreHeldBack } from '../inference/held-back-scores';
 import { detectInMemory } from './in-memory-detector';
+import { detectAndRetrainInMemory } from './in-memory-retraining';
 
 export interface SeriesEvalOptions {
   dataDir: string;
@@ -30,6 +31,8 @@ export interface SeriesEvalOptions {
   pipeline: Readonly<PipelineConfig>;
   /** Models are stored under `<out>/models/<file>`. */
   out: string;
+  /** Run the retrain pipeline beside the detector (its releases reach the detector in memory). */
+  retrain?: boolean;
   /** Evaluate only these test files (default: every file the layout selects). */
   only?: string[];
   onFileStart?: (name: string, index: number, files: number) => void;
@@ -121,7 +124,8 @@ async function evaluateOne(
   const events: number[] = [];
   let done = 0;
   const streamStarted = Date.now();
-  const run = await detectInMemory(config, framesOf(s), {
+  const detect = options.retrain ? detectAndRetrainInMemory : detectInMemory;
+  const run = await detect(config, framesOf(s), {
     // One source per run, so one partition of a fresh topic: an event's input offset is its row.
     onEvent: (e) => {
       if (e.input.offset >= s.train.rows) events.push(e.input.offset - s.train.rows);

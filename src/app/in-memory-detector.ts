@@ -7,7 +7,7 @@ import {
   MemoryPoints,
   MemoryTopic,
 } from '../connectors/kafka/memory-io';
-import type { Judged } from '../core/model-input';
+import type { BatchSink, Judged } from '../core/model-input';
 import type { AnomalyEvent, Frame, SensorFrame } from '../core/records';
 import { openModel } from '../inference/active-model';
 import { detectFlow } from '../operators/detect-flow';
@@ -61,16 +61,7 @@ export async function detectInMemory(
           dlq,
           model: () => model,
           judge: () => judge,
-          sinks: [
-            new AnomalyEventSink<Frame>(
-              new MemoryMessages(),
-              createAvroCodec<AnomalyEvent>('AnomalyEvent'),
-              config.name,
-              hooks.onEvent,
-              config.output.events,
-            ),
-            new ScoreSink<Frame>(new MemoryPoints(), config.name),
-          ],
+          sinks: memorySinks(config, hooks.onEvent),
         }),
         tap((batch) => hooks.onScored?.(batch)),
       ),
@@ -83,4 +74,21 @@ export async function detectInMemory(
     model: { version: model.version, engine: model.engine, backend: model.backend },
     deadLetters: dlq.letters,
   };
+}
+
+/** The detector's anomaly event and score sinks, writing to memory. */
+export function memorySinks(
+  config: Readonly<PipelineConfig>,
+  onEvent?: (event: AnomalyEvent) => void,
+): BatchSink<Frame>[] {
+  return [
+    new AnomalyEventSink<Frame>(
+      new MemoryMessages(),
+      createAvroCodec<AnomalyEvent>('AnomalyEvent'),
+      config.name,
+      onEvent,
+      config.output.events,
+    ),
+    new ScoreSink<Frame>(new MemoryPoints(), config.name),
+  ];
 }

@@ -19,6 +19,7 @@ import { integer } from './options';
 
 interface NabOpts {
   model: 'pipeline' | 'zscore';
+  retrain?: boolean;
   pipeline: string;
   data: string;
   results?: string;
@@ -102,6 +103,10 @@ export function nabCommand(): Command {
         .default('pipeline'),
     )
     .option(
+      '--retrain',
+      "run the pipeline's retrainer beside the detector (releases reach it in memory)",
+    )
+    .option(
       '--window <rows>',
       'z-score baseline: past values that define the expected level',
       integer('--window', 1),
@@ -167,6 +172,7 @@ export function nabCommand(): Command {
           output = await runPipelineOnNab(files, {
             pipeline,
             out: resolve(opts.out),
+            ...(opts.retrain ? { retrain: true } : {}),
             onFile: (name, seconds) => console.error(`  ${name}: ${seconds.toFixed(1)} s`),
           });
         }

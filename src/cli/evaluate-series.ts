@@ -17,6 +17,7 @@ interface SeriesOpts {
   spec?: string;
   out: string;
   json?: boolean;
+  retrain?: boolean;
   files?: string;
   progress: boolean;
 }
@@ -66,6 +67,10 @@ export function seriesCommand(): Command {
     .option('--out <dir>', 'report.md, results.json, plots/ and the trained models', 'series-eval')
     .option('--files <list>', 'only these test files (comma-separated name prefixes)')
     .option('--json', 'print results.json instead of the table')
+    .option(
+      '--retrain',
+      "run the pipeline's retrainer beside the detector (releases reach it in memory)",
+    )
     .option('--no-progress', 'no progress bar')
     .addHelpText(
       'after',
@@ -102,6 +107,7 @@ export function seriesCommand(): Command {
         layoutName: name,
         pipeline,
         out,
+        ...(opts.retrain ? { retrain: true } : {}),
         ...(opts.files ? { only: opts.files.split(',').map((s) => s.trim()) } : {}),
         onFileStart: (f, i, n) => {
           file = `${f} (${i + 1}/${n})`;

@@ -133,6 +133,36 @@ describe('aestream evaluate series', () => {
     expect(printed).toEqual(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')));
   }, 300_000);
 
+  it('with --retrain, runs the retrainer beside the detector and the detector takes its releases', async () => {
+    const retraining = join(work, 'retrain.yaml');
+    writeFileSync(
+      retraining,
+      PIPELINE +
+        'retrain: { trigger: { everyFrames: 400 }, reservoir: 300, minSamples: 100, epochs: 5 }\n',
+    );
+    const out = join(work, 'retrain');
+    const r = await runCli(
+      'evaluate',
+      'series',
+      '--data',
+      data,
+      '-p',
+      retraining,
+      '--out',
+      out,
+      '--files',
+      'm-1',
+      '--retrain',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const printed = JSON.parse(r.out) as {
+      files: Array<{ modelVersion: string; eventRecall: number }>;
+    };
+    expect(printed.files[0]!.modelVersion).not.toBe('v000001');
+    expect(printed.files[0]!.eventRecall).toBe(1);
+  }, 300_000);
+
   /** A copy of the data folder with one file replaced (or removed, for undefined text). */
   function broken(path: string, text: string | undefined): string {
     const dir = makeData();
