@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ export interface PrivateStack {
   up(): Promise<void>;
   /** Stops one service the way an operator or a crash would: SIGTERM (clean) or SIGKILL. */
   stop(service: 'kafka' | 'influxdb', signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
-  /** Stops everything and deletes the data. */
+  /** Stops everything and deletes the data and the work folder. */
   down(): Promise<void>;
 }
 
@@ -79,6 +79,7 @@ export async function privateStack(): Promise<PrivateStack> {
     },
     async down() {
       await script('stack-down.sh', '--purge');
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   await stack.up();
