@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { Subject, lastValueFrom, tap } from 'rxjs';
 import { createAvroCodec } from '../codecs/avro-codec';
 import type { PipelineConfig } from '../config/pipeline-schema';
@@ -7,9 +6,10 @@ import type { ModelRelease, SensorFrame } from '../core/records';
 import { activate, openModel } from '../inference/active-model';
 import { ModelSlot } from '../inference/model-slot';
 import { detectFlow } from '../operators/detect-flow';
-import { importRelease, packRelease, versionNumber } from '../registry/model-release';
+import { importRelease, versionNumber } from '../registry/model-release';
 import { ModelStore } from '../registry/model-store';
 import { Retraining } from '../retrain/retraining';
+import { storeTargets } from '../retrain/training-run';
 import { ModelAwareJudge } from '../thresholds/model-aware-judge';
 import { createThresholdRegistry } from '../thresholds/threshold-registry';
 import { architectureOf } from '../training/architecture';
@@ -108,19 +108,15 @@ async function untilAcked(records: readonly MemoryRecord[], maxWaitMs: number): 
 
 /** The retrain pipeline over `input`, publishing its releases Avro-encoded into `topic`. */
 async function retrainerBeside(config: Readonly<PipelineConfig>, input: Subject<MemoryRecord>) {
-  const store = new ModelStore(config.model.store);
   const models = new ModelSlot(await openModel(config.frame, config.model));
   const codec = createAvroCodec<ModelRelease>('ModelRelease');
   const topic: Buffer[] = [];
   const retraining = new Retraining({
     config,
     models,
-    run: {
-      store,
-      staging: new ModelStore(join(config.model.store, '.candidates')),
-      publish: async (version) =>
-        void topic.push(codec.encode(await packRelease(store, version, config.name))),
-    },
+    run: storeTargets(config.model.store, config.name, async (release) => {
+      topic.push(codec.encode(release));
+    }),
   });
   const done = lastValueFrom(
     input.pipe(

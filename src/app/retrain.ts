@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { createAvroCodec } from '../codecs/avro-codec';
 import type { ModelRelease } from '../core/records';
 import type { CloseStack } from '../core/lifecycle';
@@ -9,12 +8,10 @@ import { ensureReleaseTopic } from '../registry/release-source';
 import { openModel, type ActiveModel } from '../inference/active-model';
 import { ModelSlot } from '../inference/model-slot';
 import { followReleases } from '../inference/follow-releases';
-import { packRelease } from '../registry/model-release';
-import { ModelStore } from '../registry/model-store';
 import { logger } from '../observability/logger';
 import { Health } from '../observability/health-server';
 import { Retraining, type RetrainerStats } from '../retrain/retraining';
-import type { TrainingReport } from '../retrain/training-run';
+import { storeTargets, type TrainingReport } from '../retrain/training-run';
 import type { TrainRequest } from '../retrain/training-set';
 import { detectFlow } from '../operators/detect-flow';
 import { closeStackOf, connectOn, healthServerOn, inputCodec, runToEnd } from './wiring';
@@ -86,15 +83,10 @@ async function wireRetrainer(
   const kafka = createKafka(kafkaConfig);
   const publish = await releasePublisher(config, kafka, stack);
   const codec = await inputCodec(config);
-  const store = new ModelStore(config.model.store);
   const retraining = new Retraining({
     config,
     models,
-    run: {
-      store,
-      staging: new ModelStore(join(config.model.store, '.candidates')),
-      publish: async (version) => publish(await packRelease(store, version, pipeline)),
-    },
+    run: storeTargets(config.model.store, pipeline, publish),
     ...(options.onTraining ? { onTraining: options.onTraining } : {}),
   });
   stack.defer('training runs', () => retraining.drained(), TRAINING_RUN_DEADLINE_MS);

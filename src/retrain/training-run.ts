@@ -4,8 +4,9 @@ import { messageOf } from '../core/errors';
 import { activate, versionLabel, type ActiveModel } from '../inference/active-model';
 import { logger } from '../observability/logger';
 import { counter } from '../observability/metrics';
-import { versionNumber } from '../registry/model-release';
-import type { ModelStore } from '../registry/model-store';
+import type { ModelRelease } from '../core/records';
+import { packRelease, versionNumber } from '../registry/model-release';
+import { ModelStore } from '../registry/model-store';
 import { scoreHeldBack } from '../inference/held-back-scores';
 import { trainAndStore, type TrainedVersion } from '../registry/train-and-store';
 import { architectureOf } from '../training/architecture';
@@ -14,6 +15,23 @@ import { normalize } from '../training/normalization';
 import { checkCandidate, type CandidateCheck } from './candidate-check';
 import type { RetrainConfig } from './retrain-config';
 import type { TrainingSet, TrainingTrigger, TrainRequest } from './training-set';
+
+/**
+ * The stores and publishing of a pipeline's training runs: candidates are staged in
+ * `<store>/.candidates`, and a version that joins the store is published as its packed release.
+ */
+export function storeTargets(
+  storeDir: string,
+  pipeline: string,
+  publish: (release: ModelRelease) => Promise<void>,
+): Pick<TrainingRun, 'store' | 'staging' | 'publish'> {
+  const store = new ModelStore(storeDir);
+  return {
+    store,
+    staging: new ModelStore(join(storeDir, '.candidates')),
+    publish: async (version) => publish(await packRelease(store, version, pipeline)),
+  };
+}
 
 /** The outcome of one training run, as logged and handed to `onTraining`. */
 export interface TrainingReport {
