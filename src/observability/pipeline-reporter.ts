@@ -153,8 +153,14 @@ export function startPipelineReporter(
     }
   };
 
+  // A tick that throws before its write (a metric or figure read) must not end the chain:
+  // every later tick would be skipped and the detector would stop reporting for good.
+  const safeTick = (): Promise<void> =>
+    tick().catch((err: unknown) => {
+      logger.warn({ pipeline, err: (err as Error).message }, 'pipeline figures not sampled');
+    });
   const timer = setInterval(() => {
-    running = running.then(tick);
+    running = running.then(safeTick);
   }, intervalMs);
   timer.unref();
   return async () => {

@@ -7,6 +7,31 @@ import { startPipelineReporter } from '../../../src/observability/pipeline-repor
 
 /** What Grafana reads of a detector besides its scores: the `pipeline`, `dlq` and `model` points. */
 describe('pipeline reporter', () => {
+  it('goes on reporting after a tick whose figures could not be read', async () => {
+    const pipeline = `reporter-throw-${Date.now()}`;
+    const points: IPoint[] = [];
+    let reads = 0;
+    const stop = startPipelineReporter(
+      pipeline,
+      { writePoints: async (p) => void points.push(...p) },
+      {
+        lag: async () => [],
+        model: () => {
+          reads++;
+          if (reads === 1) throw new Error('model slot being swapped');
+          return { version: 'v000001', engine: 'onnx', backend: 'wasm' };
+        },
+      },
+      5,
+    );
+    while (points.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await stop();
+    expect(reads).toBeGreaterThan(1);
+    expect(points.filter((p) => p.measurement === 'model')[0]!.fields).toMatchObject({
+      event: 'loaded',
+    });
+  });
+
   it('reports figures, dead letters per reason since it started, and model loads and swaps', async () => {
     const pipeline = `reporter-${Date.now()}`;
     const dlqTopic = `${pipeline}.dlq`;
