@@ -1,6 +1,7 @@
 import { PotModel, type SpotThresholdArgs } from './spot-threshold';
-import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
+import type { ThresholdResult, ThresholdState } from './threshold';
 import {
+  LearnedThreshold,
   WARMING_UP,
   assertFiniteScore,
   assertPrimeScores,
@@ -24,7 +25,7 @@ export interface DspotThresholdArgs extends SpotThresholdArgs {
  * @example
  * const t = new DspotThreshold({ risk: 1e-3, calibration: 1000, level: 0.98, maxPeaks: 5000, depth: 50, maxGrowth: 0.01 });
  */
-export class DspotThreshold implements Threshold {
+export class DspotThreshold extends LearnedThreshold {
   readonly kind = 'dspot';
   private readonly args: DspotThresholdArgs;
   private readonly pot: PotModel;
@@ -33,21 +34,12 @@ export class DspotThreshold implements Threshold {
   /** Running sum of the window, stored in the state so a restore is bit-identical. */
   private sum = 0;
   private calibrationScores: number[] | null = [];
-  /** The threshold in use (M + z_q, its rise bounded); null while calibrating. */
-  private value: number | null = null;
 
   constructor(args: DspotThresholdArgs) {
+    super();
     if (!(args.depth >= 1)) throw new RangeError(`dspot: depth must be >= 1, got ${args.depth}`);
     this.args = { ...args };
     this.pot = new PotModel(this.args);
-  }
-
-  get calibrated(): boolean {
-    return this.value !== null;
-  }
-
-  get current(): number | null {
-    return this.value;
   }
 
   update(score: number): ThresholdResult {

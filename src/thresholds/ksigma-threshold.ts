@@ -1,5 +1,6 @@
-import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
+import type { ThresholdResult, ThresholdState } from './threshold';
 import {
+  LearnedThreshold,
   assertMaxGrowth,
   WARMING_UP,
   assertFiniteScore,
@@ -32,7 +33,7 @@ export interface KSigmaThresholdArgs {
  * const t = new KSigmaThreshold({ k: 4, halfLife: 1000, calibration: 100, maxGrowth: 0.01 });
  * for (const s of scores) t.update(s);
  */
-export class KSigmaThreshold implements Threshold {
+export class KSigmaThreshold extends LearnedThreshold {
   readonly kind = 'ksigma';
   private readonly args: KSigmaThresholdArgs;
   private readonly alpha: number;
@@ -40,10 +41,9 @@ export class KSigmaThreshold implements Threshold {
   private mean = 0;
   /** Sum of squared deviations while calibrating, the EWMA variance after. */
   private spread = 0;
-  /** The threshold in use: the estimate with its rise bounded; null while calibrating. */
-  private value: number | null = null;
 
   constructor(args: KSigmaThresholdArgs) {
+    super();
     if (!(args.k > 0)) throw new RangeError(`ksigma: k must be > 0, got ${args.k}`);
     if (!(args.halfLife >= 1))
       throw new RangeError(`ksigma: halfLife must be >= 1, got ${args.halfLife}`);
@@ -53,14 +53,6 @@ export class KSigmaThreshold implements Threshold {
     assertMaxGrowth('ksigma', args.maxGrowth);
     this.args = { ...args };
     this.alpha = 1 - Math.pow(2, -1 / args.halfLife);
-  }
-
-  get calibrated(): boolean {
-    return this.value !== null;
-  }
-
-  get current(): number | null {
-    return this.value;
   }
 
   update(score: number): ThresholdResult {

@@ -1,6 +1,12 @@
 import { GkSketch } from './gk-sketch';
-import type { Threshold, ThresholdResult, ThresholdState } from './threshold';
-import { WARMING_UP, assertFiniteScore, assertPrimeScores, assertScaleFactor } from './threshold';
+import type { ThresholdResult, ThresholdState } from './threshold';
+import {
+  LearnedThreshold,
+  WARMING_UP,
+  assertFiniteScore,
+  assertPrimeScores,
+  assertScaleFactor,
+} from './threshold';
 
 export interface QuantileThresholdArgs {
   /** The quantile of normal scores that becomes the threshold. */
@@ -23,26 +29,18 @@ export interface QuantileThresholdArgs {
  * @example
  * const t = new QuantileThreshold({ q: 0.999, epsilon: 1e-4, calibration: 5000 });
  */
-export class QuantileThreshold implements Threshold {
+export class QuantileThreshold extends LearnedThreshold {
   readonly kind = 'quantile';
   private readonly args: QuantileThresholdArgs;
   private sketch: GkSketch;
-  private value: number | null = null;
 
   constructor(args: QuantileThresholdArgs) {
+    super();
     if (!(args.q > 0 && args.q < 1))
       throw new RangeError(`quantile: q must be in (0,1), got ${args.q}`);
     if (!(args.calibration >= 1)) throw new RangeError(`quantile: calibration must be >= 1`);
     this.args = { ...args };
     this.sketch = new GkSketch(args.epsilon);
-  }
-
-  get calibrated(): boolean {
-    return this.value !== null;
-  }
-
-  get current(): number | null {
-    return this.value;
   }
 
   update(score: number): ThresholdResult {

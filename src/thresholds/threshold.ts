@@ -48,6 +48,28 @@ export interface Threshold {
   rescale(factor: number): void;
 }
 
+/**
+ * The kinds whose threshold is one learned value: `value` is the threshold in use, null
+ * while calibrating, and calibration is over once it is set.
+ */
+export abstract class LearnedThreshold implements Threshold {
+  abstract readonly kind: string;
+  protected value: number | null = null;
+
+  get calibrated(): boolean {
+    return this.value !== null;
+  }
+
+  get current(): number | null {
+    return this.value;
+  }
+
+  abstract update(score: number): ThresholdResult;
+  abstract prime(scores: readonly number[]): void;
+  abstract snapshot(): ThresholdState;
+  abstract rescale(factor: number): void;
+}
+
 /** A rescale factor must be a positive finite number. */
 export function assertScaleFactor(factor: number): void {
   if (!(factor > 0) || !Number.isFinite(factor))
