@@ -9,8 +9,12 @@
  *      (no model, no InfluxDB, kafkajs auto-commit), once before and once after the
  *      detector: the ratio is taken against their mean;
  *    - the broker's own limit: Kafka's ConsumerPerformance on the same preloaded topic and
- *      ProducerPerformance with records of the same size (kafka-tools, run with java).
- *    Also the detector's CPU per 1,000 frames (from /proc), less noisy than frames/s here.
+ *      ProducerPerformance with records of the same size (kafka-tools, run with java);
+ *    - the anchors of the detector's CPU: a kafkajs consume-only run, and the passthrough on
+ *      the JVM (bench/e2e/JavaPassthrough.java: kafka-clients from the stack's jars, Apache
+ *      Avro from Maven Central, resolved once by bench/e2e/pom.xml).
+ *    Every row with its CPU per 1,000 frames (the detector's from /proc), less noisy than
+ *    frames/s on a shared machine.
  * 2. Scale: two detector processes in one group over the same frames.
  * 3. Latency and memory: a fresh topic, frames produced at half the measured detector rate
  *    by a Java producer (bench/e2e/RateProducer.java: a kafkajs one here took a quarter of
@@ -31,7 +35,7 @@
  *                        [--latency-rate N (default half the detect rate)]
  *                        [--warmup-seconds 60] [--batch-max-size 256]
  *                        [--max-in-flight 10000] [--skip-limits] [--skip-passthrough]
- *                        [--skip-scale] [--skip-latency] [--skip-images]
+ *                        [--skip-scale] [--skip-latency] [--skip-images] [--skip-anchors]
  *                        [--profile DIR] [--detector-node-args "..."] [--detector-log FILE]
  *                        [--keep]
  *
@@ -39,7 +43,7 @@
  * INFLUX_URL) and a built CLI (`npm run build`; `npm run bench:e2e` builds it).
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../src/codecs/avro-codec';
@@ -52,10 +56,12 @@ import { trainAndStore } from '../src/registry/train-and-store';
 import {
   arg,
   brokers,
+  consumeOnly,
   dropBenchDatabases,
   flag,
   freePort,
   influxUrl,
+  javaPassthrough,
   javaTool,
   log,
   passthrough,
@@ -87,6 +93,12 @@ const profileDir = arg('profile', '');
 // The detector's settings that bound how much is in flight (the pipeline defaults).
 const batchMaxSize = Number(arg('batch-max-size', '256'));
 const maxInFlight = Number(arg('max-in-flight', '10000'));
+
+/** The machine's 1, 5 and 15 minute load averages, as `uptime` prints them. */
+const loadAverage = () =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(', ');
 
 /** Preloads `n` synthetic frames; returns frames/s of the aestream KafkaSink and the mean value size. */
 async function preload(kafka: Kafka, topic: string, n: number, sources: number) {
@@ -512,11 +524,12 @@ async function main(): Promise<void> {
   const store = join(dir, 'models');
   const input = `bench-e2e-in-${stamp}`;
   const rawOut = `bench-e2e-raw-${stamp}`;
+  const javaOut = `bench-e2e-java-${stamp}`;
   const events = `bench-e2e-events-${stamp}`;
   const perfTopic = `bench-e2e-perf-${stamp}`;
-  const topics = [input, rawOut, events, `${events}.dlq`, perfTopic];
+  const topics = [input, rawOut, javaOut, events, `${events}.dlq`, perfTopic];
   await admin.createTopics({
-    topics: [input, rawOut, events]
+    topics: [input, rawOut, javaOut, events]
       .map((topic) => ({ topic, numPartitions: partitions }))
       .concat([{ topic: `${events}.dlq`, numPartitions: 1 }]),
     waitForLeaders: true,
@@ -587,6 +600,20 @@ async function main(): Promise<void> {
   log(
     `kafkajs passthrough: ${Math.round(raw1.framesPerSecond)}/s, CPU ${raw1.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames`,
   );
+  // The anchors: what the Kafka client alone costs in Node, and the passthrough on the JVM.
+  const skipAnchors = flag('skip-anchors');
+  const consumed = skipAnchors
+    ? { framesPerSecond: NaN, seconds: NaN, cpuMsPer1kFrames: NaN }
+    : await consumeOnly(kafka, input, frames, { partitions, group: `bench-e2e-consume-${stamp}` });
+  log(
+    `kafkajs consume-only: ${Math.round(consumed.framesPerSecond)}/s, CPU ${consumed.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames`,
+  );
+  const jvm = skipAnchors
+    ? { framesPerSecond: NaN, seconds: NaN, cpuMsPer1kFrames: NaN }
+    : javaPassthrough(input, javaOut, frames, `bench-e2e-java-${stamp}`, 'sensor-frame.avsc');
+  log(
+    `Java passthrough: ${Math.round(jvm.framesPerSecond)}/s, CPU ${jvm.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames`,
+  );
 
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   const child = startDetectorProcess(pipeline.file, profileDir || null);
@@ -651,23 +678,25 @@ async function main(): Promise<void> {
   const totalSeconds = (performance.now() - t0) / 1000;
 
   const ratio = det.framesPerSecond / raw.framesPerSecond;
-  const rows: Array<[string, number]> = [
-    ['kafka ConsumerPerformance (fetch only)', limits.consumerRate],
-    ['kafka ProducerPerformance (same size)', limits.producerRate],
-    ['aestream KafkaSink preload', pre.framesPerSecond],
-    ['kafkajs consume->decode->encode->produce', raw.framesPerSecond],
-    ['aestream detect (child process)', det.framesPerSecond],
+  const rows: Array<[string, number, number]> = [
+    ['kafka ConsumerPerformance (fetch only)', limits.consumerRate, NaN],
+    ['kafka ProducerPerformance (same size)', limits.producerRate, NaN],
+    ['aestream KafkaSink preload', pre.framesPerSecond, NaN],
+    ['kafkajs consume only', consumed.framesPerSecond, consumed.cpuMsPer1kFrames],
+    ['Java consume->decode->encode->produce', jvm.framesPerSecond, jvm.cpuMsPer1kFrames],
+    ['kafkajs consume->decode->encode->produce', raw.framesPerSecond, raw.cpuMsPer1kFrames],
+    ['aestream detect (child process)', det.framesPerSecond, det.cpuMsPer1kFrames],
   ];
-  if (two) rows.push(['2 x aestream detect (one group)', two.framesPerSecond]);
+  if (two) rows.push(['2 x aestream detect (one group)', two.framesPerSecond, NaN]);
   console.log(
     `\nthroughput: ${frames} SensorFrames (${sourcesCount} sources, ${features} features, window ${window}), ${partitions} partitions, mean value ${pre.meanValueBytes.toFixed(1)} B, batch.maxSize ${batchMaxSize}`,
   );
   console.log(
-    '  what                                          frames/s   vs passthrough   vs broker consumer',
+    '  what                                          frames/s   vs passthrough   vs broker consumer   CPU ms/1k frames',
   );
-  for (const [name, rate] of rows) {
+  for (const [name, rate, cpu] of rows) {
     console.log(
-      `  ${name.padEnd(42)} ${String(Math.round(rate)).padStart(10)}   ${(rate / raw.framesPerSecond).toFixed(2).padStart(14)}   ${(rate / limits.consumerRate).toFixed(3).padStart(18)}`,
+      `  ${name.padEnd(42)} ${String(Math.round(rate)).padStart(10)}   ${(rate / raw.framesPerSecond).toFixed(2).padStart(14)}   ${(rate / limits.consumerRate).toFixed(3).padStart(18)}   ${(Number.isFinite(cpu) ? cpu.toFixed(1) : '-').padStart(16)}`,
     );
   }
   console.log(
@@ -675,6 +704,10 @@ async function main(): Promise<void> {
   );
   console.log(
     `  target: detect >= 0.70 x passthrough: ${ratio.toFixed(2)} (${ratio >= 0.7 ? 'met' : 'NOT met'})${two ? `; 2 detectors x${two.factor.toFixed(2)}` : ''}`,
+  );
+  const vsJvm = det.cpuMsPer1kFrames / jvm.cpuMsPer1kFrames;
+  console.log(
+    `  target: detect CPU <= 10 ms per 1,000 frames and <= 2 x the Java passthrough: ${det.cpuMsPer1kFrames.toFixed(1)} ms, x${vsJvm.toFixed(2)} (${det.cpuMsPer1kFrames <= 10 && vsJvm <= 2 ? 'met' : 'NOT met'}); load ${loadAverage()}`,
   );
   if (lat) {
     console.log(
@@ -736,7 +769,7 @@ async function main(): Promise<void> {
 
   const outDir = join(root, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  const skipped = ['limits', 'passthrough', 'scale', 'latency', 'images'].filter((x) =>
+  const skipped = ['limits', 'passthrough', 'anchors', 'scale', 'latency', 'images'].filter((x) =>
     flag(`skip-${x}`),
   );
   const result = {
@@ -768,10 +801,20 @@ async function main(): Promise<void> {
       met: ratio >= 0.7,
       detectVsBrokerConsumer: det.framesPerSecond / limits.consumerRate,
       passthroughVsBrokerConsumer: raw.framesPerSecond / limits.consumerRate,
-      cpuMsPer1kFrames: { passthrough: raw.cpuMsPer1kFrames, detect: det.cpuMsPer1kFrames },
+      // Stable keys: the detector and its anchors, each process's own CPU over its frames.
+      cpuMsPer1kFrames: {
+        detect: det.cpuMsPer1kFrames,
+        javaPassthrough: jvm.cpuMsPer1kFrames,
+        kafkajsConsumeOnly: consumed.cpuMsPer1kFrames,
+        kafkajsPassthrough: raw.cpuMsPer1kFrames,
+      },
+      kafkajsConsumeOnlyFramesPerSecond: Math.round(consumed.framesPerSecond),
+      javaPassthroughFramesPerSecond: Math.round(jvm.framesPerSecond),
+      detectCpuVsJavaPassthrough: vsJvm,
+      loadAverage: loadAverage(),
       detect: det,
       perfToolOutput: { producer: limits.producerLine, consumer: limits.consumerLine },
-      note: 'detect = `aestream detect` CLI child process (model dense-ae 128-32-8, SPOT per source: with 100 readings per source every source is still calibrating, so no score is judged; events to Kafka, scores to InfluxDB), rate between the first and the last committed-offset sample; passthrough = kafkajs eachBatch, avsc decode+encode, idempotent produce, kafkajs auto-commit, run before and after the detector (mean); broker = kafka-tools 3.9.1 perf classes',
+      note: 'detect = `aestream detect` CLI child process (model dense-ae 128-32-8, SPOT per source: with 100 readings per source every source is still calibrating, so no score is judged; events to Kafka, scores to InfluxDB), rate between the first and the last committed-offset sample; passthrough = kafkajs eachBatch, avsc decode+encode, idempotent produce, kafkajs auto-commit, run before and after the detector (mean); kafkajsConsumeOnly = kafkajs eachBatch doing nothing with the records; javaPassthrough = bench/e2e/JavaPassthrough.java (kafka-clients 3.9.1, Apache Avro 1.12.2 generic records, idempotent produce, auto-commit) in its own JVM, CPU of all its threads; broker = kafka-tools 3.9.1 perf classes',
     },
     latency: lat
       ? {

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Type } from 'avsc';
 import { InfluxDB } from 'influx';
-import { Partitioners, type Admin, type Kafka } from 'kafkajs';
+import { Partitioners, type Admin, type EachBatchPayload, type Kafka } from 'kafkajs';
 import { consumerLag } from '../../src/connectors/kafka/consumer-lag';
 import { cliNodeFlags } from '../../test/helpers/detector-process';
 
@@ -63,23 +63,21 @@ export function percentiles(sorted: number[]): Percentiles {
   };
 }
 
-/** Plain kafkajs consume -> avsc decode -> avsc encode -> produce, until `n` frames went through. */
-export async function passthrough(
+/**
+ * Consumes the first `n` records of `topic` (a new group, from its start, kafkajs
+ * auto-commit) through `each`; returns frames/s and this process's CPU per 1,000 frames,
+ * both from the first batch on (the process does nothing else meanwhile).
+ */
+async function consumeN(
   kafka: Kafka,
-  input: string,
-  output: string,
+  topic: string,
   n: number,
-  o: { schema: string; partitions: number; group: string },
+  o: { partitions: number; group: string },
+  each: (payload: EachBatchPayload) => Promise<void>,
 ) {
-  const type = Type.forSchema(JSON.parse(readFileSync(join(root, 'schemas', o.schema), 'utf8')));
   const consumer = kafka.consumer({ groupId: o.group, maxWaitTimeInMs: 200 });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await Promise.all([consumer.connect(), producer.connect()]);
-  await consumer.subscribe({ topics: [input], fromBeginning: true });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
   let first = 0;
   let cpuAtFirst = process.cpuUsage();
   let done = 0;
@@ -92,35 +90,142 @@ export async function passthrough(
   consumer.on(consumer.events.CRASH, (e) => fail(e.payload.error));
   await consumer.run({
     partitionsConsumedConcurrently: o.partitions,
-    eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+    eachBatch: async (payload) => {
       if (first === 0) {
         first = performance.now();
         cpuAtFirst = process.cpuUsage();
       }
-      for (let i = 0; i < batch.messages.length; i += 5_000) {
-        const chunk = batch.messages.slice(i, i + 5_000);
-        await producer.send({
-          topic: output,
-          messages: chunk.map((m) => ({
-            key: m.key,
-            value: type.toBuffer(type.fromBuffer(m.value as Buffer)),
-            headers: m.headers,
-          })),
-        });
-        resolveOffset(chunk[chunk.length - 1].offset);
-        await heartbeat();
-      }
-      done += batch.messages.length;
+      await each(payload);
+      done += payload.batch.messages.length;
       if (done >= n) finish();
     },
   });
   await finished;
   const seconds = (performance.now() - first) / 1000;
   const cpu = process.cpuUsage(cpuAtFirst);
-  await Promise.all([consumer.disconnect(), producer.disconnect()]);
-  // This process's CPU per 1,000 frames (it does nothing else meanwhile).
-  const cpuMsPer1kFrames = (cpu.user + cpu.system) / n;
-  return { framesPerSecond: n / seconds, seconds, cpuMsPer1kFrames };
+  await consumer.disconnect();
+  return { framesPerSecond: n / seconds, seconds, cpuMsPer1kFrames: (cpu.user + cpu.system) / n };
+}
+
+/** Plain kafkajs consume -> avsc decode -> avsc encode -> produce, until `n` frames went through. */
+export async function passthrough(
+  kafka: Kafka,
+  input: string,
+  output: string,
+  n: number,
+  o: { schema: string; partitions: number; group: string },
+) {
+  const type = Type.forSchema(JSON.parse(readFileSync(join(root, 'schemas', o.schema), 'utf8')));
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  const result = await consumeN(kafka, input, n, o, async ({ batch, resolveOffset, heartbeat }) => {
+    for (let i = 0; i < batch.messages.length; i += 5_000) {
+      const chunk = batch.messages.slice(i, i + 5_000);
+      await producer.send({
+        topic: output,
+        messages: chunk.map((m) => ({
+          key: m.key,
+          value: type.toBuffer(type.fromBuffer(m.value as Buffer)),
+          headers: m.headers,
+        })),
+      });
+      resolveOffset(chunk[chunk.length - 1].offset);
+      await heartbeat();
+    }
+  });
+  await producer.disconnect();
+  return result;
+}
+
+/**
+ * Plain kafkajs consume of `n` records of `topic`, nothing done with them but reading each
+ * value's length: the floor of any kafkajs detector.
+ */
+export async function consumeOnly(
+  kafka: Kafka,
+  topic: string,
+  n: number,
+  o: { partitions: number; group: string },
+) {
+  let bytes = 0;
+  const result = await consumeN(kafka, topic, n, o, async ({ batch }) => {
+    for (const m of batch.messages) bytes += m.value?.length ?? 0;
+  });
+  return { ...result, bytes };
+}
+
+/** Apache Avro's jars for the Java passthrough, resolved from Maven Central once per machine. */
+export const avroLibs =
+  process.env.AESTREAM_BENCH_AVRO_LIBS ?? join(homedir(), '.cache', 'aestream', 'bench-avro-libs');
+
+function resolveAvroLibs(): void {
+  if (existsSync(join(avroLibs, '.complete'))) return;
+  const r = spawnSync(
+    'mvn',
+    [
+      '-q',
+      '-B',
+      '-f',
+      join(root, 'bench', 'e2e', 'pom.xml'),
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${avroLibs}`,
+      '-DincludeScope=runtime',
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  if (r.status !== 0)
+    throw new Error(
+      `mvn could not resolve Apache Avro (${r.status}): ${(r.stdout + r.stderr).slice(-2000)}`,
+    );
+  writeFileSync(join(avroLibs, '.complete'), '');
+}
+
+/**
+ * The JVM anchor: bench/e2e/JavaPassthrough.java (kafka-clients from the stack's jars, Apache
+ * Avro generic decode and encode, idempotent produce) over the first `n` records of `input`,
+ * in its own process. CPU per 1,000 frames is that process's, all threads.
+ */
+export function javaPassthrough(
+  input: string,
+  output: string,
+  n: number,
+  group: string,
+  schema: string,
+) {
+  resolveAvroLibs();
+  const r = spawnSync(
+    'java',
+    [
+      '-Xmx512m',
+      '-Dlog4j.configuration=file:/dev/null',
+      // Avro's jars first: it needs a newer Jackson than the broker's.
+      '-cp',
+      `${avroLibs}/*:${kafkaLibs}/*`,
+      join(root, 'bench', 'e2e', 'JavaPassthrough.java'),
+      brokers,
+      input,
+      output,
+      String(n),
+      group,
+      join(root, 'schemas', schema),
+    ],
+    { encoding: 'utf8', timeout: 600_000 },
+  );
+  const done = /^done frames=(\d+) seconds=([\d.E-]+) cpuMs=(\d+) failed=(\d+)$/m.exec(r.stdout);
+  if (r.status !== 0 || !done)
+    throw new Error(`JavaPassthrough failed (${r.status}): ${(r.stdout + r.stderr).slice(-2000)}`);
+  const [frames, seconds, cpuMs, failed] = done.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (failed > 0) throw new Error(`JavaPassthrough: ${failed} of ${frames} records not acked`);
+  return { framesPerSecond: frames / seconds, seconds, cpuMsPer1kFrames: cpuMs / (frames / 1000) };
 }
 
 export function javaTool(cls: string, args: string[]): string {
