@@ -90,7 +90,7 @@ export function parsePosition(text: string, option: string, now = Date.now()): R
     return parseRangeSpec(text, option);
   } catch (err) {
     if (err instanceof AeError) {
-      throw new AeError(err.code, `${err.message}, or a time back from now (-30m, -1h, -2d)`);
+      throw new AeError(err.code, `${err.detail}, or a time back from now (-30m, -1h, -2d)`);
     }
     throw err;
   }

@@ -41,7 +41,7 @@ function pngPixels(frame: ImageFrame, out: Float32Array): Float32Array {
   try {
     png = PNG.sync.read(frame.data);
   } catch (err) {
-    throw new AeError(ErrorCodes.IMAGE_DECODE, `PNG does not decode: ${(err as Error).message}`, {
+    throw new AeError(ErrorCodes.IMAGE_DECODE, `PNG: ${(err as Error).message}`, {
       cause: err,
     });
   }

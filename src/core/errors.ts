@@ -73,6 +73,50 @@ export const ErrorCodes = {
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
+/**
+ * The message of each code, one table as fastify's `createError` keeps: the wording is
+ * here, and a call site passes only `{detail}`, the specifics (which file, value, topic).
+ */
+export const ErrorMessages: { readonly [C in ErrorCode]: string } = {
+  AE_ERR_CONFIG_YAML: 'not valid YAML: {detail}',
+  AE_ERR_CONFIG_INVALID: 'invalid configuration: {detail}',
+  AE_ERR_CONFIG_ENV: 'environment variable not set: {detail}',
+  AE_ERR_CONFIG_FILE_NOT_FOUND: 'file not found: {detail}',
+  AE_ERR_CLI_USAGE: 'invalid usage: {detail}',
+  AE_ERR_BACKEND_UNAVAILABLE: 'backend unavailable: {detail}',
+  AE_ERR_MODEL_NOT_FOUND: 'model not found: {detail}',
+  AE_ERR_MODEL_CORRUPT: 'damaged model: {detail}',
+  AE_ERR_MODEL_INCOMPATIBLE: 'incompatible model: {detail}',
+  AE_ERR_DATA_INVALID: 'unusable data: {detail}',
+  AE_ERR_AVRO_DECODE: 'Avro decoding failed: {detail}',
+  AE_ERR_AVRO_ENCODE: 'Avro encoding failed: {detail}',
+  AE_ERR_SCHEMA_UNKNOWN: 'unknown schema: {detail}',
+  AE_ERR_SCHEMA_INCOMPATIBLE: 'incompatible schemas: {detail}',
+  AE_ERR_SCHEMA_INVALID: 'invalid schema: {detail}',
+  AE_ERR_SCHEMA_REGISTRY: 'schema registry failed: {detail}',
+  AE_ERR_FRAME_SHAPE: 'wrong frame shape: {detail}',
+  AE_ERR_IMAGE_SIZE: 'wrong image size: {detail}',
+  AE_ERR_IMAGE_DECODE: 'image does not decode: {detail}',
+  AE_ERR_NON_FINITE: 'value not finite or too large: {detail}',
+  AE_ERR_FRAME_INVALID: 'invalid frame: {detail}',
+  AE_ERR_KAFKA: 'Kafka failed: {detail}',
+  AE_ERR_INFLUX_WRITE: 'InfluxDB write failed: {detail}',
+  AE_ERR_INFLUX_AUTH:
+    'InfluxDB refused the credentials ({detail}): check output.influx.username and password/passwordFile',
+  AE_ERR_SHUTDOWN_TIMEOUT: 'shutdown timed out: {detail}',
+  AE_ERR_FILE_FORMAT: 'unreadable file: {detail}',
+  AE_ERR_THRESHOLD_STATE: 'unusable threshold state: {detail}',
+  AE_ERR_THRESHOLD_COMMAND: 'invalid threshold command: {detail}',
+  AE_ERR_NAB_FORMAT: 'not NAB data: {detail}',
+  AE_ERR_REPLAY_RANGE: 'invalid replay range: {detail}',
+  AE_ERR_REPLAY_EMPTY_RANGE: 'nothing to replay: {detail}',
+};
+
+/** The message of `code` with its placeholders filled in (an unknown one is left as it is). */
+export function formatError(code: ErrorCode, params: Readonly<Record<string, string>>): string {
+  return ErrorMessages[code].replace(/\{(\w+)\}/g, (whole, name: string) => params[name] ?? whole);
+}
+
 export interface AeErrorOptions {
   cause?: unknown;
   /** True when the same operation may succeed later (network faults, a broker restart). */
@@ -81,13 +125,16 @@ export interface AeErrorOptions {
 
 export class AeError extends Error {
   readonly code: ErrorCode;
+  /** The specifics the call site gave; `message` is the code's template filled with it. */
+  readonly detail: string;
   readonly retriable: boolean;
   override readonly cause?: unknown;
 
-  constructor(code: ErrorCode, message: string, options: AeErrorOptions = {}) {
-    super(message);
+  constructor(code: ErrorCode, detail: string, options: AeErrorOptions = {}) {
+    super(formatError(code, { detail }));
     this.name = 'AeError';
     this.code = code;
+    this.detail = detail;
     this.retriable = options.retriable ?? false;
     if (options.cause !== undefined) this.cause = options.cause;
   }

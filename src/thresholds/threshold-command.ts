@@ -67,10 +67,7 @@ export function thresholdCommandFromRecord(record: ThresholdCommandRecord): Thre
 export function parseThresholdCommand(data: unknown): ThresholdCommand {
   const parsed = thresholdCommandSchema.safeParse(data);
   if (!parsed.success) {
-    throw new AeError(
-      ErrorCodes.THRESHOLD_COMMAND,
-      `invalid threshold command: ${z.prettifyError(parsed.error)}`,
-    );
+    throw new AeError(ErrorCodes.THRESHOLD_COMMAND, z.prettifyError(parsed.error));
   }
   return parsed.data;
 }

@@ -31,26 +31,22 @@ export function decodeRegistryState(text: string): ThresholdRegistry {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new AeError(
-      ErrorCodes.THRESHOLD_STATE,
-      `threshold state is not JSON: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw new AeError(ErrorCodes.THRESHOLD_STATE, `not JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const parsed = registryStateSchema.safeParse(data);
   if (!parsed.success) {
     throw new AeError(
       ErrorCodes.THRESHOLD_STATE,
-      `threshold state is invalid: ${z.prettifyError(parsed.error)}`,
+      `not a registry snapshot: ${z.prettifyError(parsed.error)}`,
     );
   }
   try {
     return ThresholdRegistry.restore(parsed.data as RegistryState);
   } catch (err) {
-    throw new AeError(
-      ErrorCodes.THRESHOLD_STATE,
-      `threshold state cannot be restored: ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw new AeError(ErrorCodes.THRESHOLD_STATE, `cannot be restored: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }

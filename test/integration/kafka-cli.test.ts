@@ -206,7 +206,7 @@ describe('aestream produce / consume (real broker)', () => {
     await main(['node', 'aestream', 'produce', '-t', 'x', '--synthetic', '-f', 'a.csv']);
     expect(process.exitCode).toBe(1);
     expect(err.join('\n')).toContain(
-      'error AE_ERR_CLI_USAGE: give exactly one of --file FILE and --synthetic',
+      'error AE_ERR_CLI_USAGE: invalid usage: give exactly one of --file FILE and --synthetic',
     );
   });
 });

@@ -333,7 +333,7 @@ describe('aestream replay (real Kafka and InfluxDB)', () => {
     const empty = await runCli(['-p', pipelineFile, '--from', 'now', '--no-progress']);
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(
-      /error AE_ERR_REPLAY_EMPTY_RANGE: no records in \S+ from now to now/,
+      /error AE_ERR_REPLAY_EMPTY_RANGE: nothing to replay: no records in \S+ from now to now/,
     );
     const state = join(dir, 'not-state.json');
     writeFileSync(state, '{"version": 7}');
@@ -359,7 +359,7 @@ describe('aestream replay (real Kafka and InfluxDB)', () => {
     ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(
-      /error AE_ERR_MODEL_NOT_FOUND: model version 9 not in .* \(has: 1, 2\)/,
+      /error AE_ERR_MODEL_NOT_FOUND: model not found: model version 9 not in .* \(has: 1, 2\)/,
     );
   }, 60_000);
 });

@@ -135,7 +135,7 @@ describe('aestream detect', () => {
     const r = await run('detect', '-p', file, '--metrics-port', 'off');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /error AE_ERR_MODEL_NOT_FOUND: no model in .*models; train one with: aestream train -p <pipeline.yaml> --data <file>/,
+      /error AE_ERR_MODEL_NOT_FOUND: model not found: no model in .*models; train one with: aestream train -p <pipeline.yaml> --data <file>/,
     );
   }, 60_000);
 

@@ -62,7 +62,7 @@ describe('replay --from', () => {
     const r = await runMain('replay', '-p', 'pipelines/sensors.yaml', '--from', '-1y');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(
-      /error AE_ERR_REPLAY_RANGE: --from '-1y': .*, or a time back from now \(-30m, -1h, -2d\)/,
+      /error AE_ERR_REPLAY_RANGE: invalid replay range: --from '-1y': .*, or a time back from now \(-30m, -1h, -2d\)/,
     );
   });
 });

@@ -83,13 +83,9 @@ export function classifyInfluxError(err: unknown): AeError {
     (status !== undefined && status >= 500);
   if (status === 401 || status === 403) {
     // The body says only "authorization failed"; the credentials themselves are never quoted.
-    return new AeError(
-      ErrorCodes.INFLUX_AUTH,
-      `InfluxDB refused the credentials (${status}): check output.influx.username and password/passwordFile`,
-      { retriable: false },
-    );
+    return new AeError(ErrorCodes.INFLUX_AUTH, String(status), { retriable: false });
   }
-  return new AeError(ErrorCodes.INFLUX_WRITE, `InfluxDB write failed: ${messageOf(err)}`, {
+  return new AeError(ErrorCodes.INFLUX_WRITE, messageOf(err), {
     retriable,
   });
 }
@@ -204,7 +200,7 @@ export class InfluxSink {
       try {
         return toLine(point);
       } catch (err) {
-        throw new AeError(ErrorCodes.INFLUX_WRITE, `InfluxDB write failed: ${messageOf(err)}`);
+        throw new AeError(ErrorCodes.INFLUX_WRITE, messageOf(err));
       }
     });
     await this.writeLines(lines);

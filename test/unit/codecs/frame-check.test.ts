@@ -70,7 +70,7 @@ describe('checkFrame', () => {
     data.writeFloatLE(NaN, 12);
     const err = checkFrame(image({ encoding: 'RAW_F32', data }), imageConfig);
     expect(err?.code).toBe(ErrorCodes.NON_FINITE);
-    expect(err?.message).toBe('pixel 3 is NaN');
+    expect(err?.message).toBe('value not finite or too large: pixel 3 is NaN');
   });
 
   it('reads PNG dimensions from the header', () => {
@@ -79,6 +79,6 @@ describe('checkFrame', () => {
     expect(checkFrame(image({ encoding: 'PNG', data: png(4, 2) }), imageConfig)).toBeUndefined();
     const err = checkFrame(image({ encoding: 'PNG', data: png(2, 4) }), imageConfig);
     expect(err?.code).toBe(ErrorCodes.IMAGE_SIZE);
-    expect(err?.message).toBe('PNG is 2x4, expected 4x2');
+    expect(err?.message).toBe('wrong image size: PNG is 2x4, expected 4x2');
   });
 });

@@ -125,7 +125,7 @@ describe('logging variables', () => {
     const r = await lintWith({ AESTREAM_LOG_LEVEL: 'verbose' });
     expect(r.code).toBe(1);
     expect(r.err).toContain(
-      'error AE_ERR_CLI_USAGE: AESTREAM_LOG_LEVEL=verbose is not a log level: use one of fatal, error, warn, info, debug, trace, silent',
+      'error AE_ERR_CLI_USAGE: invalid usage: AESTREAM_LOG_LEVEL=verbose is not a log level: use one of fatal, error, warn, info, debug, trace, silent',
     );
   });
 

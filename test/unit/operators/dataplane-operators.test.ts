@@ -189,7 +189,7 @@ describe('deadLetter', () => {
     expect(m.headers).toEqual({
       trace: 'abc',
       [DlqHeaders.REASON]: 'AE_ERR_NON_FINITE',
-      [DlqHeaders.MESSAGE]: 'values[1] is NaN',
+      [DlqHeaders.MESSAGE]: 'value not finite or too large: values[1] is NaN',
       [DlqHeaders.TOPIC]: 'in',
       [DlqHeaders.PARTITION]: '0',
       [DlqHeaders.OFFSET]: '42',

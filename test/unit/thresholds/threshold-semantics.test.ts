@@ -325,6 +325,8 @@ describe('ThresholdRegistry', () => {
       /invalid threshold command/,
     );
     expect(() => decodeRegistryState('{')).toThrow(AeError);
-    expect(() => decodeRegistryState('{"version":2}')).toThrow(/threshold state is invalid/);
+    expect(() => decodeRegistryState('{"version":2}')).toThrow(
+      /unusable threshold state: not a registry snapshot/,
+    );
   });
 });
