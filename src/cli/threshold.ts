@@ -7,6 +7,7 @@ import { loadPipeline } from '../config/load-pipeline';
 import type { PipelineConfig } from '../config/pipeline-schema';
 import { AeError, ErrorCodes, messageOf } from '../core/errors';
 import { createKafka } from '../connectors/kafka/kafka-client';
+import { kafkaError } from '../connectors/kafka/kafka-errors';
 import { ensureSharedTopic } from '../connectors/kafka/pipeline-topic-source';
 import { createThresholdRegistry } from '../thresholds/threshold-registry';
 import { thresholdCommandFromRecord } from '../thresholds/threshold-command';
@@ -88,14 +89,7 @@ async function send(
     );
   } catch (err) {
     if (err instanceof AeError) throw err;
-    throw new AeError(
-      ErrorCodes.KAFKA,
-      `cannot send to ${topic} at ${String(brokers)}: ${messageOf(err)}`,
-      {
-        cause: err,
-        retriable: true,
-      },
-    );
+    throw kafkaError(`cannot send to ${topic} at ${String(brokers)}`, err);
   } finally {
     await producer.disconnect().catch(() => undefined);
   }

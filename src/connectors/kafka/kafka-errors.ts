@@ -4,6 +4,7 @@ import {
   KafkaJSProtocolError,
   KafkaJSSASLAuthenticationError,
 } from 'kafkajs';
+import { AeError, ErrorCodes, messageOf } from '../../core/errors';
 
 /**
  * The broker states that pass by themselves, by kafkajs protocol error type, with the
@@ -65,4 +66,12 @@ function isRefused(e: unknown): boolean {
 function causeOf(e: unknown): unknown {
   const { cause, originalError } = e as { cause?: unknown; originalError?: unknown };
   return cause ?? originalError;
+}
+
+/** AE_ERR_KAFKA for a failed Kafka call, `retriable` as isRetriableKafkaError judges its cause. */
+export function kafkaError(what: string, cause: unknown): AeError {
+  return new AeError(ErrorCodes.KAFKA, `${what}: ${messageOf(cause)}`, {
+    cause,
+    retriable: isRetriableKafkaError(cause),
+  });
 }

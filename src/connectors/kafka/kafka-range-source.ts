@@ -1,8 +1,9 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { Observable, type Subscriber } from 'rxjs';
-import { AeError, ErrorCodes, messageOf } from '../../core/errors';
+import { AeError } from '../../core/errors';
 import { logger } from '../../observability/logger';
 import type { KafkaRecord } from '../../core/kafka-record';
+import { kafkaError } from './kafka-errors';
 import type { PartitionRange } from './offset-range';
 
 export interface KafkaRangeSourceOptions {
@@ -302,12 +303,7 @@ class RangeRun {
 
   private fail(err: unknown): void {
     if (this.closed) return;
-    const error =
-      err instanceof AeError
-        ? err
-        : new AeError(ErrorCodes.KAFKA, `reading ${this.opts.topic}: ${messageOf(err)}`, {
-            cause: err,
-          });
+    const error = err instanceof AeError ? err : kafkaError(`reading ${this.opts.topic}`, err);
     this.subscriber?.error(error);
   }
 

@@ -5,11 +5,11 @@ import {
   type Kafka,
   type Producer,
 } from 'kafkajs';
-import { AeError, ErrorCodes, messageOf } from '../../core/errors';
+import { messageOf } from '../../core/errors';
 import { logger } from '../../observability/logger';
 import { gauge } from '../../observability/metrics';
 import { createKafka } from './kafka-client';
-import { isRetriableKafkaError } from './kafka-errors';
+import { isRetriableKafkaError, kafkaError } from './kafka-errors';
 import { OutageReport } from '../outage-report';
 import { defaultBackoff, retry, type BackoffPolicy } from '../retry';
 
@@ -115,10 +115,7 @@ export class KafkaSink {
       await this.producer.connect();
       this.connected = true;
     } catch (err) {
-      throw new AeError(ErrorCodes.KAFKA, `kafka sink ${this.topic}: ${messageOf(err)}`, {
-        cause: err,
-        retriable: true,
-      });
+      throw kafkaError(`sink ${this.topic}`, err);
     }
   }
 
@@ -200,14 +197,7 @@ export class KafkaSink {
           { topic: this.topic, err: messageOf(err), messages: batch.length },
           'kafka send failed',
         );
-        const error = new AeError(
-          ErrorCodes.KAFKA,
-          `send to ${this.topic} failed: ${messageOf(err)}`,
-          {
-            cause: err,
-            retriable: true,
-          },
-        );
+        const error = kafkaError(`send to ${this.topic}`, err);
         for (const p of batch) {
           if (!p.call.failed) p.call.reject(error);
           p.call.failed = true;

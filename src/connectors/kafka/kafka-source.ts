@@ -1,10 +1,10 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { Observable, type Subscriber } from 'rxjs';
-import { AeError, ErrorCodes, messageOf } from '../../core/errors';
+import { ErrorCodes, messageOf } from '../../core/errors';
 import { logger } from '../../observability/logger';
 import { createKafka } from './kafka-client';
 import type { KafkaRecord } from '../../core/kafka-record';
-import { isRetriableKafkaError } from './kafka-errors';
+import { isRetriableKafkaError, kafkaError } from './kafka-errors';
 import { OffsetTracker } from './offset-tracker';
 import { backoffDelay } from '../retry';
 
@@ -101,12 +101,7 @@ export class KafkaSource {
       }
       this.subscriber = subscriber;
       this.start().catch((err: unknown) => {
-        subscriber.error(
-          new AeError(ErrorCodes.KAFKA, `kafka source ${this.opts.topic}: ${messageOf(err)}`, {
-            cause: err,
-            retriable: true,
-          }),
-        );
+        subscriber.error(kafkaError(`source ${this.opts.topic}`, err));
       });
       return () => {
         void this.stop();
@@ -211,12 +206,7 @@ export class KafkaSource {
         void this.restartConsumer(consumer, e.payload.error);
         return;
       }
-      this.subscriber?.error(
-        new AeError(ErrorCodes.KAFKA, `kafka consumer crashed: ${messageOf(e.payload.error)}`, {
-          cause: e.payload.error,
-          retriable: true,
-        }),
-      );
+      this.subscriber?.error(kafkaError('consumer crashed', e.payload.error));
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: this.opts.fromBeginning });
@@ -250,12 +240,7 @@ export class KafkaSource {
         await this.restartConsumer(this.consumer, next);
         return;
       }
-      this.subscriber?.error(
-        new AeError(ErrorCodes.KAFKA, `kafka consumer cannot restart: ${messageOf(next)}`, {
-          cause: next,
-          retriable: true,
-        }),
-      );
+      this.subscriber?.error(kafkaError('consumer cannot restart', next));
     }
   }
 

@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { Observable } from 'rxjs';
 import { createAvroCodec } from '../../codecs/avro-codec';
-import { AeError, ErrorCodes, messageOf, type ErrorCode } from '../../core/errors';
+import { messageOf, type ErrorCode } from '../../core/errors';
 import { logger } from '../../observability/logger';
+import { kafkaError } from './kafka-errors';
 
 /**
  * Makes sure a shared control topic exists (one partition, so records keep their order);
@@ -20,21 +21,17 @@ export async function ensureSharedTopic(
   try {
     const existing = await admin.listTopics();
     if (existing.includes(topic)) return;
-    await admin
-      .createTopics({
-        topics: [
-          {
-            topic,
-            numPartitions: 1,
-            configEntries: options.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-          },
-        ],
-        waitForLeaders: true,
-      })
-      .catch((err: unknown) => {
-        // Another process may have created it in the meantime.
-        if (!/already exists/i.test(messageOf(err))) throw err;
-      });
+    // Resolves false, not an error, when another process created it in the meantime.
+    await admin.createTopics({
+      topics: [
+        {
+          topic,
+          numPartitions: 1,
+          configEntries: options.compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        },
+      ],
+      waitForLeaders: true,
+    });
   } finally {
     await admin.disconnect();
   }
@@ -120,12 +117,7 @@ export class PipelineTopicSource<T> {
       };
       start().catch((err: unknown) => {
         if (!this.stopped) {
-          subscriber.error(
-            new AeError(ErrorCodes.KAFKA, `${what}s on ${topic}: ${messageOf(err)}`, {
-              cause: err,
-              retriable: true,
-            }),
-          );
+          subscriber.error(kafkaError(`${what}s on ${topic}`, err));
         }
       });
       return () => void this.stop();
