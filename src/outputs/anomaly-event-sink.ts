@@ -16,6 +16,16 @@ export interface MessageWriter {
   sendMany(messages: readonly OutboundMessage[]): Promise<void>;
 }
 
+/** A record as a message of the output topics: encoded with the codec's headers, keyed and timestamped. */
+export function keyedMessage<T>(
+  codec: RecordCodec<T>,
+  key: string,
+  record: T,
+  timestamp: number,
+): OutboundMessage {
+  return { key, value: codec.encode(record), headers: { ...codec.headers }, timestamp };
+}
+
 /**
  * The anomaly output: judged inputs with the verdict `anomaly` become Avro AnomalyEvents
  * keyed by their source, timestamped with their event time: every one, or those the

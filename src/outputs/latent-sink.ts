@@ -2,7 +2,7 @@ import type { IPoint } from 'influx';
 import { eventTimeOf } from '../codecs/anomaly-events';
 import type { RecordCodec } from '../codecs/avro-codec';
 import type { Judged, BatchSink } from '../core/model-input';
-import type { MessageWriter } from './anomaly-event-sink';
+import { keyedMessage, type MessageWriter } from './anomaly-event-sink';
 import type { OutboundMessage } from '../connectors/kafka/kafka-sink';
 import type { PointWriter } from './score-sink';
 
@@ -62,12 +62,7 @@ export class LatentSink<F> implements BatchSink<F> {
   async write(batch: readonly Judged<F>[]): Promise<void> {
     const messages: OutboundMessage[] = batch.map((judged) => {
       const vector = toLatentVector(judged, this.pipeline);
-      return {
-        key: vector.source,
-        value: this.codec.encode(vector),
-        headers: { ...this.codec.headers },
-        timestamp: vector.eventTime,
-      };
+      return keyedMessage(this.codec, vector.source, vector, vector.eventTime);
     });
     if (messages.length > 0) await this.writer.sendMany(messages);
   }

@@ -3,7 +3,7 @@ import type { RecordCodec } from '../codecs/avro-codec';
 import type { FrameConfig } from '../core/frame-config';
 import type { Frame, ImageFrame, SensorFrame } from '../core/records';
 import type { Judged, BatchSink } from '../core/model-input';
-import type { MessageWriter } from './anomaly-event-sink';
+import { keyedMessage, type MessageWriter } from './anomaly-event-sink';
 import type { OutboundMessage } from '../connectors/kafka/kafka-sink';
 
 /**
@@ -94,12 +94,8 @@ export class ReconstructionSink<F> implements BatchSink<F> {
           row > 0
             ? rebuilt.subarray(rebuilt.length - (k - j) * row, rebuilt.length - (k - j - 1) * row)
             : rebuilt;
-        messages.push({
-          key: original.source,
-          value: this.codec.encode(reconstructedFrame(original, values)),
-          headers: { ...this.codec.headers },
-          timestamp: original.time,
-        });
+        const frame = reconstructedFrame(original, values);
+        messages.push(keyedMessage(this.codec, original.source, frame, original.time));
       });
     }
     if (messages.length > 0) await this.writer.sendMany(messages);
