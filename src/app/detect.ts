@@ -24,6 +24,7 @@ import { followCommands } from '../thresholds/follow-commands';
 import { ModelAwareJudge } from '../thresholds/model-aware-judge';
 import { createThresholdRegistry, type ThresholdRegistry } from '../thresholds/threshold-registry';
 import { detectFlow } from '../operators/detect-flow';
+import { openDetectorState } from './detect-state';
 import {
   closeStackOf,
   connectOn,
@@ -112,11 +113,13 @@ async function wireDetector(
   const judge = followModelsAndCommands(config, kafka, models, registry, metrics, stack);
   await reportLag(config, kafka, metrics, outputs.influx, models, options.reportIntervalMs, stack);
 
+  const state = await openDetectorState(config, kafka, judge, models, outputs.dlq, stack);
   const source = kafkaSourceFrom(
     options.shutdownMs !== undefined
       ? { ...config.input.kafka, shutdownMs: options.shutdownMs }
       : config.input.kafka,
     kafka,
+    state?.hooks,
   );
   const flow = source.records().pipe(
     tap({ subscribe: () => health.set('consumer', true) }),
@@ -128,6 +131,7 @@ async function wireDetector(
       judge: () => judge,
       sinks: outputs.sinks,
       metrics,
+      ...(state ? { state: state.states } : {}),
     }),
     tap((batch) => options.onScored?.(batch)),
   );

@@ -23,6 +23,7 @@ export const SCHEMA_FILES = {
   AnomalyEvent: 'anomaly-event.avsc',
   ModelRelease: 'model-release.avsc',
   ThresholdCommand: 'threshold-command.avsc',
+  SourceState: 'source-state.avsc',
 } as const;
 
 export type SchemaName = keyof typeof SCHEMA_FILES;

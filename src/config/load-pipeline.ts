@@ -86,6 +86,7 @@ function withDefaultTopics(data: z.infer<typeof pipelineSchema>): PipelineConfig
       kafka: data.output.kafka ?? { topic: `${data.name}.anomalies` },
       dlq: data.output.dlq ?? { topic: `${data.name}.dlq` },
     },
+    state: { ...data.state, topic: data.state.topic ?? `${data.name}.state` },
   };
 }
 

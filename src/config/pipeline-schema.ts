@@ -12,6 +12,7 @@ import { modelSchema } from '../training/model-config';
 import { retrainSchema } from '../retrain/retrain-config';
 import { microBatchSchema } from '../operators/micro-batch-config';
 import { scoreRulesSchema } from '../operators/score-rules';
+import { stateSchema } from '../operators/state-config';
 import { thresholdSchema } from '../thresholds/threshold-config';
 import { eventRulesSchema } from '../outputs/event-rules';
 
@@ -51,6 +52,7 @@ export const pipelineSchema = z
       latent: latentOutputSchema.optional(),
     }),
     retrain: retrainSchema.prefault({}),
+    state: stateSchema.prefault({}),
   })
   .describe('An aestream pipeline.');
 
@@ -60,4 +62,5 @@ export type PipelineConfig = z.infer<typeof pipelineSchema> & {
     kafka: { topic: string };
     dlq: { topic: string };
   };
+  state: { topic: string };
 };

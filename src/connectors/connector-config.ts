@@ -11,7 +11,7 @@ const brokerList = z
   .regex(/^[^\s,]+:\d+(,[^\s,]+:\d+)*$/, 'expected host:port[,host:port...]')
   .describe('Comma-separated bootstrap brokers, e.g. 127.0.0.1:9092');
 
-const topicName = z
+export const topicName = z
   .string()
   .min(1)
   .max(249)

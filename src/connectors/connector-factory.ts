@@ -9,7 +9,7 @@ import type {
 } from './connector-config';
 import { createKafka } from './kafka/kafka-client';
 import { KafkaSink } from './kafka/kafka-sink';
-import { KafkaSource } from './kafka/kafka-source';
+import { KafkaSource, type KafkaSourceOptions } from './kafka/kafka-source';
 
 /**
  * Builds the data-plane parts from the validated sections of a pipeline file.
@@ -19,8 +19,13 @@ import { KafkaSource } from './kafka/kafka-source';
  * const source = kafkaSourceFrom(config.input.kafka);
  * const dlq = kafkaSinkFrom(config.input.kafka.brokers, config.output.dlq);
  */
-export function kafkaSourceFrom(config: KafkaInputConfig, kafka?: Kafka): KafkaSource {
+export function kafkaSourceFrom(
+  config: KafkaInputConfig,
+  kafka?: Kafka,
+  hooks: Pick<KafkaSourceOptions, 'onAssign' | 'beforeCommit'> = {},
+): KafkaSource {
   return new KafkaSource({
+    ...hooks,
     brokers: config.brokers,
     topic: config.topic,
     group: config.group,

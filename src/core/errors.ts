@@ -63,6 +63,10 @@ export const ErrorCodes = {
   THRESHOLD_STATE: 'AE_ERR_THRESHOLD_STATE',
   /** A threshold command (aestream.control) that is not valid. */
   THRESHOLD_COMMAND: 'AE_ERR_THRESHOLD_COMMAND',
+  /** A state changelog record that does not decode or does not fit the pipeline (dead-lettered). */
+  STATE_DECODE: 'AE_ERR_STATE_DECODE',
+  /** A state changelog topic that is not compacted or not co-partitioned with the input. */
+  STATE_TOPIC: 'AE_ERR_STATE_TOPIC',
   /** A folder that does not have NAB's layout, or a NAB result file that does not match its data. */
   NAB_FORMAT: 'AE_ERR_NAB_FORMAT',
   /** A replay range spec (`--from` / `--to`) that cannot be parsed, or ends before it starts. */
@@ -107,6 +111,8 @@ export const ErrorMessages: { readonly [C in ErrorCode]: string } = {
   AE_ERR_FILE_FORMAT: 'unreadable file: {detail}',
   AE_ERR_THRESHOLD_STATE: 'unusable threshold state: {detail}',
   AE_ERR_THRESHOLD_COMMAND: 'invalid threshold command: {detail}',
+  AE_ERR_STATE_DECODE: 'source state not restored: {detail}',
+  AE_ERR_STATE_TOPIC: 'unusable state topic: {detail}',
   AE_ERR_NAB_FORMAT: 'not NAB data: {detail}',
   AE_ERR_REPLAY_RANGE: 'invalid replay range: {detail}',
   AE_ERR_REPLAY_EMPTY_RANGE: 'nothing to replay: {detail}',

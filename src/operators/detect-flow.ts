@@ -1,4 +1,4 @@
-import { tap, type Observable, type OperatorFunction } from 'rxjs';
+import { identity, tap, type Observable, type OperatorFunction } from 'rxjs';
 import type { RecordCodec } from '../codecs/avro-codec';
 import type { Frame, ImageFrame, SensorFrame } from '../core/records';
 import type { FrameConfig } from '../core/frame-config';
@@ -17,9 +17,10 @@ import { scoreRules, type ScoreRulesConfig } from './score-rules';
 import type { Judged, ModelInput, BatchSink } from '../core/model-input';
 import { toDeadLetters } from './to-dead-letters';
 import { imageInputs, sensorInputs } from './to-model-inputs';
-import { toPixels } from './to-pixels';
+import { toPixels, type PixelFrame } from './to-pixels';
+import type { SourceStates } from './source-states';
 import { validateFrames } from './validate-frames';
-import { writeAndAck } from './write-and-ack';
+import { writeAndAck, type BatchState } from './write-and-ack';
 
 /** The slice of a pipeline file the flow reads. */
 export interface DetectFlowConfig {
@@ -44,6 +45,8 @@ export interface DetectParts {
   /** Every output that must ack before the input records are acked. */
   sinks: readonly BatchSink<Frame>[];
   metrics?: DetectorMetrics;
+  /** Per-source state kept across restarts (detect): its windows, redo filter and captures. */
+  state?: SourceStates<Frame>;
 }
 
 /**
@@ -62,15 +65,21 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
     const framesIn = metrics?.framesIn.labels({ pipeline });
     const counted = framesIn ? records.pipe(tap(() => framesIn.inc())) : records;
     const decoded = counted.pipe(decodeRecords(parts.codec), validateFrames<Frame>(frame));
+    const state = parts.state;
     const inputs: Observable<ModelInput<Frame>> =
       frame.kind === 'sensor'
         ? (decoded as Observable<Outcome<SensorFrame>>).pipe(
             toDeadLetters<SensorFrame>(parts.dlq as DlqSink),
-            sensorInputs(frame),
+            state ? (state as SourceStates<SensorFrame>).skipRedone() : identity,
+            sensorInputs(
+              frame,
+              (state as SourceStates<SensorFrame> | undefined)?.windows ?? undefined,
+            ),
           )
         : (decoded as Observable<Outcome<ImageFrame>>).pipe(
             toPixels(),
             toDeadLetters(parts.dlq as DlqSink),
+            state ? (state as unknown as SourceStates<PixelFrame>).skipRedone() : identity,
             imageInputs(),
           );
     return inputs.pipe(
@@ -89,7 +98,7 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
         frame.kind === 'sensor' ? frame.features : 0,
       ),
       applyThresholds<Frame>(parts.judge),
-      writeAndAck<Frame>(parts.sinks),
+      writeAndAck<Frame>(parts.sinks, undefined, state as BatchState<Frame, unknown> | undefined),
       tap((batch) => {
         if (!metrics) return;
         const now = Date.now();

@@ -126,12 +126,55 @@ export class SensorWindows<T> {
     return view;
   }
 
+  /**
+   * Sets a source's ring as if it had seen `readings` readings, the last of them `values`
+   * (the min(readings, W-1) latest, oldest first, D each): its next reading closes the same
+   * window, partial or not, as in the run the state was taken from.
+   *
+   * @example windows.restore('pump-1', { readings: 70, values: last63 })
+   */
+  restore(key: string, state: { readings: number; values: ArrayLike<number> }): void {
+    const { window } = this.shape;
+    const n = Math.min(state.readings, window - 1);
+    if (
+      !Number.isInteger(state.readings) ||
+      state.readings < 0 ||
+      state.values.length !== n * this.rowSize
+    )
+      throw new RangeError(
+        `SensorWindows: a state of ${state.readings} readings needs ${n * this.rowSize} values, got ${state.values.length}`,
+      );
+    const ring = new Ring<T>(this.size);
+    ring.count = state.readings;
+    for (let i = 0; i < n; i++) {
+      const slot = ((state.readings - n + i) % window) * this.rowSize;
+      for (let d = 0; d < this.rowSize; d++)
+        ring.data[slot + d] = state.values[i * this.rowSize + d]!;
+    }
+    this.rings.set(key, ring);
+  }
+
   /** Forgets a source, e.g. when its partition is revoked; returns the items it still held. */
   drop(key: string): T[] {
     const ring = this.rings.get(key);
     this.rings.delete(key);
     return ring ? ring.pending : [];
   }
+}
+
+/**
+ * What `restore` takes back from a window the source closed after `readings` readings: its
+ * min(readings, W-1) latest readings (the window without its oldest row), a copy.
+ *
+ * @example windowTail(w.data, 70, { window: 64, features: 1 }) // the 63 latest values
+ */
+export function windowTail(
+  data: Float32Array,
+  readings: number,
+  shape: { window: number; features: number },
+): Float32Array {
+  const n = Math.min(readings, shape.window - 1);
+  return data.slice((shape.window - n) * shape.features, shape.window * shape.features);
 }
 
 /**

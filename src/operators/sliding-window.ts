@@ -4,7 +4,8 @@ import { SensorWindows, type SensorWindow, type WindowShape } from './sensor-win
 /**
  * Turns a stream of sensor readings into per-source sliding windows (W readings of D
  * values, a new window every `stride` readings once W are there). State lives per
- * subscription, so a resubscribe after a restart starts clean.
+ * subscription, so a resubscribe after a restart starts clean, unless `shared` windows are
+ * given (a detector that keeps and restores its sources' state).
  *
  * @example readings$.pipe(slidingWindow({ window: 64, stride: 1, features: 1 }, (r) => r.source, (r) => r.values))
  */
@@ -12,10 +13,11 @@ export function slidingWindow<T>(
   shape: WindowShape,
   keyOf: (item: T) => string,
   valuesOf: (item: T) => ArrayLike<number>,
+  shared?: SensorWindows<T>,
 ): OperatorFunction<T, SensorWindow<T>> {
   return (source) =>
     defer(() => {
-      const windows = new SensorWindows<T>(shape);
+      const windows = shared ?? new SensorWindows<T>(shape);
       return source.pipe(
         map((item) => windows.push(keyOf(item), valuesOf(item), item)),
         filter((w): w is SensorWindow<T> => w !== null),

@@ -4,16 +4,18 @@ import type { SensorFrame } from '../core/records';
 import type { Accepted } from '../core/kafka-record';
 import type { ModelInput } from '../core/model-input';
 import { slidingWindow } from './sliding-window';
+import type { SensorWindows } from './sensor-windows';
 import type { PixelFrame } from './to-pixels';
 
 /**
  * Sensor readings into model inputs: per-source sliding windows (W x D), each carrying
- * the records it covers. Keyed by the frame's source id.
+ * the records it covers. Keyed by the frame's source id; `windows` when the caller keeps them.
  *
  * @example accepted$.pipe(sensorInputs({ kind: 'sensor', features: 1, window: 64, stride: 1 }))
  */
 export function sensorInputs(
   frame: SensorFrameConfig,
+  windows?: SensorWindows<Accepted<SensorFrame>>,
 ): OperatorFunction<Accepted<SensorFrame>, ModelInput<SensorFrame>> {
   return (source) =>
     source.pipe(
@@ -21,6 +23,7 @@ export function sensorInputs(
         frame,
         (a) => a.value.source,
         (a) => a.value.values,
+        windows,
       ),
     );
 }

@@ -1,6 +1,12 @@
 import { defer, mergeMap, type OperatorFunction } from 'rxjs';
 import type { BatchSink, Judged } from '../core/model-input';
 
+/** What a batch leaves of its sources' state: taken when it is written, kept when it is acked. */
+export interface BatchState<F, C> {
+  capture(batch: readonly Judged<F>[]): C;
+  acked(captured: C): void;
+}
+
 /**
  * Writes each judged batch to every sink at once and, only when all of them have
  * acknowledged, acks every record the batch covers (so their offsets can be committed:
@@ -14,11 +20,16 @@ import type { BatchSink, Judged } from '../core/model-input';
  * sink (the events) run ahead of a slow one (InfluxDB); the records in flight are bounded by
  * the source's `maxInFlight` (and the InfluxSink's `maxBuffered`). README, Performance.
  *
+ * With `state`, the sources' state after each batch is captured as the batch is handed to
+ * the sinks and handed back to it once they acknowledged, before the records are acked: a
+ * commit (which writes the state first) never covers a frame whose state is not kept.
+ *
  * @example judged$.pipe(writeAndAck([eventsSink, scoresSink]))
  */
 export function writeAndAck<F>(
   sinks: readonly BatchSink<F>[],
   maxInFlight = 256,
+  state?: BatchState<F, unknown>,
 ): OperatorFunction<Judged<F>[], Judged<F>[]> {
   return (judged$) =>
     defer(() => {
@@ -26,8 +37,11 @@ export function writeAndAck<F>(
       let previous: Promise<unknown> = Promise.resolve();
       return judged$.pipe(
         mergeMap((batch: Judged<F>[]) => {
+          // Taken now, before a later batch is judged: the state its acks will stand for.
+          const captured = state?.capture(batch);
           const written = Promise.all(sinks.map((sink) => sink.write(batch)));
           const acked = Promise.all([written, previous]).then(() => {
+            if (state) state.acked(captured);
             for (const judged of batch)
               for (const accepted of judged.covered) accepted.record.ack();
             return batch;

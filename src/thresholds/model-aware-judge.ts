@@ -1,5 +1,6 @@
 import { logger } from '../observability/logger';
 import type { ThresholdDecision, ThresholdRegistry, ScoreJudge } from './threshold-registry';
+import type { ThresholdState } from './threshold';
 
 /**
  * The threshold registry as the detector judges with it across model versions. Each
@@ -49,9 +50,8 @@ export class ModelAwareJudge implements ScoreJudge {
     }
     // New sources calibrate from the new version's scores (or the old ones, rescaled below).
     const calibration = this.calibrations.get(version);
-    const from = this.scales.get(previous);
-    const to = this.scales.get(version);
-    if (from === undefined || to === undefined) {
+    const factor = this.factor(previous, version);
+    if (factor === undefined) {
       if (calibration) this.registry.useReference(calibration);
       logger.warn(
         { from: previous, to: version },
@@ -59,7 +59,6 @@ export class ModelAwareJudge implements ScoreJudge {
       );
       return;
     }
-    const factor = this.error === 'mae' ? Math.sqrt(to / from) : to / from;
     this.registry.rescale(factor);
     if (calibration) this.registry.useReference(calibration);
     logger.info(
@@ -67,6 +66,32 @@ export class ModelAwareJudge implements ScoreJudge {
       'thresholds carried over to the new model',
     );
     this.onRescale?.(previous, version, factor);
+  }
+
+  /** A key's threshold state as the changelog keeps it (see ThresholdRegistry.snapshotKey). */
+  snapshotKey(key: string): ThresholdState | null {
+    return this.registry.snapshotKey(key);
+  }
+
+  /**
+   * Puts back a key's threshold learned on model `from`, carried over to the version in
+   * use (`current` until the first batch names it) as a model swap would.
+   */
+  restoreKey(key: string, state: ThresholdState, from: string, current: string): void {
+    const to = this.version ?? current;
+    this.registry.restoreKey(key, state, from === to ? 1 : (this.factor(from, to) ?? 1));
+  }
+
+  /** new scale / old scale of two versions' scores; undefined when a loss is unknown. */
+  private factor(from: string, to: string): number | undefined {
+    const a = this.scales.get(from);
+    const b = this.scales.get(to);
+    if (a === undefined || b === undefined) return undefined;
+    return this.error === 'mae' ? Math.sqrt(b / a) : b / a;
+  }
+
+  forgetKey(key: string): void {
+    this.registry.forgetKey(key);
   }
 
   apply(key: string, score: number): ThresholdDecision | null {

@@ -174,6 +174,28 @@ export class ThresholdRegistry {
     return listed.sort((a, b) => a.key.localeCompare(b.key));
   }
 
+  /** A key's own threshold state; null when it has none yet or shares the common one. */
+  snapshotKey(key: string): ThresholdState | null {
+    if (this.stateKey(key) !== key) return null;
+    return this.thresholds.get(key)?.snapshot() ?? null;
+  }
+
+  /**
+   * Puts back a key's threshold from `snapshotKey` (scaled by `factor` onto the current
+   * model's error scale); it continues exactly. Throws when the state does not restore.
+   */
+  restoreKey(key: string, state: ThresholdState, factor = 1): void {
+    if (this.stateKey(key) !== key) return;
+    const threshold = restoreThreshold(state);
+    if (factor !== 1) threshold.rescale(factor);
+    this.thresholds.set(key, threshold);
+  }
+
+  /** Forgets a key's threshold (its source went to another detector). */
+  forgetKey(key: string): void {
+    if (this.stateKey(key) === key) this.thresholds.delete(key);
+  }
+
   snapshot(): RegistryState {
     const thresholds: Record<string, ThresholdState> = {};
     for (const [id, t] of this.thresholds) thresholds[id] = t.snapshot();

@@ -20,6 +20,8 @@ export interface OutboundMessage {
   headers?: IHeaders;
   /** Event time, ms since the epoch, as the Kafka timestamp; the broker's time when absent. */
   timestamp?: number;
+  /** The partition to write to; by default the key's (murmur2, as Kafka's Java clients). */
+  partition?: number;
 }
 
 export interface KafkaSinkOptions {
@@ -178,6 +180,7 @@ export class KafkaSink {
         value: m.value,
         headers: m.headers,
         timestamp: m.timestamp === undefined ? undefined : String(m.timestamp),
+        partition: m.partition,
       }));
       try {
         await retry(

@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { Observable, type Subscriber } from 'rxjs';
-import { ErrorCodes, messageOf } from '../../core/errors';
+import { AeError, ErrorCodes, messageOf } from '../../core/errors';
 import { logger } from '../../observability/logger';
 import { createKafka } from './kafka-client';
 import type { KafkaRecord } from '../../core/kafka-record';
@@ -32,6 +32,13 @@ export interface KafkaSourceOptions {
   maxWaitMs?: number;
   /** Reuse a kafkajs client (otherwise one is made from brokers/clientId). */
   kafka?: Kafka;
+  /**
+   * Called when the group assigns partitions (with those of the previous generation); no
+   * record of the new generation is handed on before it resolves. A rejection ends the stream.
+   */
+  onAssign?: (assigned: number[], previous: number[]) => Promise<void>;
+  /** Called before each commit; offsets are committed only once it resolved. */
+  beforeCommit?: () => Promise<void>;
 }
 
 export interface StopResult {
@@ -60,7 +67,12 @@ export interface StopResult {
  */
 export class KafkaSource {
   private readonly kafka: Kafka;
-  private readonly opts: Required<Omit<KafkaSourceOptions, 'kafka' | 'brokers' | 'clientId'>>;
+  private readonly opts: Required<
+    Omit<KafkaSourceOptions, 'kafka' | 'brokers' | 'clientId' | 'onAssign' | 'beforeCommit'>
+  >;
+  private readonly hooks: Pick<KafkaSourceOptions, 'onAssign' | 'beforeCommit'>;
+  /** The current generation's onAssign: batches wait for it. */
+  private assigning: Promise<boolean> = Promise.resolve(true);
   private consumer: Consumer | undefined;
   private subscriber: Subscriber<KafkaRecord> | undefined;
   private trackers = new Map<number, OffsetTracker>();
@@ -90,6 +102,7 @@ export class KafkaSource {
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
       maxWaitMs: options.maxWaitMs ?? 200,
     };
+    this.hooks = { onAssign: options.onAssign, beforeCommit: options.beforeCommit };
   }
 
   /** The records of the topic; errors only on infrastructure faults (AE_ERR_KAFKA). */
@@ -190,7 +203,9 @@ export class KafkaSource {
       for (const resume of this.paused.values()) resume();
       this.paused.clear();
       const assigned = e.payload.memberAssignment[this.opts.topic] ?? [];
+      const previous = this.assignment;
       this.assignment = assigned;
+      this.assigning = this.assigned(assigned, previous);
       this.restarts = 0;
       logger.info(
         { topic: this.opts.topic, group: this.opts.group, partitions: assigned },
@@ -276,6 +291,21 @@ export class KafkaSource {
     }
   }
 
+  /** Runs onAssign; false (and the stream errored) when it failed. */
+  private async assigned(assigned: number[], previous: number[]): Promise<boolean> {
+    const onAssign = this.hooks.onAssign;
+    if (!onAssign) return true;
+    // Earlier generations' hooks first: they restore and forget in order.
+    await this.assigning;
+    try {
+      await onAssign(assigned, previous);
+      return true;
+    } catch (err) {
+      this.subscriber?.error(err instanceof AeError ? err : kafkaError('partitions assigned', err));
+      return false;
+    }
+  }
+
   private async onBatch({
     batch,
     resolveOffset,
@@ -285,6 +315,7 @@ export class KafkaSource {
     isStale,
   }: EachBatchPayload): Promise<void> {
     const { topic, partition } = batch;
+    if (!(await this.assigning)) return;
     let tracker = this.trackers.get(partition);
     if (!tracker) {
       tracker = new OffsetTracker();
@@ -347,6 +378,8 @@ export class KafkaSource {
       }
       if (offsets.length === 0) return;
       try {
+        // What the hook writes (the sources' state) covers every record acked by now.
+        await this.hooks.beforeCommit?.();
         await consumer.commitOffsets(offsets);
         for (const [t, next] of done) t.markCommitted(next);
         if (this.commitFailures > 0)

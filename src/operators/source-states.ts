@@ -1,0 +1,302 @@
+import { filter, type MonoTypeOperatorFunction } from 'rxjs';
+import { AeError, ErrorCodes, messageOf } from '../core/errors';
+import type { Accepted, KafkaRecord } from '../core/kafka-record';
+import type { Judged } from '../core/model-input';
+import type { ThresholdState } from '../thresholds/threshold';
+import { SensorWindows, windowTail } from './sensor-windows';
+
+/** One source's state as the changelog keeps it (schemas/source-state.avsc). */
+export interface SourceStateRecord {
+  pipeline: string;
+  source: string;
+  modelVersion: string;
+  partition: number;
+  offset: number;
+  readings: number;
+  window: number;
+  features: number;
+  values: number[];
+  times: number[];
+  threshold: string | null;
+  writtenAt: number;
+}
+
+/** What the state needs of the judge: a key's threshold state, out and back in. */
+export interface KeyStates {
+  snapshotKey(key: string): ThresholdState | null;
+  restoreKey(key: string, state: ThresholdState, from: string, current: string): void;
+  forgetKey(key: string): void;
+}
+
+/** A source this detector owns: how far its frames went, and the times of its last readings. */
+interface Source {
+  partition: number;
+  /** Highest offset handed to the windows (or restored): at or below it a frame is a redo. */
+  pushed: number;
+  /** Highest offset whose outputs were acknowledged and whose state is kept for the next write. */
+  acked: number;
+  readings: number;
+  /** Event times of the last W-1 readings, a ring indexed by reading number. */
+  times: Float64Array | null;
+  /** Redone frames skipped before their first delivery's outputs were acknowledged. */
+  waiting: KafkaRecord[];
+}
+
+/** A source's state as of the last frame of a judged batch. */
+export interface Snapshot {
+  readonly key: string;
+  readonly source: Source;
+  readonly partition: number;
+  readonly offset: number;
+  readonly readings: number;
+  readonly data: Float32Array | null;
+  readonly times: number[];
+  readonly threshold: ThresholdState | null;
+  readonly modelVersion: string;
+}
+
+/**
+ * The per-source state of a detector between its changelog and its flow: the sensor
+ * windows (shared with the flow), what each source's last acknowledged batch left (written
+ * at the next commit, at most one record per source), and the redo filter (a frame its
+ * source's state already includes is not scored again: after a restore, or a rebalance
+ * that redelivers frames of a kept partition).
+ *
+ * @example
+ * const states = new SourceStates('sensors', frame, () => judge);
+ * records$.pipe(detectFlow({ ...parts, state: states }));
+ * source = new KafkaSource({ ..., beforeCommit: () => states.flush(write) });
+ */
+export class SourceStates<F = unknown> {
+  readonly windows: SensorWindows<Accepted<F>> | null;
+  private readonly sources = new Map<string, Source>();
+  private readonly dirty = new Map<string, Snapshot>();
+  private readonly ringSize: number;
+
+  constructor(
+    readonly pipeline: string,
+    private readonly shape: {
+      window: number;
+      features: number;
+      stride?: number;
+      pad?: boolean;
+    } | null,
+    private readonly judge: () => KeyStates,
+  ) {
+    this.windows = shape ? new SensorWindows<Accepted<F>>({ stride: 1, ...shape }) : null;
+    this.ringSize = shape ? shape.window - 1 : 0;
+  }
+
+  /** Sources owned now. */
+  get size(): number {
+    return this.sources.size;
+  }
+
+  /** Sources with a state not yet written. */
+  get pending(): number {
+    return this.dirty.size;
+  }
+
+  /** Drops frames their source's state already includes; acks each once its first delivery is. */
+  skipRedone(): MonoTypeOperatorFunction<Accepted<F>> {
+    return filter((a) => !this.redone(a));
+  }
+
+  private redone(a: Accepted<F>): boolean {
+    const key = (a.value as { source: string }).source;
+    const { partition } = a.record;
+    const offset = Number(a.record.offset);
+    let s = this.sources.get(key);
+    if (s === undefined || s.partition !== partition) {
+      s = this.fresh(key, partition, -1, 0, []);
+    }
+    if (offset > s.pushed) {
+      s.pushed = offset;
+      return false;
+    }
+    if (offset <= s.acked) a.record.ack();
+    else s.waiting.push(a.record);
+    return true;
+  }
+
+  private fresh(
+    key: string,
+    partition: number,
+    offset: number,
+    readings: number,
+    times: readonly number[],
+  ): Source {
+    const s: Source = {
+      partition,
+      pushed: offset,
+      acked: offset,
+      readings,
+      times: this.ringSize > 0 ? new Float64Array(this.ringSize) : null,
+      waiting: [],
+    };
+    const n = times.length;
+    for (let i = 0; i < n; i++) this.pushTime(s, readings - n + i, times[i]!);
+    this.sources.set(key, s);
+    return s;
+  }
+
+  private pushTime(s: Source, reading: number, time: number): void {
+    if (s.times) s.times[reading % this.ringSize] = time;
+  }
+
+  /**
+   * Each source's state after a judged batch, taken as the batch is handed to the sinks
+   * (before any later batch is judged); kept with `acked` once the sinks acknowledged it.
+   */
+  capture(batch: readonly Judged<F>[]): Snapshot[] {
+    const last = new Map<string, Judged<F>>();
+    for (const j of batch) {
+      const s = this.sources.get(j.key);
+      if (s === undefined) continue; // its partition went to another detector meanwhile
+      for (const c of j.covered) {
+        const time = (c.value as { time?: number }).time ?? c.record.timestamp;
+        this.pushTime(s, s.readings++, time);
+      }
+      last.set(j.key, j);
+    }
+    const judge = this.judge();
+    const out: Snapshot[] = [];
+    for (const [key, j] of last) {
+      const source = this.sources.get(key)!;
+      out.push({
+        key,
+        source,
+        partition: source.partition,
+        offset: Number(j.last.record.offset),
+        readings: source.readings,
+        data: this.shape ? (j.data as Float32Array) : null,
+        times: this.timesOf(source),
+        threshold: judge.snapshotKey(key),
+        modelVersion: j.modelVersion,
+      });
+    }
+    return out;
+  }
+
+  private timesOf(s: Source): number[] {
+    if (!s.times) return [];
+    const n = Math.min(s.readings, this.ringSize);
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = s.times[(s.readings - n + i) % this.ringSize]!;
+    return out;
+  }
+
+  /** The batch's outputs are acknowledged: its states are the next to write, redone frames may ack. */
+  acked(snapshots: readonly Snapshot[]): void {
+    for (const snap of snapshots) {
+      const s = snap.source;
+      if (this.sources.get(snap.key) !== s) continue; // forgotten since: not ours to write
+      this.dirty.set(snap.key, snap);
+      if (snap.offset > s.acked) s.acked = snap.offset;
+      if (s.waiting.length === 0) continue;
+      const still: KafkaRecord[] = [];
+      for (const r of s.waiting) {
+        if (Number(r.offset) <= s.acked) r.ack();
+        else still.push(r);
+      }
+      s.waiting = still;
+    }
+  }
+
+  /**
+   * Writes every state not yet written (one record per source) with `write`, which
+   * resolves once the broker acknowledged them; on failure they stay for the next flush.
+   */
+  async flush(write: (records: SourceStateRecord[]) => Promise<void>): Promise<number> {
+    if (this.dirty.size === 0) return 0;
+    const snapshots = [...this.dirty.values()];
+    this.dirty.clear();
+    const now = Date.now();
+    try {
+      await write(snapshots.map((s) => this.record(s, now)));
+    } catch (err) {
+      for (const s of snapshots) if (!this.dirty.has(s.key)) this.dirty.set(s.key, s);
+      throw err;
+    }
+    return snapshots.length;
+  }
+
+  private record(s: Snapshot, writtenAt: number): SourceStateRecord {
+    const shape = this.shape;
+    return {
+      pipeline: this.pipeline,
+      source: s.key,
+      modelVersion: s.modelVersion,
+      partition: s.partition,
+      offset: s.offset,
+      readings: s.readings,
+      window: shape?.window ?? 0,
+      features: shape?.features ?? 0,
+      values: shape && s.data ? Array.from(windowTail(s.data, s.readings, shape)) : [],
+      times: s.times,
+      threshold: s.threshold ? JSON.stringify(s.threshold) : null,
+      writtenAt,
+    };
+  }
+
+  /**
+   * Keeps only the sources of `partitions` (their state in memory is current); the others
+   * went to another detector or are read back from the changelog, and are forgotten.
+   */
+  retain(partitions: readonly number[]): void {
+    const kept = new Set(partitions);
+    const judge = this.judge();
+    for (const [key, s] of this.sources) {
+      if (kept.has(s.partition)) continue;
+      this.forget(key, judge);
+    }
+  }
+
+  /** Forgets a source: it starts again from nothing (the model's calibration). */
+  forget(key: string, judge = this.judge()): void {
+    this.sources.delete(key);
+    this.dirty.delete(key);
+    this.windows?.drop(key);
+    judge.forgetKey(key);
+  }
+
+  /**
+   * Puts a source's state back: its window, its threshold (carried over to `currentModel`
+   * when it was learned on another version), and the offset it covers. A record that does
+   * not fit the pipeline throws AE_ERR_STATE_DECODE and changes nothing.
+   */
+  restore(r: SourceStateRecord, currentModel: string): void {
+    const fail = (why: string): never => {
+      throw new AeError(ErrorCodes.STATE_DECODE, `state of ${r.source}: ${why}`);
+    };
+    if (r.pipeline !== this.pipeline) fail(`written by pipeline ${r.pipeline}`);
+    const shape = this.shape;
+    if ((shape?.window ?? 0) !== r.window || (shape?.features ?? 0) !== r.features)
+      fail(
+        `windows of ${r.window} x ${r.features}, the pipeline has ${shape?.window ?? 0} x ${shape?.features ?? 0}`,
+      );
+    const n = Math.min(r.readings, this.ringSize);
+    if (
+      r.readings < 0 ||
+      r.offset < 0 ||
+      r.values.length !== n * (shape?.features ?? 0) ||
+      r.times.length !== n
+    )
+      fail(`${r.values.length} values and ${r.times.length} times for ${r.readings} readings`);
+    let threshold: ThresholdState | null = null;
+    try {
+      threshold = r.threshold === null ? null : (JSON.parse(r.threshold) as ThresholdState);
+      if (threshold !== null && typeof threshold.kind !== 'string')
+        fail('threshold without a kind');
+      const judge = this.judge();
+      if (threshold) judge.restoreKey(r.source, threshold, r.modelVersion, currentModel);
+      else judge.forgetKey(r.source);
+    } catch (err) {
+      if (err instanceof AeError) throw err;
+      fail(`threshold: ${messageOf(err)}`);
+    }
+    if (this.windows) this.windows.restore(r.source, { readings: r.readings, values: r.values });
+    this.dirty.delete(r.source);
+    this.fresh(r.source, r.partition, r.offset, r.readings, r.times);
+  }
+}

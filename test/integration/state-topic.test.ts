@@ -1,0 +1,120 @@
+import { ConfigResourceTypes } from 'kafkajs';
+import { startDetector } from '../../src/app/detect';
+import { createAvroCodec } from '../../src/codecs/avro-codec';
+import { ensureStateTopic } from '../../src/connectors/kafka/state-topic';
+import { AeError, ErrorCodes } from '../../src/core/errors';
+import type { SensorFrame } from '../../src/core/records';
+import { DlqHeaders } from '../../src/outputs/dlq-sink';
+import type { SourceStateRecord } from '../../src/operators/source-states';
+import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
+import { waitFor } from '../helpers/wait-for';
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (err) {
+    return err instanceof AeError ? err.code : `not an AeError: ${String(err)}`;
+  }
+  return undefined;
+}
+
+/** The state changelog topic on the real broker: created fitting the input, refused otherwise. */
+describe('the state topic (real Kafka)', () => {
+  let f: PipelineFixture;
+  beforeAll(async () => {
+    f = await pipelineFixture('statetopic', {
+      partitions: { input: 4, anomalies: 1, dlq: 1 },
+      model: true,
+      yaml: { threshold: { kind: 'ksigma', k: 6, calibration: 100 } },
+    });
+  });
+  afterAll(() => f?.teardown());
+
+  it('is created compacted with the input partition count, and found fitting next time', async () => {
+    const topic = `${f.name}.fits`;
+    expect(await ensureStateTopic(f.admin, topic, f.topics.input)).toBe(4);
+    const { topics } = await f.admin.fetchTopicMetadata({ topics: [topic] });
+    expect(topics[0]!.partitions).toHaveLength(4);
+    const { resources } = await f.admin.describeConfigs({
+      resources: [
+        { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['cleanup.policy'] },
+      ],
+      includeSynonyms: false,
+    });
+    expect(resources[0]!.configEntries[0]!.configValue).toBe('compact');
+    expect(await ensureStateTopic(f.admin, topic, f.topics.input)).toBe(4);
+  });
+
+  it('refuses a topic with another partition count or without compaction (AE_ERR_STATE_TOPIC)', async () => {
+    const other = await f.topic(2, 'twoparts');
+    expect(await codeOf(ensureStateTopic(f.admin, other, f.topics.input))).toBe(
+      ErrorCodes.STATE_TOPIC,
+    );
+    const plain = await f.topic(4, 'plain');
+    const error = await ensureStateTopic(f.admin, plain, f.topics.input).catch((e: unknown) => e);
+    expect((error as AeError).code).toBe(ErrorCodes.STATE_TOPIC);
+    expect((error as AeError).message).toMatch(/cleanup\.policy=delete.*must be compacted/);
+  });
+
+  it('dead-letters an undecodable state record (AE_ERR_STATE_DECODE) and scores that source from scratch', async () => {
+    const stateTopic = f.config.state.topic;
+    await ensureStateTopic(f.admin, stateTopic, f.topics.input);
+    const codec = createAvroCodec<SourceStateRecord>('SourceState');
+    // A record of another window shape and one that is not Avro at all.
+    const misfit: SourceStateRecord = {
+      pipeline: f.name,
+      source: 's-1',
+      modelVersion: 'v000001',
+      partition: 0,
+      offset: 5,
+      readings: 6,
+      window: 99,
+      features: 1,
+      values: [1, 2, 3, 4, 5, 6],
+      times: [1, 2, 3, 4, 5, 6],
+      threshold: null,
+      writtenAt: Date.now(),
+    };
+    await f.produce(
+      [
+        { key: 's-1', value: codec.encode(misfit), headers: codec.headers, partition: 0 },
+        {
+          key: 's-2',
+          value: Buffer.from([0xff, 0x01, 0x02]),
+          headers: codec.headers,
+          partition: 1,
+        },
+      ],
+      stateTopic,
+    );
+    const frames: SensorFrame[] = [];
+    for (let t = 0; t < 200; t++)
+      for (const source of ['s-1', 's-2'])
+        frames.push({
+          source,
+          time: 1e12 + t * 1000,
+          values: [Math.sin(t / 5)],
+          seq: null,
+          attributes: {},
+        });
+    await f.produce(frames);
+
+    const detector = f.track(await startDetector(f.config, { metricsPort: null }));
+    await waitFor(async () => (await f.committed()) >= frames.length, {
+      what: 'every frame committed',
+      timeoutMs: 60_000,
+    });
+    const dead = (await f.read([f.topics.dlq])).filter(
+      (m) => String(m.headers[DlqHeaders.REASON]) === ErrorCodes.STATE_DECODE,
+    );
+    expect(dead.map((m) => m.key).sort()).toEqual(['s-1', 's-2']);
+    expect(dead.every((m) => String(m.headers[DlqHeaders.TOPIC]) === stateTopic)).toBe(true);
+    // Both sources went on from scratch: their state was written again, fitting the pipeline.
+    await detector.stop();
+    const written = (await f.read([stateTopic]))
+      .filter((m) => !(m.offset === '0' && m.partition <= 1)) // the two records put there above
+      .map((m) => codec.decode(m.value, m.headers as never));
+    expect(new Set(written.map((r) => r.source))).toEqual(new Set(['s-1', 's-2']));
+    expect(written.every((r) => r.window === 16 && r.values.length === 15)).toBe(true);
+  });
+});

@@ -1,0 +1,234 @@
+import { from, lastValueFrom, toArray, concatMap } from 'rxjs';
+import { createAvroCodec } from '../../../src/codecs/avro-codec';
+import { parsePipeline } from '../../../src/config/load-pipeline';
+import { AeError, ErrorCodes } from '../../../src/core/errors';
+import type { KafkaRecord } from '../../../src/core/kafka-record';
+import type { Judged } from '../../../src/core/model-input';
+import type { Frame, SensorFrame } from '../../../src/core/records';
+import type { ActiveModel } from '../../../src/inference/active-model';
+import { detectFlow } from '../../../src/operators/detect-flow';
+import { SensorWindows, windowTail } from '../../../src/operators/sensor-windows';
+import { SourceStates, type SourceStateRecord } from '../../../src/operators/source-states';
+import { ModelAwareJudge } from '../../../src/thresholds/model-aware-judge';
+import { createThresholdRegistry } from '../../../src/thresholds/threshold-registry';
+import { seededRandom } from '../../../src/core/seeded-random';
+
+const pipelineText = `
+name: statetest
+input:
+  kafka: { brokers: "127.0.0.1:9092", topic: state.frames, group: g }
+  schema: schemas/sensor-frame.avsc
+frame: { kind: sensor, features: 2, window: 6, stride: 1 }
+model: { kind: dense-ae, hidden: [3], store: ./models/statetest }
+batch: { maxSize: 16, maxWaitMs: 1 }
+threshold: { kind: spot, risk: 0.01, calibration: 100, perKey: true }
+output: {}
+`;
+
+/** A model stand-in whose score depends on the whole window: its mean square. */
+const meanSquare = (version: string): Pick<ActiveModel, 'version' | 'scorer'> => ({
+  version,
+  scorer: {
+    async score(raw, n) {
+      const size = raw.length / n;
+      const scores = new Float32Array(n);
+      const top = [];
+      for (let f = 0; f < n; f++) {
+        let sum = 0;
+        for (let i = 0; i < size; i++) sum += raw[f * size + i]! ** 2;
+        scores[f] = sum / size;
+        top.push([{ index: 0, error: scores[f]! }]);
+      }
+      return { scores, top };
+    },
+    async scoreWithOutputs() {
+      throw new Error('not used');
+    },
+  },
+});
+
+const config = parsePipeline(pipelineText, 'statetest.yaml', { env: {}, baseDir: process.cwd() });
+const frameCodec = createAvroCodec<SensorFrame>('SensorFrame');
+const stateCodec = createAvroCodec<SourceStateRecord>('SourceState');
+const SOURCES = ['a', 'b', 'c', 'd', 'e'];
+
+/** Records of 5 sources on 2 partitions, offsets per partition; `acked` collects acked offsets. */
+function makeRecords(perSource: number, acked: Set<string>): KafkaRecord[] {
+  const random = seededRandom(7);
+  const next = [0, 0];
+  const out: KafkaRecord[] = [];
+  for (let t = 0; t < perSource; t++) {
+    for (const [i, source] of SOURCES.entries()) {
+      const partition = i % 2;
+      const offset = String(next[partition]!++);
+      const spike = t % 97 === 50 && i === 1 ? 6 : 0;
+      const values = [random() + spike, Math.sin(t / 7 + i) + random() * 0.1];
+      const value = frameCodec.encode({
+        source,
+        time: 1e12 + t * 1000,
+        values,
+        seq: null,
+        attributes: {},
+      });
+      out.push({
+        topic: 'state.frames',
+        partition,
+        offset,
+        key: Buffer.from(source),
+        timestamp: 1e12 + t * 1000,
+        headers: frameCodec.headers,
+        value,
+        ack: () => void acked.add(`${partition}:${offset}`),
+      });
+    }
+  }
+  return out;
+}
+
+function detector(version = 'v1') {
+  const registry = createThresholdRegistry(config.threshold);
+  const judge = new ModelAwareJudge(registry, 'mse');
+  judge.addModel('v1', 0.01);
+  judge.addModel('v2', 0.04);
+  const states = new SourceStates<Frame>(config.name, config.frame as never, () => judge);
+  const run = (records: KafkaRecord[]) =>
+    lastValueFrom(
+      from(records).pipe(
+        detectFlow({
+          config,
+          codec: frameCodec as never,
+          dlq: { send: async () => undefined },
+          model: () => meanSquare(version),
+          judge: () => judge,
+          sinks: [],
+          state: states,
+        }),
+        concatMap((batch) => batch),
+        toArray(),
+      ),
+    );
+  return { registry, judge, states, run };
+}
+
+const id = (j: Judged<Frame>) => `${j.last.record.partition}:${j.last.record.offset}`;
+
+async function flushed(states: SourceStates<Frame>): Promise<SourceStateRecord[]> {
+  const out: SourceStateRecord[] = [];
+  await states.flush(async (records) => {
+    // Through the Avro schema, as the changelog carries them.
+    for (const r of records) out.push(stateCodec.decode(stateCodec.encode(r)));
+  });
+  return out;
+}
+
+describe('SensorWindows.restore', () => {
+  it.each([
+    [1, true],
+    [3, true],
+    [2, false],
+  ])('continues the same windows after a restore (stride %i, pad %s)', (stride, pad) => {
+    const shape = { window: 5, features: 2, stride, pad };
+    const rows = Array.from({ length: 40 }, (_, i) => [i, -i * 0.5]);
+    const whole = new SensorWindows<number>(shape);
+    const expected = rows.map((r, i) => whole.push('s', r, i));
+    for (const cut of [1, 3, 4, 5, 17]) {
+      // The state as a window closed at `cut` readings leaves it.
+      const first = new SensorWindows<number>(shape);
+      let last: Float32Array | null = null;
+      for (let i = 0; i < cut; i++) last = first.push('s', rows[i]!, i)?.data.slice() ?? last;
+      if (last === null) continue;
+      const again = new SensorWindows<number>(shape);
+      again.restore('s', { readings: cut, values: windowTail(last, cut, shape) });
+      for (let i = cut; i < rows.length; i++) {
+        const w = again.push('s', rows[i]!, i);
+        const e = expected[i];
+        expect(w === null).toBe(e === null);
+        if (w && e) {
+          expect(Array.from(w.data)).toEqual(Array.from(e.data));
+          expect(w.partial).toBe(e.partial);
+        }
+      }
+    }
+  });
+});
+
+describe('SourceStates', () => {
+  it('a detector restored from the changelog continues exactly, skipping what the state covers', async () => {
+    const ackedRef = new Set<string>();
+    const records = makeRecords(300, ackedRef);
+    const reference = new Map((await detector().run(records)).map((j) => [id(j), j]));
+
+    const acked = new Set<string>();
+    const again = makeRecords(300, acked);
+    const first = detector();
+    const cut = 700;
+    await first.run(again.slice(0, cut));
+    const saved = await flushed(first.states);
+    expect(saved.map((r) => r.source).sort()).toEqual(SOURCES);
+    expect(await flushed(first.states)).toEqual([]); // nothing dirty after a write
+
+    // The restart redelivers from an older committed offset: those frames are redone.
+    const second = detector();
+    for (const r of saved) second.states.restore(r, 'v1');
+    const redo = 400;
+    const judged = await second.run(again.slice(redo));
+    expect(judged.length).toBe(records.length - cut);
+    for (const j of judged) {
+      const ref = reference.get(id(j))!;
+      expect(j.partial).toBeFalsy();
+      expect(j.score).toBeCloseTo(ref.score, 9);
+      expect(j.verdict).toBe(ref.verdict);
+      if (ref.threshold === null) expect(j.threshold).toBeNull();
+      else expect(j.threshold!).toBeCloseTo(ref.threshold, 9);
+    }
+    expect(judged.some((j) => j.verdict === 'anomaly')).toBe(true);
+    // The skipped redos are acked too, so the commit moves past them.
+    for (const r of again.slice(redo, cut))
+      expect(acked.has(`${r.partition}:${r.offset}`)).toBe(true);
+  });
+
+  it('carries a threshold learned on another model version over to the current one', async () => {
+    const first = detector('v1');
+    await first.run(makeRecords(200, new Set()));
+    const before = first.registry.current('a')!;
+    const saved = await flushed(first.states);
+    const second = detector('v2');
+    for (const r of saved) second.states.restore(r, 'v2');
+    expect(second.registry.current('a')).toBeCloseTo(before * 4, 9);
+  });
+
+  it('refuses a record that does not fit, with AE_ERR_STATE_DECODE, and changes nothing', async () => {
+    const first = detector();
+    await first.run(makeRecords(100, new Set()));
+    const [good] = await flushed(first.states);
+    const second = detector();
+    const bad: SourceStateRecord[] = [
+      { ...good!, threshold: '{"kind":"spot","pot":' },
+      { ...good!, threshold: '{"kind":"nope"}' },
+      { ...good!, window: 8 },
+      { ...good!, values: good!.values.length > 0 ? [1] : [1, 2] },
+      { ...good!, pipeline: 'other' },
+    ];
+    for (const r of bad) {
+      let error: unknown;
+      try {
+        second.states.restore(r, 'v1');
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(AeError);
+      expect((error as AeError).code).toBe(ErrorCodes.STATE_DECODE);
+    }
+    expect(second.states.size).toBe(0);
+    expect(second.registry.current(good!.source)).toBeNull();
+  });
+
+  it('forgets the sources of partitions that went to another detector', async () => {
+    const d = detector();
+    await d.run(makeRecords(100, new Set()));
+    d.states.retain([1]);
+    const kept = (await flushed(d.states)).map((r) => r.source).sort();
+    expect(kept).toEqual(['b', 'd']);
+    expect(d.registry.current('a')).toBeNull();
+  });
+});
