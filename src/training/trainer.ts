@@ -267,16 +267,9 @@ export function reconstructSamples(
 ): Float32Array {
   const size = inputSizeOf(ae.architecture);
   const out = new Float32Array(count * size);
-  for (let from = 0; from < count; from += batch) {
-    const to = Math.min(count, from + batch);
-    const y = tf.tidy(() =>
-      ae.reconstruct(
-        tf.tensor(data.subarray(from * size, to * size), [to - from, ...ae.inputShape]),
-      ),
-    );
-    out.set(y.dataSync() as Float32Array, from * size);
-    y.dispose();
-  }
+  forEachBatch(ae, data, count, batch, (x, from) => {
+    out.set(ae.reconstruct(x).dataSync() as Float32Array, from * size);
+  });
   return out;
 }
 
@@ -287,14 +280,26 @@ export function reconstructionLoss(
   count: number,
   batch = 256,
 ): number {
-  const size = inputSizeOf(ae.architecture);
   let sum = 0;
+  forEachBatch(ae, data, count, batch, (x) => {
+    sum += tf.sum(tf.squaredDifference(x, ae.reconstruct(x))).dataSync()[0] as number;
+  });
+  return sum / (count * inputSizeOf(ae.architecture));
+}
+
+/** Calls `each` on every batch of samples as a tensor, with the index of its first sample; its tensors are freed after. */
+function forEachBatch(
+  ae: Autoencoder,
+  data: Float32Array,
+  count: number,
+  batch: number,
+  each: (x: tf.Tensor, from: number) => void,
+): void {
+  const size = inputSizeOf(ae.architecture);
   for (let from = 0; from < count; from += batch) {
     const to = Math.min(count, from + batch);
-    sum += tf.tidy(() => {
-      const x = tf.tensor(data.subarray(from * size, to * size), [to - from, ...ae.inputShape]);
-      return tf.sum(tf.squaredDifference(x, ae.reconstruct(x))).dataSync()[0] as number;
-    });
+    tf.tidy(() =>
+      each(tf.tensor(data.subarray(from * size, to * size), [to - from, ...ae.inputShape]), from),
+    );
   }
-  return sum / (count * size);
 }

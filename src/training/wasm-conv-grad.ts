@@ -12,7 +12,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
  *   N = batch·outH·outW]; the backend's own BatchMatMul (XNNPACK, SIMD) then computes
  *   `cols · dy` = [K, outC], the filter gradient in tfjs' [kH, kW, inC, outC] layout.
  * - Conv2DBackpropInput, replaced by col2im: `dy · filterᵀ` on BatchMatMul, then each row
- *   added back into its receptive field (the shipped direct loop was ~half a step).
+ *   added back into its receptive field (the shipped kernel is a slow direct loop).
  * - BatchMatMul, wrapped to transpose operands explicitly (the shipped kernel is 5-10x
  *   slower with transpose flags, which every dense-layer gradient uses).
  *
@@ -25,12 +25,106 @@ type KernelArgs = {
   attrs?: tf.NamedAttrMap;
 };
 
-interface BackpropFilterAttrs {
+interface ConvAttrs {
   strides: [number, number] | number;
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat: 'NHWC' | 'NCHW';
   dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+interface BackpropFilterAttrs extends ConvAttrs {
   filterShape: [number, number, number, number];
+}
+
+interface BackpropInputAttrs extends ConvAttrs {
+  inputShape: [number, number, number, number];
+}
+
+/**
+ * The receptive fields of a convolution, as both kernels walk them: `n` output positions
+ * (batch, outH, outW), `taps` filter taps (kH, kW) each, and for every position and tap the
+ * offset of its first channel in the NHWC input, or -1 where it falls in the padding.
+ */
+interface Fields {
+  n: number;
+  taps: number;
+  inChannels: number;
+  outChannels: number;
+  offsets: Int32Array;
+}
+
+/** The shapes of a model's layers recur every step: the fields of the last few are kept. */
+const fieldsCache = new Map<string, Fields>();
+const FIELDS_CACHED = 8;
+
+function fieldsOf(
+  xShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  attrs: ConvAttrs,
+): Fields {
+  const key = JSON.stringify([
+    xShape,
+    filterShape,
+    attrs.strides,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  ]);
+  const cached = fieldsCache.get(key);
+  if (cached !== undefined) return cached;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape,
+    filterShape,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const { dilationHeight, dilationWidth } = info;
+  const { top, left } = info.padInfo;
+  const n = batchSize * outHeight * outWidth;
+  const taps = filterHeight * filterWidth;
+  const offsets = new Int32Array(n * taps);
+  const rowStride = inWidth * inChannels;
+  const batchStride = inHeight * rowStride;
+  let t = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      const ih0 = oh * strideHeight - top;
+      for (let ow = 0; ow < outWidth; ow++) {
+        const iw0 = ow * strideWidth - left;
+        for (let kh = 0; kh < filterHeight; kh++) {
+          const ih = ih0 + kh * dilationHeight;
+          const rowInside = ih >= 0 && ih < inHeight;
+          for (let kw = 0; kw < filterWidth; kw++, t++) {
+            const iw = iw0 + kw * dilationWidth;
+            offsets[t] =
+              rowInside && iw >= 0 && iw < inWidth
+                ? b * batchStride + ih * rowStride + iw * inChannels
+                : -1;
+          }
+        }
+      }
+    }
+  }
+  const fields = { n, taps, inChannels, outChannels, offsets };
+  if (fieldsCache.size >= FIELDS_CACHED) fieldsCache.delete(fieldsCache.keys().next().value!);
+  fieldsCache.set(key, fields);
+  return fields;
+}
+
+/** a · b on the backend's BatchMatMul, both row-major (no transpose flags: see cols below). */
+function matMulWasm(backend: BackendWasm, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo {
+  const matMul = tf.getKernel('BatchMatMul', 'wasm');
+  if (matMul === undefined) throw new Error('wasm backend has no BatchMatMul kernel');
+  return matMul.kernelFunc({
+    inputs: { a, b },
+    backend,
+    attrs: { transposeA: false, transposeB: false },
+  }) as tf.TensorInfo;
 }
 
 function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
@@ -41,23 +135,9 @@ function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
   if (attrs.dataFormat !== 'NHWC') {
     throw new Error(`Conv2DBackpropFilter (wasm): only NHWC is supported, got ${attrs.dataFormat}`);
   }
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
-  );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const { dilationHeight, dilationWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const n = batchSize * outHeight * outWidth;
-  const k = filterHeight * filterWidth * inChannels;
+  const xShape = x.shape as [number, number, number, number];
+  const { n, taps, inChannels, outChannels, offsets } = fieldsOf(xShape, attrs.filterShape, attrs);
+  const k = taps * inChannels;
 
   // makeOutput may grow the WASM heap, which detaches earlier views: take views after it.
   // cols is written transposed, [K, N]: the WASM BatchMatMul is ~10x slower with a
@@ -65,60 +145,30 @@ function conv2DBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
   const cols = backend.makeOutput([1, k, n], 'float32');
   const xs = backend.typedArrayFromHeap(x) as Float32Array;
   const cs = backend.typedArrayFromHeap(cols) as Float32Array;
-  const rowStride = inWidth * inChannels;
-  const batchStride = inHeight * rowStride;
-  let row = 0;
-  for (let b = 0; b < batchSize; b++) {
-    const xb = b * batchStride;
-    for (let oh = 0; oh < outHeight; oh++) {
-      const ih0 = oh * strideHeight - top;
-      for (let ow = 0; ow < outWidth; ow++, row++) {
-        const iw0 = ow * strideWidth - left;
-        let o = row;
-        for (let kh = 0; kh < filterHeight; kh++) {
-          const ih = ih0 + kh * dilationHeight;
-          const rowInside = ih >= 0 && ih < inHeight;
-          for (let kw = 0; kw < filterWidth; kw++) {
-            const iw = iw0 + kw * dilationWidth;
-            if (rowInside && iw >= 0 && iw < inWidth) {
-              const src = xb + ih * rowStride + iw * inChannels;
-              for (let c = 0; c < inChannels; c++, o += n) cs[o] = xs[src + c] as number;
-            } else {
-              for (let c = 0; c < inChannels; c++, o += n) cs[o] = 0;
-            }
-          }
-        }
+  for (let row = 0, t = 0; row < n; row++) {
+    let o = row;
+    for (let tap = 0; tap < taps; tap++, t++) {
+      const src = offsets[t] as number;
+      if (src >= 0) {
+        for (let c = 0; c < inChannels; c++, o += n) cs[o] = xs[src + c] as number;
+      } else {
+        for (let c = 0; c < inChannels; c++, o += n) cs[o] = 0;
       }
     }
   }
 
-  const matMul = tf.getKernel('BatchMatMul', 'wasm');
-  if (matMul === undefined) throw new Error('wasm backend has no BatchMatMul kernel');
   // dy is already laid out as [N, outC]; a TensorInfo with a new shape is a free reshape.
   const dy3: tf.TensorInfo = { dataId: dy.dataId, shape: [1, n, outChannels], dtype: dy.dtype };
-  const product = matMul.kernelFunc({
-    inputs: { a: cols, b: dy3 },
-    backend,
-    attrs: { transposeA: false, transposeB: false },
-  }) as tf.TensorInfo;
+  const product = matMulWasm(backend, cols, dy3);
   backend.disposeData(cols.dataId);
   return { dataId: product.dataId, shape: [...attrs.filterShape], dtype: 'float32' };
-}
-
-interface BackpropInputAttrs {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  inputShape: [number, number, number, number];
 }
 
 /**
  * Conv2DBackpropInput (the gradient of a convolution with respect to its input, and the
  * forward pass of a transposed convolution) as col2im: `cols = dy · filterᵀ`
  * [N, kH·kW·inC] on the backend's BatchMatMul, then each row added back into the
- * receptive field it came from. The shipped WASM kernel is a direct loop that took
- * about half of a conv autoencoder's training step; this one is several times faster.
+ * receptive field it came from, instead of the shipped kernel's direct loop.
  */
 function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
@@ -129,26 +179,14 @@ function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
     if (shippedBackpropInput === undefined) throw new Error('Conv2DBackpropInput (wasm): NCHW');
     return shippedBackpropInput.kernelFunc(args as never) as tf.TensorInfo;
   }
-  const info = tf.backend_util.computeConv2DInfo(
+  const filterShape = filter.shape as [number, number, number, number];
+  const { n, taps, inChannels, outChannels, offsets } = fieldsOf(
     attrs.inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    'channelsLast',
+    filterShape,
+    attrs,
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
-  const { dilationHeight, dilationWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const n = batchSize * outHeight * outWidth;
-  const k = filterHeight * filterWidth * inChannels;
+  const k = taps * inChannels;
 
-  const matMul = tf.getKernel('BatchMatMul', 'wasm');
-  if (matMul === undefined) throw new Error('wasm backend has no BatchMatMul kernel');
   const dy3: tf.TensorInfo = { dataId: dy.dataId, shape: [1, n, outChannels], dtype: dy.dtype };
   // The filter transposed to [outC, K] by hand (it is small): see the note on cols above.
   const fT = backend.makeOutput([1, outChannels, k], 'float32');
@@ -159,39 +197,15 @@ function conv2DBackpropInputWasm(args: KernelArgs): tf.TensorInfo {
       for (let co = 0; co < outChannels; co++) t[co * k + kk] = f[kk * outChannels + co] as number;
     }
   }
-  const cols = matMul.kernelFunc({
-    inputs: { a: dy3, b: fT },
-    backend,
-    attrs: { transposeA: false, transposeB: false },
-  }) as tf.TensorInfo;
+  const cols = matMulWasm(backend, dy3, fT);
   backend.disposeData(fT.dataId);
   const out = backend.makeOutput([...attrs.inputShape], 'float32');
   const cs = backend.typedArrayFromHeap(cols) as Float32Array;
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
   dx.fill(0);
-  const rowStride = inWidth * inChannels;
-  const batchStride = inHeight * rowStride;
-  let o = 0;
-  for (let b = 0; b < batchSize; b++) {
-    const xb = b * batchStride;
-    for (let oh = 0; oh < outHeight; oh++) {
-      const ih0 = oh * strideHeight - top;
-      for (let ow = 0; ow < outWidth; ow++) {
-        const iw0 = ow * strideWidth - left;
-        for (let kh = 0; kh < filterHeight; kh++) {
-          const ih = ih0 + kh * dilationHeight;
-          const rowInside = ih >= 0 && ih < inHeight;
-          for (let kw = 0; kw < filterWidth; kw++) {
-            const iw = iw0 + kw * dilationWidth;
-            if (rowInside && iw >= 0 && iw < inWidth) {
-              const dst = xb + ih * rowStride + iw * inChannels;
-              for (let c = 0; c < inChannels; c++) dx[dst + c] += cs[o + c] as number;
-            }
-            o += inChannels;
-          }
-        }
-      }
-    }
+  for (let t = 0, o = 0; t < offsets.length; t++, o += inChannels) {
+    const dst = offsets[t] as number;
+    if (dst >= 0) for (let c = 0; c < inChannels; c++) dx[dst + c] += cs[o + c] as number;
   }
   backend.disposeData(cols.dataId);
   return out;
@@ -264,11 +278,26 @@ export const wasmBackpropInputKernel: tf.KernelConfig = {
   kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
 };
 
-function setupOf(k: tf.KernelConfig): Partial<tf.KernelConfig> {
-  return {
-    ...(k.setupFunc ? { setupFunc: k.setupFunc } : {}),
-    ...(k.disposeFunc ? { disposeFunc: k.disposeFunc } : {}),
-  };
+/**
+ * Registers `ours` in place of the shipped kernel of its name and returns the shipped one
+ * (undefined when there is none, or `ours` is already in place). The shipped kernel's
+ * setup, which binds its WASM function, still runs at backend init: ours calls it.
+ */
+function replaceShipped(ours: tf.KernelConfig): tf.KernelConfig | undefined {
+  const shipped = tf.getKernel(ours.kernelName, 'wasm');
+  if (shipped?.kernelFunc === ours.kernelFunc) return undefined;
+  if (shipped === undefined) {
+    tf.registerKernel(ours);
+    return undefined;
+  }
+  tf.unregisterKernel(ours.kernelName, 'wasm');
+  const { setupFunc, disposeFunc } = shipped;
+  tf.registerKernel({
+    ...ours,
+    ...(setupFunc ? { setupFunc } : {}),
+    ...(disposeFunc ? { disposeFunc } : {}),
+  });
+  return shipped;
 }
 
 /**
@@ -286,20 +315,9 @@ export function registerWasmTrainingKernels(): void {
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm') === undefined) {
     tf.registerKernel(wasmBackpropFilterKernel);
   }
-  const current = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (current !== undefined && current.kernelFunc !== wasmBackpropInputKernel.kernelFunc) {
-    shippedBackpropInput = current;
-    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
-    // The shipped kernel's setup (binding its WASM function) must still run at backend
-    // init: the replacement falls back to it for NCHW.
-    tf.registerKernel({ ...wasmBackpropInputKernel, ...setupOf(current) });
-  } else if (current === undefined) {
-    tf.registerKernel(wasmBackpropInputKernel);
-  }
-  const matMul = tf.getKernel('BatchMatMul', 'wasm');
-  if (matMul !== undefined && matMul.kernelFunc !== wasmBatchMatMulKernel.kernelFunc) {
-    shippedBatchMatMul = matMul;
-    tf.unregisterKernel('BatchMatMul', 'wasm');
-    tf.registerKernel({ ...wasmBatchMatMulKernel, ...setupOf(matMul) });
+  shippedBackpropInput = replaceShipped(wasmBackpropInputKernel) ?? shippedBackpropInput;
+  // Ours multiplies with the shipped BatchMatMul: without it, nothing to replace.
+  if (tf.getKernel('BatchMatMul', 'wasm') !== undefined) {
+    shippedBatchMatMul = replaceShipped(wasmBatchMatMulKernel) ?? shippedBatchMatMul;
   }
 }
