@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { AeError } from '../core/errors';
+import { KafkaUnreachableError } from '../connectors/kafka/kafka-client';
+import { KAFKA_BROKERS_SETTING, settingOrigin } from './options';
 import { configureLogging, LOG_LEVELS, type LogFormat } from '../observability/logger';
 import { lintCommand } from './lint';
 import { produceCommand } from './produce';
@@ -60,6 +62,7 @@ export function buildProgram(): Command {
     )
     .addHelpText('afterAll', ENVIRONMENT_HELP)
     .hook('preAction', (_program, action) => {
+      running = action;
       const opts = action.optsWithGlobals<{ logFormat?: LogFormat; logLevel?: string }>();
       configureLogging({ format: opts.logFormat, level: opts.logLevel });
     })
@@ -90,6 +93,7 @@ function withGlobalHelp(command: Command): Command {
  * stack trace (AESTREAM_DEBUG=1 shows it): exit 1 for errors and bad usage.
  */
 export async function main(argv: string[]): Promise<void> {
+  running = undefined;
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
@@ -97,12 +101,31 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** The command whose action runs, for messages that name where its settings came from. */
+let running: Command | undefined;
+
+/** The first error of class `type` along the causes of `err`. */
+function causeOfType<T>(err: unknown, type: new (...args: never[]) => T): T | undefined {
+  for (let e = err, depth = 0; e && depth < 6; depth++) {
+    if (e instanceof type) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 function exitCodeOf(err: unknown): number {
   if (err instanceof CommanderError) {
     // help and version end through here with code 0; commander already printed the message.
     return err.exitCode === 0 ? 0 : 1;
   }
-  if (err instanceof AeError) {
+  const unreachable = causeOfType(err, KafkaUnreachableError);
+  if (unreachable) {
+    const origin = settingOrigin(running?.opts() ?? {}, KAFKA_BROKERS_SETTING);
+    console.error(
+      `error ${unreachable.code}: ${unreachable.message} (brokers from ${origin}). ` +
+        'Check the address, or start the local stack: npm run stack:up',
+    );
+  } else if (err instanceof AeError) {
     console.error(`error ${err.code}: ${err.message}`);
   } else {
     console.error(`error: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { AeError, ErrorCodes } from '../core/errors';
 import { parseRangeSpec, type RangeSpec } from '../connectors/kafka/offset-range';
 
@@ -93,5 +95,65 @@ export function parsePosition(text: string, option: string, now = Date.now()): R
       throw new AeError(err.code, `${err.detail}, or a time back from now (-30m, -1h, -2d)`);
     }
     throw err;
+  }
+}
+
+/**
+ * Where a command's value of `key` came from, for error messages: its flag, the pipeline file
+ * (and the environment variable the file reads there, or the file's default when it is
+ * unset), the environment variable, or the built-in default.
+ *
+ * @example settingOrigin({ pipeline: 'p.yaml' }, kafkaBrokersSetting) // 'KAFKA_BROKERS, read by input.kafka.brokers of p.yaml'
+ */
+export function settingOrigin(
+  opts: Record<string, unknown>,
+  setting: Setting,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  if (typeof opts[setting.option] === 'string') return setting.flag;
+  const file = typeof opts.pipeline === 'string' ? opts.pipeline : undefined;
+  if (file) {
+    const raw = rawField(file, setting.path);
+    const ref = raw === undefined ? null : /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}/.exec(raw);
+    const where = `${setting.path.join('.')} of ${file}`;
+    if (!ref) return where;
+    return env[ref[1]!]
+      ? `${ref[1]}, read by ${where}`
+      : `the default of ${where} (${ref[1]} is not set)`;
+  }
+  return env[setting.variable] ? setting.variable : `the default (${setting.variable} is not set)`;
+}
+
+/** A setting that comes from a flag, a pipeline file field or an environment variable. */
+export interface Setting {
+  /** The commander option key, e.g. `brokers` for --brokers. */
+  option: string;
+  flag: string;
+  path: string[];
+  variable: string;
+}
+
+export const KAFKA_BROKERS_SETTING: Setting = {
+  option: 'brokers',
+  flag: '--brokers',
+  path: ['input', 'kafka', 'brokers'],
+  variable: 'KAFKA_BROKERS',
+};
+
+export const INFLUX_URL_SETTING: Setting = {
+  option: 'influx',
+  flag: '--influx',
+  path: ['output', 'influx', 'url'],
+  variable: 'INFLUX_URL',
+};
+
+/** A field of a pipeline file as written, before `${VAR}` references are replaced. */
+function rawField(file: string, path: string[]): string | undefined {
+  try {
+    let node: unknown = parseYaml(readFileSync(file, 'utf8'));
+    for (const key of path) node = (node as Record<string, unknown> | null)?.[key];
+    return typeof node === 'string' ? node : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -185,7 +185,6 @@ export function produceCommand(): Command {
         clientId: 'aestream-produce',
         batchSize: 2_000,
       });
-      await sink.connect();
       const total =
         opts.limit !== undefined ? Math.min(opts.limit, input.total ?? Infinity) : input.total;
       const bar =
@@ -208,6 +207,7 @@ export function produceCommand(): Command {
       const onSignal = () => (stopping = true);
       process.once('SIGINT', onSignal);
       try {
+        await sink.connect();
         for await (const frame of input.frames) {
           if (stopping || (opts.limit !== undefined && sent >= opts.limit)) break;
           if (opts.rate) {

@@ -107,6 +107,13 @@ export const kafkaConnectionShape = {
   clientId: z.string().min(1).default('aestream').describe('Kafka client id.'),
   sasl: kafkaSaslSchema.optional(),
   tls: kafkaTlsSchema.optional(),
+  connectTimeoutMs: z
+    .int()
+    .min(1_000)
+    .default(20_000)
+    .describe(
+      'Longest a client tries to reach the brokers before the command fails, naming them (a wrong address, no broker running).',
+    ),
 };
 
 export const kafkaInputSchema = z
@@ -217,6 +224,8 @@ export interface KafkaConnectionConfig {
   clientId?: string;
   sasl?: KafkaSaslConfig;
   tls?: KafkaTlsConfig;
+  /** Longest a client tries to reach the brokers (default 20 s). */
+  connectTimeoutMs?: number;
 }
 export type InfluxOutputConfig = z.infer<typeof influxOutputSchema>;
 export type TopicOutputConfig = z.infer<typeof topicOutputSchema>;

@@ -151,10 +151,14 @@ export class KafkaSink {
     if (this.buffer.length > 0) await this.flush();
   }
 
+  /**
+   * Flushes and closes the producer, also after a failed connect: kafkajs may hold a socket
+   * from that attempt (a port that accepted but never spoke Kafka), which keeps the process alive.
+   */
   async disconnect(): Promise<void> {
     this.closing = true;
     await this.flush();
-    if (this.connected) await this.producer.disconnect();
+    await this.producer.disconnect();
     this.connected = false;
   }
 
