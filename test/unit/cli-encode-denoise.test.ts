@@ -1,8 +1,8 @@
 /**
  * @jest-environment ./test/helpers/shared-typed-arrays-env.js
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { main } from '../../src/cli/main';
@@ -10,6 +10,7 @@ import { loadPipeline } from '../../src/config/load-pipeline';
 import { readIdxFile } from '../../src/connectors/files/idx-file';
 import { trainFromFile } from '../../src/registry/train-and-store';
 import { addGaussianNoise, rmse } from '../../src/eval/denoise-eval';
+import { tempDir } from '../helpers/temp-dir';
 
 jest.setTimeout(60_000);
 
@@ -35,7 +36,7 @@ const csvRows = (file: string): string[][] =>
     .map((l) => l.split(','));
 
 describe('aestream encode and denoise on files', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'aestream-encode-'));
+  const dir = tempDir('aestream-encode-');
 
   it('sensors: denoise keeps the columns and moves a noisy signal towards the clean one; encode writes one latent row per window', async () => {
     const pipeline = join(dir, 'sensors.yaml');

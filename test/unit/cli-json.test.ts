@@ -1,11 +1,12 @@
 /**
  * @jest-environment ./test/helpers/shared-typed-arrays-env.js
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { REPO_ROOT as root } from '../helpers/detector-process';
 import { runMain as run } from '../helpers/cli-process';
+import { tempDir } from '../helpers/temp-dir';
 
 jest.setTimeout(60_000);
 
@@ -16,7 +17,7 @@ function onlyJson(out: string): Record<string, unknown> {
 }
 
 describe('--json for scripts', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'aestream-json-'));
+  const dir = tempDir('aestream-json-');
 
   it('train --json prints the new model as one JSON object and nothing else', async () => {
     const pipeline = join(dir, 'tiny.yaml');

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+
 import { join, resolve } from 'node:path';
 import { loadPipeline, parsePipeline } from '../../src/config/load-pipeline';
 import { ConfigError, ErrorCodes } from '../../src/core/errors';
+import { tempDir } from '../helpers/temp-dir';
 
 const root = resolve(__dirname, '..', '..');
 const sensorsText = readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8');
@@ -151,7 +152,7 @@ describe('invalid fields, each named by its path', () => {
   });
 
   it('a file that does not exist', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-config-'));
+    const dir = tempDir('aestream-config-');
     expect(() => loadPipeline(join(dir, 'missing.yaml'))).toThrow(
       expect.objectContaining({ code: ErrorCodes.CONFIG_FILE_NOT_FOUND }) as Error,
     );
@@ -243,7 +244,7 @@ describe('cross-field rules', () => {
   });
 
   it('a file written to disk is read with the same rules', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-config-'));
+    const dir = tempDir('aestream-config-');
     const file = join(dir, 'p.yaml');
     writeFileSync(file, sensorsText.replace('window: 64', 'window: 0'));
     expect(() => loadPipeline(file, { env: {}, baseDir: root })).toThrow(/frame\.window/);

@@ -1,9 +1,6 @@
 /**
  * @jest-environment ./test/helpers/shared-typed-arrays-env.js
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { detectInMemory } from '../../../src/app/in-memory-detector';
 import { parsePipeline } from '../../../src/config/load-pipeline';
 import type { AnomalyEvent, SensorFrame } from '../../../src/core/records';
@@ -12,6 +9,7 @@ import { windowsOf } from '../../../src/operators/sensor-windows';
 import { ModelStore } from '../../../src/registry/model-store';
 import { trainAndStore } from '../../../src/registry/train-and-store';
 import { gaussian, seeded } from '../thresholds/random';
+import { tempDir } from '../../helpers/temp-dir';
 
 /** Two channels: a daily-like cycle and its quadrature, with a little noise. */
 function readings(seed: number, n: number): number[][] {
@@ -42,7 +40,7 @@ output: { kafka: { topic: cs.anomalies }, dlq: { topic: cs.dlq } }
   );
 
 describe('a detector started on a trained model', () => {
-  const store = mkdtempSync(join(tmpdir(), 'aestream-calibrated-'));
+  const store = tempDir('aestream-calibrated-');
   const config = pipeline(store, 'model');
 
   beforeAll(async () => {

@@ -1,10 +1,11 @@
 /**
  * @jest-environment ./test/helpers/shared-typed-arrays-env.js
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { runDemo } from '../../../src/app/demo';
+import { tempDir } from '../../helpers/temp-dir';
 
 /**
  * The embedded default, as the README's first command runs it (smaller): no services,
@@ -13,7 +14,7 @@ import { runDemo } from '../../../src/app/demo';
  */
 describe('aestream demo', () => {
   it('trains, detects the injected anomalies and writes its report', async () => {
-    const out = mkdtempSync(join(tmpdir(), 'aestream-demo-'));
+    const out = tempDir('aestream-demo-');
     const summary = await runDemo({ seed: 3, sources: 3, length: 3000, out });
 
     // 25 % of each sensor trains the model and is not streamed.

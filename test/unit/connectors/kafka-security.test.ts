@@ -1,5 +1,5 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
+
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { parsePipeline } from '../../../src/config/load-pipeline';
@@ -8,11 +8,12 @@ import { classifyInfluxError } from '../../../src/connectors/influx/influx-sink'
 import { kafkaSecurity } from '../../../src/connectors/kafka/kafka-security';
 import { createLogger } from '../../../src/observability/logger';
 import { main } from '../../../src/cli/main';
+import { tempDir } from '../../helpers/temp-dir';
 
 const root = resolve(__dirname, '..', '..', '..');
 const sensorsText = readFileSync(join(root, 'pipelines', 'sensors.yaml'), 'utf8');
 const SECRET = 'Tr0ub4dor-and-3-more';
-const dir = mkdtempSync(join(tmpdir(), 'aestream-security-'));
+const dir = tempDir('aestream-security-');
 
 /** sensors.yaml with `extra` appended under input.kafka (4-space indented lines). */
 function withKafka(extra: string): string {

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import type { InjectedAnomaly } from '../../../src/connectors/synthetic-source';
 import { demoReport, incidents, type SourceTrace } from '../../../src/eval/demo-report';
 import { matchEvents } from '../../../src/eval/event-matching';
+import { tempDir } from '../../helpers/temp-dir';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
@@ -90,7 +91,7 @@ describe('demo report', () => {
       });
       document.getElementById('probe').textContent = JSON.stringify({ page, charts });
     </script>`;
-    const dir = mkdtempSync(join(tmpdir(), 'aestream-report-'));
+    const dir = tempDir('aestream-report-');
     const file = join(dir, 'report.html');
     writeFileSync(file, reportOf(traces, anomalies).replace('</body>', `${probe}</body>`));
     const dom = execFileSync(

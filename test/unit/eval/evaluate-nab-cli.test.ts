@@ -1,17 +1,11 @@
 /**
  * @jest-environment ./test/helpers/shared-typed-arrays-env.js
  */
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import { runMain as runCli } from '../../helpers/cli-process';
+import { tempDir } from '../../helpers/temp-dir';
 
 const run = runCli;
 
@@ -25,7 +19,7 @@ const stamp = (i: number) =>
  * anomalies in another.
  */
 function makeCorpus(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'nab-tiny-'));
+  const dir = tempDir('nab-tiny-');
   const windows: Record<string, Array<[string, string]>> = {};
   const write = (category: string, name: string, spikeAt: number | null) => {
     mkdirSync(join(dir, 'data', category), { recursive: true });
@@ -60,7 +54,10 @@ function profileScores(out: string): number[] {
 
 describe('aestream evaluate nab', () => {
   const data = makeCorpus();
-  const out = mkdtempSync(join(tmpdir(), 'nab-out-'));
+  const out = tempDir('nab-out-');
+  /** Scores the result CSVs the first test wrote. */
+  const scoreResults = (...more: string[]) =>
+    run('evaluate', 'nab', '--data', data, '--results', join(out, 'results', 'aestream'), ...more);
 
   it('runs the z-score streaming detector, writes NAB result CSVs, plots and a report, and prints the three profiles', async () => {
     const r = await run('evaluate', 'nab', '--data', data, '--out', out, '--model', 'zscore');
@@ -139,34 +136,18 @@ output: {}
 
   it('scores result CSVs with --results to the same numbers', async () => {
     const first = await run('evaluate', 'nab', '--data', data, '--out', out, '--model', 'zscore');
-    const again = await run(
-      'evaluate',
-      'nab',
-      '--data',
-      data,
-      '--results',
-      join(out, 'results', 'aestream'),
-    );
+    const again = await scoreResults();
     expect(again.code).toBe(0);
     expect(profileScores(again.out)).toEqual(profileScores(first.out));
   });
 
   it('scores at a fixed threshold: flagging nothing scores 0', async () => {
-    const r = await run(
-      'evaluate',
-      'nab',
-      '--data',
-      data,
-      '--results',
-      join(out, 'results', 'aestream'),
-      '--threshold',
-      '1.5',
-    );
+    const r = await scoreResults('--threshold', '1.5');
     expect(profileScores(r.out)).toEqual([0, 0, 0]);
   });
 
   it('refuses a folder without NAB layout, bad thresholds and result files that do not match', async () => {
-    const empty = mkdtempSync(join(tmpdir(), 'nab-empty-'));
+    const empty = tempDir('nab-empty-');
     const r1 = await run('evaluate', 'nab', '--data', empty);
     expect(r1.code).toBe(1);
     expect(r1.err).toContain('AE_ERR_NAB_FORMAT');
@@ -175,7 +156,7 @@ output: {}
     expect(r2.code).toBe(1);
     expect(r2.err).toContain('AE_ERR_CLI_USAGE');
 
-    const bad = mkdtempSync(join(tmpdir(), 'nab-bad-'));
+    const bad = tempDir('nab-bad-');
     mkdirSync(join(bad, 'quiet'));
     writeFileSync(
       join(bad, 'quiet', 'x_flat.csv'),

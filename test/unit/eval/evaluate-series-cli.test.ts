@@ -65,6 +65,8 @@ describe('aestream evaluate series', () => {
   const work = mkdtempSync(join(tmpdir(), 'series-out-'));
   const pipeline = join(work, 'tiny.yaml');
   writeFileSync(pipeline, PIPELINE);
+  const evaluate = (dir: string, file: string, out: string, ...more: string[]) =>
+    runCli('evaluate', 'series', '--data', dir, '-p', file, '--out', out, ...more);
   afterAll(() => {
     rmSync(data, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
@@ -72,7 +74,7 @@ describe('aestream evaluate series', () => {
 
   it('trains per file, streams train and test rows through the detector, and scores the verdicts', async () => {
     const out = join(work, 'run');
-    const r = await runCli('evaluate', 'series', '--data', data, '-p', pipeline, '--out', out);
+    const r = await evaluate(data, pipeline, out);
     expect(r.code).toBe(0);
     // The printed table: one row per file and the pooled row, with the inflated column marked.
     expect(r.out).toContain('PA F1 (for comparison with the literature; inflated)');
@@ -111,19 +113,7 @@ describe('aestream evaluate series', () => {
 
   it('with --files and --json, evaluates only those files and prints results.json', async () => {
     const out = join(work, 'json');
-    const r = await runCli(
-      'evaluate',
-      'series',
-      '--data',
-      data,
-      '-p',
-      pipeline,
-      '--out',
-      out,
-      '--files',
-      'm-2',
-      '--json',
-    );
+    const r = await evaluate(data, pipeline, out, '--files', 'm-2', '--json');
     expect(r.code).toBe(0);
     const printed = JSON.parse(r.out) as {
       files: Array<{ name: string }>;
@@ -141,20 +131,7 @@ describe('aestream evaluate series', () => {
         'retrain: { trigger: { everyFrames: 400 }, reservoir: 300, minSamples: 100, epochs: 5 }\n',
     );
     const out = join(work, 'retrain');
-    const r = await runCli(
-      'evaluate',
-      'series',
-      '--data',
-      data,
-      '-p',
-      retraining,
-      '--out',
-      out,
-      '--files',
-      'm-1',
-      '--retrain',
-      '--json',
-    );
+    const r = await evaluate(data, retraining, out, '--files', 'm-1', '--retrain', '--json');
     expect(r.code).toBe(0);
     const printed = JSON.parse(r.out) as {
       files: Array<{ modelVersion: string; eventRecall: number }>;
@@ -206,16 +183,7 @@ describe('aestream evaluate series', () => {
   ])('fails with exit 1 naming file, line and column: %s', async (_what, path, text, message) => {
     const dir = broken(path, text);
     try {
-      const r = await runCli(
-        'evaluate',
-        'series',
-        '--data',
-        dir,
-        '-p',
-        pipeline,
-        '--out',
-        join(work, 'bad'),
-      );
+      const r = await evaluate(dir, pipeline, join(work, 'bad'));
       expect(r.code).toBe(1);
       expect(r.err).toMatch(/AE_ERR_DATA_INVALID/);
       expect(r.err).toMatch(message);

@@ -1,11 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { seededRandom } from '../../../src/core/seeded-random';
 import { sensorFrameSchema } from '../../../src/core/frame-config';
 import { openModel } from '../../../src/inference/active-model';
 import { trainAndStore } from '../../../src/registry/train-and-store';
 import { denseAeSchema } from '../../../src/training/model-config';
+import { tempDir } from '../../helpers/temp-dir';
 
 const WINDOW = 16;
 
@@ -34,7 +32,7 @@ describe('a sensor model scores with its error standards', () => {
     const model = denseAeSchema.parse({
       kind: 'dense-ae',
       hidden: [16, 4],
-      store: mkdtempSync(join(tmpdir(), 'aestream-standards-')),
+      store: tempDir('aestream-standards-'),
       engine: 'tfjs',
       score: 'standardized',
       train: { epochs: 40, seed: 3, patience: 8 },

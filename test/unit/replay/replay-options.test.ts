@@ -1,5 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+
 import { join } from 'node:path';
 import {
   formatSummary,
@@ -11,6 +11,7 @@ import { parsePipeline } from '../../../src/config/load-pipeline';
 import { ConfigError } from '../../../src/core/errors';
 import { asThresholdOverride, thresholdWithOverride } from '../../../src/replay/threshold-override';
 import { newRunId } from '../../../src/replay/replay-plan';
+import { tempDir } from '../../helpers/temp-dir';
 
 const config = parsePipeline(
   `
@@ -68,7 +69,7 @@ describe('replay threshold overrides', () => {
   });
 
   it('reads the override from a file or inline YAML, and says when it is neither', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'replay-opts-'));
+    const dir = tempDir('replay-opts-');
     writeFileSync(join(dir, 't.yaml'), 'kind: static\nvalue: 0.25\n');
     expect(readThresholdOverride(join(dir, 't.yaml')).doc).toEqual({ kind: 'static', value: 0.25 });
     expect(readThresholdOverride('{ risk: 1.0e-3 }').doc).toEqual({ risk: 1e-3 });
