@@ -169,9 +169,6 @@ export const modelSchema = z.discriminatedUnion('kind', [
 ]);
 
 export type ModelConfig = z.infer<typeof modelSchema>;
-export type DenseAeConfig = z.infer<typeof denseAeSchema>;
-export type ConvAeConfig = z.infer<typeof convAeSchema>;
-export type Conv1dAeConfig = z.infer<typeof conv1dAeSchema>;
 export type TrainConfig = ModelConfig['train'];
 export type ScoreKindName = NonNullable<ModelConfig['score']>;
 
