@@ -31,7 +31,7 @@ export interface InfluxSinkOptions {
   requestTimeoutMs?: number;
 }
 
-/** One writePoints call: settled when all its points are written or refused. */
+/** One writePoints call: settled when all its segments are written or refused. */
 interface Call {
   remaining: number;
   error?: unknown;
@@ -39,9 +39,10 @@ interface Call {
   reject: (err: unknown) => void;
 }
 
-interface Queued {
-  /** The point in line protocol, built when it is handed over. */
-  line: string;
+/** Consecutive lines of one call in the held buffer, up to `end` (bytes); at most batchSize points. */
+interface Segment {
+  end: number;
+  points: number;
   call: Call;
 }
 
@@ -128,7 +129,12 @@ export class InfluxSink {
   private readonly maxBuffered: number;
   private readonly backoff: BackoffPolicy;
   private readonly createDb: boolean;
-  private queue: Queued[] = [];
+  // Held points as line protocol in one reused buffer (requests send slices of it), in
+  // segments of their calls: no object or string per point outlives the caller's turn.
+  private held = Buffer.allocUnsafe(1 << 16);
+  private heldBytes = 0;
+  private heldPoints = 0;
+  private segments: Segment[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private spaceWaiters: Array<() => void> = [];
@@ -181,7 +187,7 @@ export class InfluxSink {
 
   /** Points held and not yet written. */
   get buffered(): number {
-    return this.queue.length;
+    return this.heldPoints;
   }
 
   /** True while writes are failing and being retried. */
@@ -213,14 +219,19 @@ export class InfluxSink {
   async writeLines(lines: readonly string[]): Promise<void> {
     if (this.closed) throw new Error('InfluxSink is closed');
     if (lines.length === 0) return;
-    while (this.queue.length >= this.maxBuffered) {
+    while (this.heldPoints >= this.maxBuffered) {
       await new Promise<void>((r) => this.spaceWaiters.push(r));
     }
     await new Promise<void>((resolve, reject) => {
-      const call: Call = { remaining: lines.length, resolve, reject };
-      for (const line of lines) this.queue.push({ line, call });
-      this.m.buffered.set({ database: this.database }, this.queue.length);
-      if (this.queue.length >= this.batchSize) this.kick();
+      const call: Call = { remaining: Math.ceil(lines.length / this.batchSize), resolve, reject };
+      for (let i = 0; i < lines.length; i += this.batchSize) {
+        const n = Math.min(this.batchSize, lines.length - i);
+        for (let j = i; j < i + n; j++) this.hold(lines[j]!);
+        this.segments.push({ end: this.heldBytes, points: n, call });
+      }
+      this.heldPoints += lines.length;
+      this.m.buffered.set({ database: this.database }, this.heldPoints);
+      if (this.heldPoints >= this.batchSize) this.kick();
       // Callers wait for their points (the detector acks a batch when they are written), so
       // with no write in flight a linger only stalls them: write on the next turn. Points
       // arriving during a write are written right after it: no timer for them.
@@ -230,7 +241,7 @@ export class InfluxSink {
 
   /** Writes everything held now; resolves when written (waits through outages). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.writing) {
+    while (this.segments.length > 0 || this.writing) {
       this.kick();
       await this.writing;
     }
@@ -251,32 +262,59 @@ export class InfluxSink {
       this.writing = undefined;
       // Points queued after the drain loop's last check (between its end and this callback)
       // are written now, not after a linger.
-      if (this.queue.length > 0) this.kick();
+      if (this.segments.length > 0) this.kick();
     });
   }
 
+  /** Appends one line (and its newline) to the held buffer, growing it when full. */
+  private hold(line: string): void {
+    // At most 3 bytes per UTF-16 unit, plus the newline.
+    const room = line.length * 3 + 1;
+    if (this.heldBytes + room > this.held.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.held.length * 2, this.heldBytes + room));
+      // A request in flight keeps sending from the old buffer, which holds the same bytes.
+      this.held.copy(grown, 0, 0, this.heldBytes);
+      this.held = grown;
+    }
+    this.heldBytes += this.held.write(line, this.heldBytes, 'utf8');
+    this.held[this.heldBytes++] = 0x0a;
+  }
+
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.slice(0, this.batchSize);
+    while (this.segments.length > 0) {
+      // Whole segments, up to batchSize points (at least one segment).
+      let count = 0;
+      let points = 0;
+      while (
+        count < this.segments.length &&
+        (count === 0 || points + this.segments[count]!.points <= this.batchSize)
+      )
+        points += this.segments[count++]!.points;
+      const end = this.segments[count - 1]!.end;
+      let error: unknown;
       try {
-        await this.writeWithRetry(batch.map((q) => q.line).join('\n'));
-        this.queue.splice(0, batch.length);
-        this.m.written.inc({ database: this.database }, batch.length);
-        for (const q of batch) settle(q.call);
+        // The body is a view of the held buffer: lines appended meanwhile go after `end`.
+        await this.writeWithRetry(this.held.subarray(0, end - 1));
+        this.m.written.inc({ database: this.database }, points);
       } catch (err) {
-        this.queue.splice(0, batch.length);
-        for (const q of batch) settle(q.call, err);
+        error = err;
         logger.error(
-          { database: this.database, err: messageOf(err), points: batch.length },
+          { database: this.database, err: messageOf(err), points },
           'InfluxDB refused a write',
         );
       }
-      this.m.buffered.set({ database: this.database }, this.queue.length);
+      const sent = this.segments.splice(0, count);
+      this.held.copyWithin(0, end, this.heldBytes);
+      this.heldBytes -= end;
+      for (const seg of this.segments) seg.end -= end;
+      this.heldPoints -= points;
+      for (const seg of sent) settle(seg.call, error);
+      this.m.buffered.set({ database: this.database }, this.heldPoints);
       this.spaceWaiters.splice(0).forEach((r) => r());
     }
   }
 
-  private async writeWithRetry(body: string): Promise<void> {
+  private async writeWithRetry(body: Buffer): Promise<void> {
     await retry(
       async () => {
         try {
@@ -297,7 +335,7 @@ export class InfluxSink {
         policy: this.backoff,
         onRetry: (err) => {
           this.m.retries.inc({ database: this.database });
-          this.outage.failed(err, { buffered: this.queue.length });
+          this.outage.failed(err, { buffered: this.heldPoints });
         },
       },
     );
@@ -308,7 +346,7 @@ export class InfluxSink {
    * did, so classifyInfluxError keeps working: network errors carry their `code`, refusals
    * `res.statusCode` and InfluxDB's own message.
    */
-  private post(body: string): Promise<void> {
+  private post(body: Buffer): Promise<void> {
     const url = this.endpoint;
     const base = url.pathname.replace(/\/$/, '');
     const query = new URLSearchParams({ db: this.database, precision: 'ms' });
@@ -325,7 +363,7 @@ export class InfluxSink {
           timeout: this.requestTimeoutMs,
           headers: {
             'content-type': 'text/plain; charset=utf-8',
-            'content-length': Buffer.byteLength(body),
+            'content-length': body.length,
           },
         },
         (res: IncomingMessage) => {
