@@ -59,3 +59,36 @@ export interface BatchSink<F> {
   readonly name: string;
   write(batch: readonly Judged<F>[]): Promise<void>;
 }
+
+const NO_CONTRIBUTIONS: Contribution[] = Object.freeze([]) as unknown as Contribution[];
+
+/**
+ * A model input with the fields scoring and judging fill in already there, as placeholders
+ * (score NaN, no verdict yet): inferBatch and applyThresholds complete it in place, so one
+ * object per input goes through the detector and its shape never changes on the way.
+ *
+ * @example unjudged('pump-1', window, record, [record], false)
+ */
+export function unjudged<T, D extends Float32Array | Uint8Array>(
+  key: string,
+  data: D,
+  last: T,
+  covered: T[],
+  partial: boolean,
+) {
+  return {
+    key,
+    data,
+    last,
+    covered,
+    partial,
+    score: NaN,
+    contributions: NO_CONTRIBUTIONS,
+    modelVersion: '',
+    reconstruction: undefined as Float32Array | undefined,
+    latent: undefined as Float32Array | undefined,
+    threshold: null as number | null,
+    verdict: 'warming-up' as Verdict,
+    probability: 0,
+  };
+}

@@ -6,7 +6,7 @@ import type { Judged, Scored, Verdict } from '../core/model-input';
  * Judges every score of a batch against its source's threshold, in stream order (the
  * thresholds learn from what they judge, so order matters). A score judged while its
  * threshold calibrates (warm-up suppressed), or of a partial (padded) window, gets no
- * threshold and the verdict `warming-up`.
+ * threshold and the verdict `warming-up`. Each scored input is judged in place.
  *
  * @example scored$.pipe(applyThresholds(createThresholdRegistry(config.threshold)))
  */
@@ -17,42 +17,33 @@ export function applyThresholds<F>(
     const registry = judge();
     // One model scores a whole batch: a swap lands between batches.
     if (batch.length > 0) registry.useModel?.(batch[0]!.modelVersion);
-    return batch.map((scored) => {
-      if (!Number.isFinite(scored.score)) {
+    const judged = batch as Judged<F>[];
+    for (const j of judged) {
+      if (!Number.isFinite(j.score)) {
         // An overflowing reconstruction error: whatever the input was, it is not normal. Kept
         // out of the threshold's statistics; the score is clamped so the sinks can write it.
-        return judged(scored, Number.MAX_VALUE, null, 'anomaly', 1);
+        setVerdict(j, Number.MAX_VALUE, null, 'anomaly', 1);
+        continue;
       }
       // A padded window lacks context: its score must neither raise an event nor teach the threshold.
-      const decision = scored.partial ? null : registry.apply(scored.key, scored.score);
-      return decision === null
-        ? judged(scored, scored.score, null, 'warming-up', 0)
-        : judged(scored, scored.score, decision.threshold, decision.verdict, decision.probability);
-    });
+      const decision = j.partial ? null : registry.apply(j.key, j.score);
+      if (decision === null) setVerdict(j, j.score, null, 'warming-up', 0);
+      else setVerdict(j, j.score, decision.threshold, decision.verdict, decision.probability);
+    }
+    return judged;
   });
 }
 
-/** A scored input with its verdict; fields spelled out, not spread (a spread per frame was slow). */
-function judged<F>(
-  s: Scored<F>,
+/** Judges a scored input in place (no copy per frame): it becomes the Judged record. */
+function setVerdict<F>(
+  j: Judged<F>,
   score: number,
   threshold: number | null,
   verdict: Verdict,
   probability: number,
-): Judged<F> {
-  return {
-    key: s.key,
-    data: s.data,
-    last: s.last,
-    covered: s.covered,
-    partial: s.partial,
-    score,
-    contributions: s.contributions,
-    modelVersion: s.modelVersion,
-    reconstruction: s.reconstruction,
-    latent: s.latent,
-    threshold,
-    verdict,
-    probability,
-  };
+): void {
+  j.score = score;
+  j.threshold = threshold;
+  j.verdict = verdict;
+  j.probability = probability;
 }

@@ -8,7 +8,8 @@ import type { ModelInput, Scored, Contribution } from '../core/model-input';
  * read once per batch, so a model swap takes effect between batches, never inside one.
  * Batches are scored one after the other, in order; the inputs of a batch go to the engine
  * as one row-major array. With `outputs`, each scored input also carries its reconstruction
- * and latent vector from the same forward pass (views into the batch's arrays).
+ * and latent vector from the same forward pass (views into the batch's arrays). Inputs are
+ * scored in place: the batch that comes out is the batch that went in, its inputs now Scored.
  *
  * @example batches$.pipe(inferBatch(() => models.current, (n, s) => metrics.observe(n, s)))
  */
@@ -39,46 +40,39 @@ export function inferBatch<F>(
     size: number,
   ): Promise<Scored<F>[]> {
     const started = process.hrtime.bigint();
+    const scored = batch as Scored<F>[];
     if (outputs) {
       const out = await model.scorer.scoreWithOutputs(x, batch.length);
       observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
       const k = out.latentSize;
-      return batch.map((input, i) =>
-        scored(
-          input,
-          out.scores[i]!,
-          out.top[i]!,
-          model.version,
-          out.reconstruction.subarray(i * size, (i + 1) * size),
-          out.latent.subarray(i * k, (i + 1) * k),
-        ),
-      );
+      for (let i = 0; i < scored.length; i++) {
+        const s = scored[i]!;
+        setScore(s, out.scores[i]!, out.top[i]!, model.version);
+        s.reconstruction = out.reconstruction.subarray(i * size, (i + 1) * size);
+        s.latent = out.latent.subarray(i * k, (i + 1) * k);
+      }
+      return scored;
     }
     const { scores, top } = await model.scorer.score(x, batch.length);
     observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
-    return batch.map((input, i) => scored(input, scores[i]!, top[i]!, model.version));
+    for (let i = 0; i < scored.length; i++)
+      setScore(scored[i]!, scores[i]!, top[i]!, model.version);
+    return scored;
   }
 }
 
-/** A scored input; fields spelled out, not spread: `{ ...input }` is a slow generic copy per frame. */
-function scored<F>(
-  input: ModelInput<F>,
+/**
+ * Scores an input in place: it becomes the Scored record (no copy per frame). The inputs
+ * of detectFlow are made with every field of a judged record already there
+ * (`pendingJudgement`), so these stores keep the object's shape.
+ */
+function setScore<F>(
+  s: Scored<F>,
   score: number,
   contributions: Contribution[],
   modelVersion: string,
-  reconstruction?: Float32Array,
-  latent?: Float32Array,
-): Scored<F> {
-  return {
-    key: input.key,
-    data: input.data,
-    last: input.last,
-    covered: input.covered,
-    partial: input.partial,
-    score,
-    contributions,
-    modelVersion,
-    reconstruction,
-    latent,
-  };
+): void {
+  s.score = score;
+  s.contributions = contributions;
+  s.modelVersion = modelVersion;
 }

@@ -1,3 +1,5 @@
+import { unjudged } from '../core/model-input';
+
 /**
  * Per-source sliding windows over sensor readings: the state behind the detector's
  * frame→tensor step. Each source keeps a ring of its last W readings of D values; once
@@ -100,7 +102,7 @@ export class SensorWindows<T> {
     data.set(ring.data.subarray(0, start), this.size - start);
     const covered = ring.pending;
     ring.pending = [];
-    return { key, data, last: item, covered, partial: false };
+    return unjudged(key, data, item, covered, false);
   }
 
   /** Before the ring wraps its readings sit in order from slot 0: repeat the oldest in front. */
@@ -112,7 +114,7 @@ export class SensorWindows<T> {
     data.set(ring.data.subarray(0, ring.count * this.rowSize), missing * this.rowSize);
     const covered = ring.pending;
     ring.pending = [];
-    return { key, data, last: item, covered, partial: true };
+    return unjudged(key, data, item, covered, true);
   }
 
   /** Room for one window in the current block (a new block when it is full). */

@@ -2,7 +2,7 @@ import { map, type OperatorFunction } from 'rxjs';
 import type { SensorFrameConfig } from '../core/frame-config';
 import type { SensorFrame } from '../core/records';
 import type { Accepted } from '../core/kafka-record';
-import type { ModelInput } from '../core/model-input';
+import { unjudged, type ModelInput } from '../core/model-input';
 import { slidingWindow } from './sliding-window';
 import type { SensorWindows } from './sensor-windows';
 import type { PixelFrame } from './to-pixels';
@@ -34,5 +34,5 @@ export function sensorInputs(
  * @example accepted$.pipe(imageInputs())
  */
 export function imageInputs(): OperatorFunction<Accepted<PixelFrame>, ModelInput<PixelFrame>> {
-  return map((a) => ({ key: a.value.source, data: a.value.pixels, last: a, covered: [a] }));
+  return map((a) => unjudged(a.value.source, a.value.pixels, a, [a], false));
 }
