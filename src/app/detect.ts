@@ -25,6 +25,7 @@ import { ModelAwareJudge } from '../thresholds/model-aware-judge';
 import { createThresholdRegistry, type ThresholdRegistry } from '../thresholds/threshold-registry';
 import { detectFlow } from '../operators/detect-flow';
 import { openDetectorState } from './detect-state';
+import { warmUp } from '../operators/warm-up';
 import {
   closeStackOf,
   connectOn,
@@ -114,6 +115,7 @@ async function wireDetector(
   await reportLag(config, kafka, metrics, outputs.influx, models, options.reportIntervalMs, stack);
 
   const state = await openDetectorState(config, kafka, judge, models, outputs.dlq, stack);
+  await warmDetector(config, outputs.codec, models);
   const source = kafkaSourceFrom(
     options.shutdownMs !== undefined
       ? { ...config.input.kafka, shutdownMs: options.shutdownMs }
@@ -156,6 +158,24 @@ async function wireDetector(
       await done.catch(() => undefined);
     },
   };
+}
+
+/**
+ * Compiles the hot path and runs the engine on synthetic frames before the first real one
+ * (the first seconds after a start ran late otherwise); with a threshold registry of its
+ * own, so the synthetic scores teach the real thresholds nothing.
+ */
+async function warmDetector(
+  config: Readonly<PipelineConfig>,
+  codec: Awaited<ReturnType<typeof openOutputs>>['codec'],
+  models: ModelSlot,
+): Promise<void> {
+  const scratch = createThresholdRegistry(config.threshold);
+  const warm = await warmUp({ config, codec, model: () => models.current, judge: () => scratch });
+  logger.info(
+    { pipeline: config.name, frames: warm.frames, ms: Math.round(warm.ms) },
+    'detector warmed up',
+  );
 }
 
 /**
