@@ -32,6 +32,8 @@ RUN apt-get update \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
+# npm install's postinstall applies them (patch-package): the runtime needs kafkajs patched.
+COPY patches ./patches
 RUN npm pkg delete "optionalDependencies.@tensorflow/tfjs-node-gpu" \
   && npm install --omit=dev \
   && node -e "require('@tensorflow/tfjs-node'); require('onnxruntime-node')"
@@ -47,6 +49,7 @@ COPY --from=node /usr/local/lib/node_modules /usr/local/lib/node_modules
 RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
+COPY patches ./patches
 # libtensorflow's GPU build loads libcuda from the driver, which only a GPU host mounts:
 # check that the package is there, not that it loads.
 RUN npm pkg delete "optionalDependencies.@tensorflow/tfjs-node" \
