@@ -13,11 +13,11 @@ import type { AnomalyEvent, Frame } from '../../src/core/records';
 import { trainFromFile, type TrainedVersion } from '../../src/registry/train-and-store';
 import { builtCli, spawnDetector, type DetectorProcess } from './detector-process';
 import { uniqueName } from './names';
+import { merge, type PipelineOverrides } from './pipeline-config';
 import { INFLUX_URL, KAFKA_BROKERS } from './stack';
 import { waitFor } from './wait-for';
 
-/** Sections of a pipeline file, as objects; merged into the fixture's defaults. */
-export type PipelineOverrides = Record<string, unknown>;
+export type { PipelineOverrides };
 
 export interface FixtureOptions {
   /** Partitions of the input, anomaly and dead-letter topics (one number: all three). */
@@ -377,20 +377,4 @@ export async function pipelineFixture(
 
 function isMessage(item: Frame | OutboundMessage): item is OutboundMessage {
   return Buffer.isBuffer((item as OutboundMessage).value);
-}
-
-function isPlain(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** `over` merged into `base`: objects key by key, null removes a key, another `kind` replaces. */
-function merge(base: unknown, over: unknown): unknown {
-  if (!isPlain(base) || !isPlain(over)) return over;
-  if (over.kind !== undefined && over.kind !== base.kind) return over;
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    if (v === null) delete out[k];
-    else out[k] = merge(base[k], v);
-  }
-  return out;
 }

@@ -1,8 +1,8 @@
+import { memoryPipeline } from '../../helpers/pipeline-config';
 import { waitFor } from '../../helpers/wait-for';
 import { lastValueFrom, from, toArray } from 'rxjs';
 import { createAvroCodec } from '../../../src/codecs/avro-codec';
 import type { AnomalyEvent, Frame, SensorFrame } from '../../../src/core/records';
-import { parsePipeline } from '../../../src/config/load-pipeline';
 import { AnomalyEventSink } from '../../../src/outputs/anomaly-event-sink';
 import { ScoreSink } from '../../../src/outputs/score-sink';
 import type { ActiveModel } from '../../../src/inference/active-model';
@@ -15,18 +15,6 @@ import {
   MemoryTopic,
   type MemoryRecord,
 } from '../../../src/connectors/kafka/memory-io';
-
-const pipelineText = `
-name: flowtest
-input:
-  kafka: { brokers: "127.0.0.1:9092", topic: flow.frames, group: g }
-  schema: schemas/sensor-frame.avsc
-frame: { kind: sensor, features: 2, window: 4, stride: 1 }
-model: { kind: dense-ae, hidden: [3], store: ./models/flowtest }
-batch: { maxSize: 8, maxWaitMs: 1 }
-threshold: { kind: static, value: 1.0 }
-output: {}
-`;
 
 /** A model stand-in: the score is the largest absolute value in the window. */
 const maxAbsModel: Pick<ActiveModel, 'version' | 'scorer'> = {
@@ -56,7 +44,10 @@ const maxAbsModel: Pick<ActiveModel, 'version' | 'scorer'> = {
 };
 
 function setup() {
-  const config = parsePipeline(pipelineText, 'flowtest.yaml', { env: {}, baseDir: process.cwd() });
+  const config = memoryPipeline('flowtest', {
+    frame: { features: 2, window: 4 },
+    batch: { maxSize: 8, maxWaitMs: 1 },
+  });
   const codec = createAvroCodec<SensorFrame>('SensorFrame');
   const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
   const dlq = new MemoryDlq();

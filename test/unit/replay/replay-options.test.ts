@@ -7,31 +7,22 @@ import {
   parseRate,
   readThresholdOverride,
 } from '../../../src/cli/replay';
-import { parsePipeline } from '../../../src/config/load-pipeline';
 import { ConfigError } from '../../../src/core/errors';
 import { asThresholdOverride, thresholdWithOverride } from '../../../src/replay/threshold-override';
 import { newRunId } from '../../../src/replay/replay-plan';
+import { memoryPipeline } from '../../helpers/pipeline-config';
 import { tempDir } from '../../helpers/temp-dir';
 
-const config = parsePipeline(
-  `
-name: rp
-input:
-  kafka: { brokers: "127.0.0.1:9092", topic: rp.frames, group: g }
-  schema: schemas/sensor-frame.avsc
-frame: { kind: sensor, features: 1, window: 8, stride: 1 }
-model: { kind: dense-ae, hidden: [4], store: ./models/rp }
-threshold:
-  kind: spot
-  risk: 1.0e-4
-  calibration: 500
-  perKey: false
-  overrides: { pump-7: { kind: static, value: 0.4 } }
-output: {}
-`,
-  'rp.yaml',
-  { env: {}, baseDir: process.cwd() },
-);
+const config = memoryPipeline('rp', {
+  model: { hidden: [4] },
+  threshold: {
+    kind: 'spot',
+    risk: 1.0e-4,
+    calibration: 500,
+    perKey: false,
+    overrides: { 'pump-7': { kind: 'static', value: 0.4 } },
+  },
+});
 
 describe('replay threshold overrides', () => {
   it('merges keys of the same kind and keeps the rest of the section', () => {
