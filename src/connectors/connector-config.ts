@@ -121,10 +121,22 @@ export const kafkaInputSchema = z
     ...kafkaConnectionShape,
     topic: topicName.describe('The input topic; its key is the source id.'),
     group: z.string().min(1).describe('Consumer group id of the detectors of this pipeline.'),
-    fromBeginning: z
+    start: z
+      .enum(['earliest', 'latest'])
+      .optional()
+      .describe(
+        'Where a group without committed offsets starts: earliest (default: frames already on the topic are scored too) or latest (only frames produced after the first start).',
+      ),
+    fromBeginning: z.boolean().optional().meta({
+      description: 'Older spelling of `start`: true is earliest, false latest; `start` wins.',
+      deprecated: true,
+    }),
+    createTopics: z
       .boolean()
       .default(false)
-      .describe('Where a new group starts: the earliest offset (true) or the latest (false).'),
+      .describe(
+        'Create a missing input topic (broker defaults for partitions and replication); otherwise the detector waits for it.',
+      ),
     maxInFlight: z
       .int()
       .min(1)
@@ -216,6 +228,11 @@ export const influxOutputSchema = z
   .describe('InfluxDB sink of score points.');
 
 export type KafkaInputConfig = z.infer<typeof kafkaInputSchema>;
+
+/** Where a new group of the input starts: `start`, else `fromBeginning`, else earliest. */
+export function newGroupStart(config: Pick<KafkaInputConfig, 'start' | 'fromBeginning'>) {
+  return config.start ?? (config.fromBeginning === false ? 'latest' : 'earliest');
+}
 export type KafkaSaslConfig = z.infer<typeof kafkaSaslSchema>;
 export type KafkaTlsConfig = z.infer<typeof kafkaTlsSchema>;
 /** brokers and clientId, with optional sasl and tls: what `createKafka` needs. */

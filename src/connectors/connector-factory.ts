@@ -7,6 +7,7 @@ import type {
   KafkaInputConfig,
   TopicOutputConfig,
 } from './connector-config';
+import { newGroupStart } from './connector-config';
 import { createKafka } from './kafka/kafka-client';
 import { KafkaSink } from './kafka/kafka-sink';
 import { KafkaSource, type KafkaSourceOptions } from './kafka/kafka-source';
@@ -30,7 +31,8 @@ export function kafkaSourceFrom(
     topic: config.topic,
     group: config.group,
     clientId: config.clientId,
-    fromBeginning: config.fromBeginning,
+    fromBeginning: newGroupStart(config) === 'earliest',
+    createTopic: config.createTopics,
     maxInFlight: config.maxInFlight,
     commitIntervalMs: config.commitIntervalMs,
     shutdownMs: config.shutdownMs,

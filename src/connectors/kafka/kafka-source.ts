@@ -6,6 +6,7 @@ import { createKafka } from './kafka-client';
 import type { KafkaRecord } from '../../core/kafka-record';
 import { isRetriableKafkaError, kafkaError } from './kafka-errors';
 import { OffsetTracker } from './offset-tracker';
+import { waitForTopic } from './topic-wait';
 import { backoffDelay } from '../retry';
 
 export interface KafkaSourceOptions {
@@ -15,6 +16,8 @@ export interface KafkaSourceOptions {
   clientId?: string;
   /** Where a group without committed offsets starts (default false: the latest offset). */
   fromBeginning?: boolean;
+  /** Create the topic when it does not exist, instead of waiting for it (default false). */
+  createTopic?: boolean;
   /** Records handed downstream and not yet acked, per partition, before it is paused (default 10,000). */
   maxInFlight?: number;
   /** How often acked offsets are committed (default 1,000 ms). */
@@ -95,6 +98,7 @@ export class KafkaSource {
       topic: options.topic,
       group: options.group,
       fromBeginning: options.fromBeginning ?? false,
+      createTopic: options.createTopic ?? false,
       maxInFlight: options.maxInFlight ?? 10_000,
       commitIntervalMs: options.commitIntervalMs ?? 1_000,
       shutdownMs: options.shutdownMs ?? 10_000,
@@ -177,10 +181,17 @@ export class KafkaSource {
   }
 
   private async start(): Promise<void> {
+    const { topic, group, createTopic } = this.opts;
+    const stopped = () => this.stopping !== undefined;
+    if (!(await waitForTopic(this.kafka, topic, { create: createTopic, cancelled: stopped }))) {
+      return;
+    }
     if (!this.opts.fromBeginning) await this.pinStartOffsets();
+    if (stopped()) return;
     await this.startConsumer();
     this.running = true;
-    logger.info({ topic: this.opts.topic, group: this.opts.group }, 'kafka source started');
+    const newGroupStarts = this.opts.fromBeginning ? 'earliest' : 'latest';
+    logger.info({ topic, group, newGroupStarts }, 'kafka source started');
     this.commitTimer = setInterval(() => void this.commit(), this.opts.commitIntervalMs);
     this.commitTimer.unref();
   }
@@ -225,6 +236,8 @@ export class KafkaSource {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: this.opts.fromBeginning });
+    // A stop during the connect (Ctrl-C while joining) has disconnected it: do not start fetching.
+    if (this.stopping) return;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
