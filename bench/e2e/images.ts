@@ -696,7 +696,7 @@ export async function imageBench(
       detectFramesPerSecond: det.framesPerSecond,
       detectMBPerSecond: mb(det.framesPerSecond),
       detectVsPassthrough: det.framesPerSecond / raw.framesPerSecond,
-      target: 0.5,
+      target: 0.8,
       detect: det,
     },
     threshold,

@@ -10,7 +10,7 @@ export interface WarmUpResult {
 }
 
 /**
- * Runs `batches` full micro-batches of synthetic frames through a detectFlow of the
+ * Runs `batches` full micro-batches (by default about 8,192 frames) of synthetic frames through a detectFlow of the
  * pipeline before the detector consumes anything: V8 compiles the hot path and sizes its
  * young generation, and the engine runs its first batches, while no frame waits. Nothing
  * leaves the process (no sinks, no dead letters, no acks) and `judge` should be a
@@ -20,10 +20,12 @@ export interface WarmUpResult {
  */
 export async function warmUp(
   parts: Pick<DetectParts, 'config' | 'codec' | 'model' | 'judge'>,
-  batches = 32,
+  batches?: number,
 ): Promise<WarmUpResult> {
   const started = performance.now();
   const { frame, batch } = parts.config;
+  // About 8,192 frames (2 to 32 batches): a fraction of a second of the detector's work.
+  batches ??= Math.max(2, Math.min(32, Math.floor(8_192 / batch.maxSize)));
   const sources = batch.maxSize;
   const n = batches * sources;
   const time = Date.now() - n;
