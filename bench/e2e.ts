@@ -34,7 +34,7 @@
  *   npm run bench:e2e -- [--frames 1000000] [--sources 10000] [--latency-seconds 600]
  *                        [--latency-rate N (default half the detect rate)]
  *                        [--warmup-seconds 60] [--batch-max-size 256]
- *                        [--max-in-flight 10000] [--skip-limits] [--skip-passthrough]
+ *                        [--max-in-flight 10000] [--state true|false] [--skip-limits] [--skip-passthrough]
  *                        [--skip-scale] [--skip-latency] [--skip-images] [--skip-anchors]
  *                        [--profile DIR] [--detector-node-args "..."] [--detector-log FILE]
  *                        [--keep]
@@ -93,6 +93,8 @@ const profileDir = arg('profile', '');
 // The detector's settings that bound how much is in flight (the pipeline defaults).
 const batchMaxSize = Number(arg('batch-max-size', '256'));
 const maxInFlight = Number(arg('max-in-flight', '10000'));
+// The per-source state changelog (on by default, as in a deployed pipeline); `--state false` for comparison.
+const stateEnabled = arg('state', 'true') === 'true';
 
 /** The machine's 1, 5 and 15 minute load averages, as `uptime` prints them. */
 const loadAverage = () =>
@@ -230,6 +232,7 @@ output:
   influx: { url: '${influxUrl}', database: ${o.database} }
   dlq: { topic: ${o.events}.dlq }
 retrain: { trigger: { everyFrames: 50000 }, reservoir: 20000, epochs: 20, validation: 0.1 }
+state: { enabled: ${stateEnabled} }
 `;
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
@@ -787,6 +790,7 @@ async function main(): Promise<void> {
     partitions,
     batchMaxSize,
     maxInFlight,
+    stateEnabled,
     meanValueBytes: pre.meanValueBytes,
     scaledDown:
       frames < 1_000_000 ? `ran with ${frames} frames instead of the issue's 1,000,000` : null,
