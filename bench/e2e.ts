@@ -73,6 +73,7 @@ import {
   rssMb,
   stamp,
   startDetectorProcess,
+  stateTopic,
   stopProcess,
   waitCommitted,
 } from './e2e/harness';
@@ -232,7 +233,7 @@ output:
   influx: { url: '${influxUrl}', database: ${o.database} }
   dlq: { topic: ${o.events}.dlq }
 retrain: { trigger: { everyFrames: 50000 }, reservoir: 20000, epochs: 20, validation: 0.1 }
-state: { enabled: ${stateEnabled} }
+state: { enabled: ${stateEnabled}, topic: ${stateTopic(name)} }
 `;
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
@@ -531,6 +532,8 @@ async function main(): Promise<void> {
   const events = `bench-e2e-events-${stamp}`;
   const perfTopic = `bench-e2e-perf-${stamp}`;
   const topics = [input, rawOut, javaOut, events, `${events}.dlq`, perfTopic];
+  // The state changelogs the detectors create (when missing): deleted with the rest.
+  if (stateEnabled) topics.push(...['e2e', 'scale', 'live'].map(stateTopic));
   await admin.createTopics({
     topics: [input, rawOut, javaOut, events]
       .map((topic) => ({ topic, numPartitions: partitions }))

@@ -36,6 +36,11 @@ export const influxUrl = process.env.INFLUX_URL ?? 'http://127.0.0.1:8086';
 export const kafkaLibs =
   process.env.AESTREAM_KAFKA_LIBS ?? join(homedir(), '.cache', 'aestream', 'kafka-libs');
 export const stamp = Date.now().toString(36);
+/**
+ * The per-source state changelog of the bench's pipeline `name`, of this run only: a state
+ * topic kept from an earlier run would mark every frame of the new input as already seen.
+ */
+export const stateTopic = (name: string): string => `bench-e2e-state-${name}-${stamp}`;
 export const log = (msg: string): void =>
   console.error(`[e2e ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -55,6 +55,7 @@ import {
   root,
   rssMb,
   stamp,
+  stateTopic,
   startDetectorProcess,
   stopProcess,
   waitCommitted,
@@ -271,6 +272,7 @@ threshold: ${o.threshold}
 output:
   kafka: { topic: ${o.events} }
 ${o.influx ? `  influx: { url: '${influxUrl}', database: ${o.database} }\n` : ''}  dlq: { topic: ${o.events}.dlq }
+state: { topic: ${stateTopic(name)} }
 `;
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
@@ -556,7 +558,14 @@ export async function imageBench(
   const input = `bench-e2e-img-in-${stamp}`;
   const rawOut = `bench-e2e-img-raw-${stamp}`;
   const events = `bench-e2e-img-events-${stamp}`;
-  const topics = [input, rawOut, events, `${events}.dlq`];
+  const topics = [
+    input,
+    rawOut,
+    events,
+    `${events}.dlq`,
+    stateTopic('img-e2e'),
+    stateTopic('img-live'),
+  ];
   await admin.createTopics({
     topics: [input, rawOut, events]
       .map((topic) => ({ topic, numPartitions: partitions }))
