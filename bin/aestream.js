@@ -15,17 +15,15 @@
 if (!process.execArgv.some((a) => a.includes('allocation-site-pretenuring'))) {
   require('node:v8').setFlagsFromString('--no-allocation-site-pretenuring');
 }
-// After a fatal error each command has closed what it opened, each close within its deadline;
-// a client socket still pending (kafkajs retrying a broker that never answered) must not keep
-// the process alive, so it ends a moment later however many handles remain.
-const exitSoonAfterFailure = () => {
-  if (process.exitCode)
-    require('node:timers')
-      .setTimeout(() => process.exit(), 1000)
-      .unref();
-};
+// When a command is done (or failed, or was stopped by a signal) it has closed what it opened,
+// each close within its deadline; a client socket still pending (kafkajs retrying a broker
+// that never answered) must not keep the process alive, so it ends a moment later.
+const exitSoon = () =>
+  require('node:timers')
+    .setTimeout(() => process.exit(), 1000)
+    .unref();
 try {
-  require('../dist/cli/main.js').main(process.argv).then(exitSoonAfterFailure);
+  require('../dist/cli/main.js').main(process.argv).then(exitSoon);
 } catch (err) {
   if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main')) {
     console.error('aestream is not built yet: run `npm run build` first.');

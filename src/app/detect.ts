@@ -146,7 +146,8 @@ async function wireDetector(
   const { topic, group } = config.input.kafka;
   const metricsPort = server?.port ?? null;
   logger.info({ pipeline, topic, group, metricsPort }, 'detector started');
-  const done = runToEnd(flow, health, stack, () => logger.info({ pipeline }, 'detector stopped'));
+  const stopped = () => logger.info({ pipeline }, 'detector stopped');
+  const done = runToEnd(flow, health, stack, stopped, source);
   return {
     done,
     get model() {

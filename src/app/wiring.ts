@@ -83,15 +83,27 @@ export async function healthServerOn(
 
 /**
  * Runs a pipeline's flow to its end (a stop, a signal, or a fatal error, which breaks the
- * health), then closes everything on the stack.
+ * health), then closes everything on the stack. When `source` stops with records unacked
+ * (a sink down past the drain deadline), the run ends then: those stages never finish, and
+ * the records are read again by the group's next member.
  */
 export function runToEnd(
   flow: Observable<unknown>,
   health: Health,
   stack: CloseStack,
   stopped: () => void,
+  source?: { stopped: Promise<{ drained: boolean }> },
 ): Promise<void> {
-  return lastValueFrom(flow, { defaultValue: [] })
+  const ended = lastValueFrom(flow, { defaultValue: [] });
+  const abandoned = new Promise<void>((resolve) => {
+    void source?.stopped.then(({ drained }) => {
+      if (!drained) {
+        ended.catch(() => undefined); // its stages fail as the stack closes the sinks
+        resolve();
+      }
+    });
+  });
+  return Promise.race([ended, abandoned])
     .then(
       () => undefined,
       (err: unknown) => {

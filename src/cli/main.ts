@@ -4,7 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { AeError } from '../core/errors';
 import { KafkaUnreachableError } from '../connectors/kafka/kafka-client';
 import { KAFKA_BROKERS_SETTING, settingOrigin } from './options';
-import { configureLogging, LOG_LEVELS, type LogFormat } from '../observability/logger';
+import { interruptedExitCode, watchInterrupts } from './interrupts';
+import { configureLogging, flushLogs, LOG_LEVELS, type LogFormat } from '../observability/logger';
 import { lintCommand } from './lint';
 import { produceCommand } from './produce';
 import { consumeCommand } from './consume';
@@ -90,15 +91,22 @@ function withGlobalHelp(command: Command): Command {
 
 /**
  * Runs the CLI and sets the exit code. Known failures print their message, never a
- * stack trace (AESTREAM_DEBUG=1 shows it): exit 1 for errors and bad usage.
+ * stack trace (AESTREAM_DEBUG=1 shows it): exit 1 for errors and bad usage; after SIGINT or
+ * SIGTERM, 0 when everything in flight was committed, else 130 or 143.
  */
 export async function main(argv: string[]): Promise<void> {
   running = undefined;
+  watchInterrupts();
+  let failed: number | undefined;
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    process.exitCode = exitCodeOf(err);
+    flushLogs();
+    failed = exitCodeOf(err);
+    process.exitCode = failed;
   }
+  flushLogs();
+  process.exitCode = interruptedExitCode(!!failed) ?? process.exitCode;
 }
 
 /** The command whose action runs, for messages that name where its settings came from. */

@@ -104,3 +104,18 @@ export class CloseStack {
     }
   }
 }
+
+let uncommitted = 0;
+
+/**
+ * Counts records a stopping source leaves unacked (they are delivered again): the CLI's last
+ * line and exit code report them after a signal.
+ */
+export function noteUncommitted(records: number): void {
+  uncommitted += records;
+}
+
+/** Records left unacked by the sources that stopped in this process so far. */
+export function uncommittedAtStop(): number {
+  return uncommitted;
+}

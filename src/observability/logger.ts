@@ -118,6 +118,14 @@ class LogDestination implements DestinationStream {
   write(line: string): void {
     this.out.write(this.format === 'pretty' ? prettyLogLine(line, this.color) : line);
   }
+
+  flush(): void {
+    try {
+      this.out.flushSync();
+    } catch {
+      // not open yet (nothing written) or already closed: nothing to flush
+    }
+  }
 }
 
 const destination = new LogDestination();
@@ -173,4 +181,9 @@ export function configureLogging(options: { format?: LogFormat; level?: string }
 /** True when the user chose the level (flag or environment); commands may then not lower it. */
 export function logLevelChosen(): boolean {
   return levelChosen;
+}
+
+/** Writes out log lines still buffered: a command's final line must come after them. */
+export function flushLogs(): void {
+  destination.flush();
 }

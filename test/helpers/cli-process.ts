@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main';
 import { cliNodeFlags, REPO_ROOT } from './detector-process';
@@ -73,4 +74,16 @@ export async function runMain(
     process.exitCode = undefined;
     spies.forEach((s) => s.mockRestore());
   }
+}
+
+/** A local address nothing listens on (host:port): a port the system just handed out and took back. */
+export function closedPort(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(`127.0.0.1:${port}`));
+    });
+  });
 }

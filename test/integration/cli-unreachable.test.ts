@@ -1,20 +1,7 @@
-import { createServer } from 'node:net';
-import { runCli, type CliRun } from '../helpers/cli-process';
+import { closedPort, runCli, type CliRun } from '../helpers/cli-process';
 import { builtCli } from '../helpers/detector-process';
 import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
 import { INFLUX_URL } from '../helpers/stack';
-
-/** A local port nothing listens on: one the system just handed out and took back. */
-function closedPort(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(`127.0.0.1:${port}`));
-    });
-  });
-}
 
 const lastLine = (run: CliRun) => run.stderr.trim().split('\n').at(-1) ?? '';
 

@@ -145,6 +145,7 @@ export class InfluxSink {
   private readonly agent: HttpAgent;
   private readonly requestTimeoutMs: number;
   private closed = false;
+  private closing = false;
   private readonly m = {
     buffered: metrics.buffered(),
     retries: metrics.retries(),
@@ -247,8 +248,11 @@ export class InfluxSink {
     }
   }
 
-  /** Flushes and stops accepting points. */
+  /** Flushes and stops accepting points; a write failing meanwhile is given up, not retried. */
   async close(): Promise<void> {
+    // A write failing from now on is not tried again: held points (of records not acked, so
+    // read again by the next consumer) must not keep a stopping process alive.
+    this.closing = true;
     await this.flush();
     this.closed = true;
     this.agent.destroy(); // idle keep-alive sockets would hold the process open
@@ -333,6 +337,7 @@ export class InfluxSink {
       },
       {
         policy: this.backoff,
+        cancelled: () => this.closing,
         onRetry: (err) => {
           this.m.retries.inc({ database: this.database });
           this.outage.failed(err, { buffered: this.heldPoints });

@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { Observable, type Subscriber } from 'rxjs';
 import { AeError, ErrorCodes, messageOf } from '../../core/errors';
+import { noteUncommitted } from '../../core/lifecycle';
 import { logger } from '../../observability/logger';
 import { createKafka } from './kafka-client';
 import type { KafkaRecord } from '../../core/kafka-record';
@@ -411,6 +412,14 @@ export class KafkaSource {
     return this.committing;
   }
 
+  /**
+   * Resolves when the source has stopped (stop, abort or signal) and its consumer left the
+   * group, with what was left unacked. Records still unacked then are never acked by the
+   * caller's stages in time: a run ends without waiting for them.
+   */
+  private onStopped: (result: StopResult) => void = () => undefined;
+  readonly stopped: Promise<StopResult> = new Promise((resolve) => (this.onStopped = resolve));
+
   private async shutdown(deadlineMs: number, graceful: boolean): Promise<StopResult> {
     // Let stop() store its promise first: completing the stream below re-enters stop().
     await Promise.resolve();
@@ -441,6 +450,7 @@ export class KafkaSource {
       await this.commit();
     }
     const inFlight = this.inFlight();
+    noteUncommitted(inFlight);
     if (consumer) {
       try {
         await consumer.disconnect();
@@ -457,6 +467,7 @@ export class KafkaSource {
     } else {
       logger.info({ topic: this.opts.topic, graceful }, 'kafka source stopped');
     }
+    this.onStopped({ drained, inFlight });
     return { drained, inFlight };
   }
 }
