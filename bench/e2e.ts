@@ -15,6 +15,8 @@
  *      Avro from Maven Central, resolved once by bench/e2e/pom.xml).
  *    Every row with its CPU per 1,000 frames (the detector's from /proc), less noisy than
  *    frames/s on a shared machine.
+ *    And the same detector with `state.enabled: false`: the share of detector CPU the state
+ *    changelog (capture per batch, one record per source per commit) costs.
  * 2. Scale: two detector processes in one group over the same frames.
  * 3. Latency and memory: a fresh topic, frames produced at half the measured detector rate
  *    by a Java producer (bench/e2e/RateProducer.java: a kafkajs one here took a quarter of
@@ -36,6 +38,7 @@
  *                        [--warmup-seconds 60] [--batch-max-size 256]
  *                        [--max-in-flight 10000] [--state true|false] [--skip-limits] [--skip-passthrough]
  *                        [--skip-scale] [--skip-latency] [--skip-images] [--skip-anchors]
+ *                        [--skip-state-cost]
  *                        [--profile DIR] [--detector-node-args "..."] [--detector-log FILE]
  *                        [--keep]
  *
@@ -217,6 +220,8 @@ function writePipeline(
     store: string;
     threshold: string;
     database: string;
+    /** False: the detector keeps no per-source state topic (the state-cost comparison). */
+    state?: boolean;
   },
 ): PipelineFiles {
   const group = `bench-e2e-${name}-${stamp}`;
@@ -233,7 +238,7 @@ output:
   influx: { url: '${influxUrl}', database: ${o.database} }
   dlq: { topic: ${o.events}.dlq }
 retrain: { trigger: { everyFrames: 50000 }, reservoir: 20000, epochs: 20, validation: 0.1 }
-state: { enabled: ${stateEnabled}, topic: ${stateTopic(name)} }
+state: { enabled: ${o.state ?? stateEnabled}, topic: ${stateTopic(name)} }
 `;
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, yaml);
@@ -628,6 +633,17 @@ async function main(): Promise<void> {
   log(
     `aestream detect: ${Math.round(det.framesPerSecond)}/s (startup ${det.startupSeconds.toFixed(1)}s, peak RSS ${det.peakRssMb.toFixed(0)} MB, CPU ${det.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames)`,
   );
+  // The cost of the state changelog: the same detector without it, right after, same frames.
+  let stateless: Awaited<ReturnType<typeof waitCommitted>> | null = null;
+  if (stateEnabled && !flag('skip-state-cost')) {
+    const off = writePipeline(dir, 'nostate', { ...throughputPipeline, state: false });
+    const offChild = startDetectorProcess(off.file, null);
+    stateless = await waitCommitted(admin, off.group, input, frames, offChild);
+    await stopProcess(offChild);
+    log(
+      `aestream detect without state: ${Math.round(stateless.framesPerSecond)}/s, CPU ${stateless.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames; state writes ${((1 - stateless.cpuMsPer1kFrames / det.cpuMsPer1kFrames) * 100).toFixed(1)} % of detector CPU`,
+    );
+  }
   const raw2 = await passthroughRun(2);
   log(
     `kafkajs passthrough again: ${Math.round(raw2.framesPerSecond)}/s, CPU ${raw2.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames`,
@@ -694,6 +710,12 @@ async function main(): Promise<void> {
     ['kafkajs consume->decode->encode->produce', raw.framesPerSecond, raw.cpuMsPer1kFrames],
     ['aestream detect (child process)', det.framesPerSecond, det.cpuMsPer1kFrames],
   ];
+  if (stateless)
+    rows.push([
+      'aestream detect, state off',
+      stateless.framesPerSecond,
+      stateless.cpuMsPer1kFrames,
+    ]);
   if (two) rows.push(['2 x aestream detect (one group)', two.framesPerSecond, NaN]);
   const vsJvm = det.cpuMsPer1kFrames / jvm.cpuMsPer1kFrames;
   console.log(
@@ -820,7 +842,9 @@ async function main(): Promise<void> {
         javaPassthrough: jvm.cpuMsPer1kFrames,
         kafkajsConsumeOnly: consumed.cpuMsPer1kFrames,
         kafkajsPassthrough: raw.cpuMsPer1kFrames,
+        detectWithoutState: stateless?.cpuMsPer1kFrames ?? null,
       },
+      stateCpuShare: stateless ? 1 - stateless.cpuMsPer1kFrames / det.cpuMsPer1kFrames : null,
       kafkajsConsumeOnlyFramesPerSecond: Math.round(consumed.framesPerSecond),
       javaPassthroughFramesPerSecond: Math.round(jvm.framesPerSecond),
       detectCpuVsJavaPassthrough: vsJvm,

@@ -1,4 +1,4 @@
-import { defer, mergeMap, type OperatorFunction } from 'rxjs';
+import { defer, map, mergeMap, type OperatorFunction } from 'rxjs';
 import type { BatchSink, Judged } from '../core/model-input';
 
 /** What a batch leaves of its sources' state: taken when it is written, kept when it is acked. */
@@ -36,9 +36,10 @@ export function writeAndAck<F>(
       // Per subscription: the promise of the last batch handed on.
       let previous: Promise<unknown> = Promise.resolve();
       return judged$.pipe(
-        mergeMap((batch: Judged<F>[]) => {
-          // Taken now, before a later batch is judged: the state its acks will stand for.
-          const captured = state?.capture(batch);
+        // Taken as the batch arrives, before a later batch is judged (mergeMap may hold it
+        // back while maxInFlight batches are being written): the state its acks stand for.
+        map((batch: Judged<F>[]) => ({ batch, captured: state?.capture(batch) })),
+        mergeMap(({ batch, captured }) => {
           const written = Promise.all(sinks.map((sink) => sink.write(batch)));
           const acked = Promise.all([written, previous]).then(() => {
             if (state) state.acked(captured);

@@ -20,6 +20,37 @@ function manualSink() {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('writeAndAck', () => {
+  it('captures the state as each batch arrives, also when it waits for room, and keeps it before acking', async () => {
+    const acks: string[] = [];
+    const { sink, calls } = manualSink();
+    const input = new Subject<Judged<null>[]>();
+    // The "state": how many batches were judged when a batch was captured.
+    let judged = 0;
+    const kept: string[] = [];
+    const state = {
+      capture: (b: readonly Judged<null>[]) => `${b[0]!.key}@${judged}`,
+      acked: (c: string) => {
+        kept.push(c);
+        expect(acks).not.toContain(c.split('@')[0]); // kept before its records are acked
+      },
+    };
+    const out = lastValueFrom(input.pipe(writeAndAck([sink], 1, state), toArray()));
+    for (const k of ['a', 'b', 'c']) {
+      judged++;
+      input.next(batch(k, acks));
+    }
+    await tick();
+    expect(calls.map((c) => c.key)).toEqual(['a']); // b and c wait for room
+    for (let i = 0; i < 3; i++) {
+      calls[i]!.resolve();
+      await tick();
+    }
+    input.complete();
+    await out;
+    expect(kept).toEqual(['a@1', 'b@2', 'c@3']);
+    expect(acks).toEqual(['a', 'b', 'c']);
+  });
+
   it('writes later batches while earlier ones are in flight, and acks and emits in batch order', async () => {
     const acks: string[] = [];
     const { sink, calls } = manualSink();
