@@ -85,6 +85,7 @@ export async function openDetectorState(
     const fresh = assigned.filter((p) => !before.has(p));
     states.retain(assigned.filter((p) => before.has(p)));
     if (fresh.length === 0) return;
+    states.dropDeparted({ partitions: fresh });
     const group = `${config.input.kafka.group}.state-restore-${process.pid}-${restores++}`;
     const records = await readPartitions(kafka, admin, topic, fresh, group);
     const counts = restoreRecords(records, states, codec, models.current.version, dlq, pipeline);

@@ -28,6 +28,9 @@ export interface KeyStates {
   forgetKey(key: string): void;
 }
 
+/** How long a source that went to another detector keeps its state here for frames in flight. */
+const DEPARTED_GRACE_MS = 60_000;
+
 /** A source this detector owns: how far its frames went, and the times of its last readings. */
 interface Source {
   partition: number;
@@ -71,6 +74,8 @@ export class SourceStates<F = unknown> {
   readonly windows: SensorWindows<Accepted<F>> | null;
   private readonly sources = new Map<string, Source>();
   private readonly dirty = new Map<string, Snapshot>();
+  /** Sources of partitions this detector lost, with when: kept until their in-flight frames are through. */
+  private readonly departed = new Map<string, { partition: number; at: number }>();
   private readonly ringSize: number;
 
   constructor(
@@ -108,6 +113,8 @@ export class SourceStates<F = unknown> {
     const offset = Number(a.record.offset);
     let s = this.sources.get(key);
     if (s === undefined || s.partition !== partition) {
+      // In flight from before its partition went to another detector: scored, never written.
+      if (this.departed.has(key)) return false;
       s = this.fresh(key, partition, -1, 0, []);
     }
     if (offset > s.pushed) {
@@ -208,6 +215,7 @@ export class SourceStates<F = unknown> {
    * resolves once the broker acknowledged them; on failure they stay for the next flush.
    */
   async flush(write: (records: SourceStateRecord[]) => Promise<void>): Promise<number> {
+    if (this.departed.size > 0) this.dropDeparted({ before: Date.now() - DEPARTED_GRACE_MS });
     if (this.dirty.size === 0) return 0;
     const snapshots = [...this.dirty.values()];
     this.dirty.clear();
@@ -241,13 +249,32 @@ export class SourceStates<F = unknown> {
 
   /**
    * Keeps only the sources of `partitions` (their state in memory is current); the others
-   * went to another detector or are read back from the changelog, and are forgotten.
+   * went to another detector or are read back from the changelog.
    */
-  retain(partitions: readonly number[]): void {
+  retain(partitions: readonly number[], now = Date.now()): void {
     const kept = new Set(partitions);
-    const judge = this.judge();
     for (const [key, s] of this.sources) {
       if (kept.has(s.partition)) continue;
+      // Its frames still in flight are scored on with the window and threshold they had, as
+      // the next owner scores them again from the changelog: the two agree. Neither is
+      // written here; they are dropped once those frames are through (dropDeparted).
+      this.sources.delete(key);
+      this.dirty.delete(key);
+      this.departed.set(key, { partition: s.partition, at: now });
+    }
+  }
+
+  /**
+   * Drops the windows and thresholds of sources that went to another detector: those of
+   * `partitions` (about to be read back), or those gone before `before` (ms since the epoch).
+   */
+  dropDeparted(which: { partitions?: readonly number[]; before?: number }): void {
+    const partitions = new Set(which.partitions ?? []);
+    const judge = this.judge();
+    for (const [key, d] of this.departed) {
+      if (!partitions.has(d.partition) && !(which.before !== undefined && d.at < which.before))
+        continue;
+      this.departed.delete(key);
       this.forget(key, judge);
     }
   }
@@ -296,6 +323,7 @@ export class SourceStates<F = unknown> {
       fail(`threshold: ${messageOf(err)}`);
     }
     if (this.windows) this.windows.restore(r.source, { readings: r.readings, values: r.values });
+    this.departed.delete(r.source);
     this.dirty.delete(r.source);
     this.fresh(r.source, r.partition, r.offset, r.readings, r.times);
   }

@@ -223,12 +223,20 @@ describe('SourceStates', () => {
     expect(second.registry.current(good!.source)).toBeNull();
   });
 
-  it('forgets the sources of partitions that went to another detector', async () => {
+  it('stops writing the sources of lost partitions, scores their frames in flight on, then drops them', async () => {
     const d = detector();
-    await d.run(makeRecords(100, new Set()));
+    const records = makeRecords(240, new Set());
+    await d.run(records.slice(0, 1000));
+    const threshold = d.registry.current('a');
+    expect(threshold).not.toBeNull();
     d.states.retain([1]);
-    const kept = (await flushed(d.states)).map((r) => r.source).sort();
-    expect(kept).toEqual(['b', 'd']);
+    expect((await flushed(d.states)).map((r) => r.source).sort()).toEqual(['b', 'd']);
+    // Frames of partition 0 still in the pipeline: judged with the state they had, not written.
+    const late = await d.run(records.slice(1000).filter((r) => r.partition === 0));
+    expect(late.every((j) => !j.partial && j.threshold !== null)).toBe(true);
+    expect(await flushed(d.states)).toEqual([]);
+    d.states.dropDeparted({ partitions: [0] });
     expect(d.registry.current('a')).toBeNull();
+    expect(d.registry.current('b')).not.toBeNull();
   });
 });
