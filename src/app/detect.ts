@@ -192,7 +192,7 @@ function followModelsAndCommands(
   stack: CloseStack,
 ): ModelAwareJudge {
   const pipeline = config.name;
-  const judge = new ModelAwareJudge(registry, config.model.error);
+  const judge = ModelAwareJudge.of(registry, config);
   const { metadata } = models.current.stored;
   judge.addModel(models.current.version, metadata.validation.loss, metadata.calibration);
   if (config.model.releases.follow) {

@@ -45,7 +45,7 @@ export async function detectInMemory(
   const codec = createAvroCodec<SensorFrame>('SensorFrame');
   const topic = new MemoryTopic(config.input.kafka.topic, 3);
   const dlq = new MemoryDlq();
-  const judge = new ModelAwareJudge(createThresholdRegistry(config.threshold), config.model.error);
+  const judge = ModelAwareJudge.of(createThresholdRegistry(config.threshold), config);
   judge.addModel(
     model.version,
     model.stored.metadata.validation.loss,

@@ -32,7 +32,7 @@ export async function detectAndRetrainInMemory(
   hooks: InMemoryHooks & { onRelease?: (version: string) => void } = {},
 ): Promise<InMemoryRun & { releases: string[] }> {
   const detector = new ModelSlot(await openModel(config.frame, config.model));
-  const judge = new ModelAwareJudge(createThresholdRegistry(config.threshold), config.model.error);
+  const judge = ModelAwareJudge.of(createThresholdRegistry(config.threshold), config);
   const { metadata } = detector.current.stored;
   judge.addModel(detector.current.version, metadata.validation.loss, metadata.calibration);
   const codec = createAvroCodec<SensorFrame>('SensorFrame');

@@ -190,8 +190,8 @@ async function replayRange(run: ReplayRun): Promise<ReplaySummary> {
   }
   const model = await openReplayModel(config, options.modelVersion);
   run.stack.defer('model', () => model.dispose());
-  const calibration = model.stored.metadata.calibration;
-  if (!options.thresholdState && calibration && config.threshold.calibrate === 'model') {
+  const calibration = modelCalibration(config, model.stored.metadata.calibration);
+  if (!options.thresholdState && calibration) {
     run.registry.useReference(calibration.scores);
     thresholdStart = thresholdStart.replace(
       /^fresh, warmed by the range's leading frames \([^)]*\)/,
@@ -358,4 +358,14 @@ async function scoreRange(
     .deleteGroups([groupOf(run)])
     .catch((err: unknown) => logger.debug({ err: messageOf(err) }, 'replay group not deleted'));
   return { scored, anomalies, frames, durationMs };
+}
+
+/** The model's held-back scores when the pipeline's thresholds start from them (not under a likelihood rule). */
+function modelCalibration<T>(
+  config: Readonly<PipelineConfig>,
+  calibration: T | undefined,
+): T | undefined {
+  return config.threshold.calibrate === 'model' && !config.rules?.likelihood
+    ? calibration
+    : undefined;
 }

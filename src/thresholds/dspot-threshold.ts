@@ -68,7 +68,7 @@ export class DspotThreshold extends LearnedThreshold {
 
   /** The baseline starts from the first `depth` reference scores; the rest calibrate. */
   prime(scores: readonly number[]): void {
-    assertPrimeScores(this.kind, scores, this.args.depth + this.args.calibration);
+    assertPrimeScores(this.kind, scores.slice(this.args.depth), this.args.calibration);
     this.window = [];
     this.next = 0;
     this.sum = 0;

@@ -8,7 +8,9 @@ import type { ThresholdState } from './threshold';
  * held-back normal data); when the first batch scored by a new version arrives, every
  * learned threshold is carried over by the ratio of the two scales (its square root for
  * the `mae` score) instead of calibrating again from scratch. Versions without a known
- * loss keep the thresholds as they are.
+ * loss keep the thresholds as they are. When the judged score is a scale-free transform of the
+ * model's (the likelihood rule), neither the calibration nor the error scale applies: new
+ * sources calibrate on their own judged scores and thresholds stay as they are on a swap.
  *
  * @example
  * const judge = new ModelAwareJudge(registry, 'mse');
@@ -22,9 +24,24 @@ export class ModelAwareJudge implements ScoreJudge {
 
   constructor(
     private readonly registry: ThresholdRegistry,
-    private readonly error: 'mse' | 'mae',
+    private readonly error: 'mse' | 'mae' | 'scale-free',
     private readonly onRescale?: (from: string, to: string, factor: number) => void,
   ) {}
+
+  /** The judge of a pipeline's scores: scale-free under a likelihood rule. */
+  static of(
+    registry: ThresholdRegistry,
+    pipeline: { model: { error: 'mse' | 'mae' }; rules?: { likelihood?: unknown } | undefined },
+    onRescale?: (from: string, to: string, factor: number) => void,
+  ): ModelAwareJudge {
+    const error = pipeline.rules?.likelihood ? 'scale-free' : pipeline.model.error;
+    return new ModelAwareJudge(registry, error, onRescale);
+  }
+
+  /** Whether the judged scores are on the model's scale (its calibration applies to them). */
+  get modelScale(): boolean {
+    return this.error !== 'scale-free';
+  }
 
   /**
    * Makes a model version's error scale known, and the scores it gave held-back normal
@@ -35,6 +52,7 @@ export class ModelAwareJudge implements ScoreJudge {
     validationLoss: number | undefined,
     calibration?: { scores: readonly number[] },
   ): void {
+    if (!this.modelScale) return;
     if (validationLoss !== undefined && validationLoss > 0 && Number.isFinite(validationLoss))
       this.scales.set(version, validationLoss);
     if (calibration) this.calibrations.set(version, calibration.scores);
@@ -43,7 +61,7 @@ export class ModelAwareJudge implements ScoreJudge {
   useModel(version: string): void {
     const previous = this.version;
     this.version = version;
-    if (previous === version) return;
+    if (previous === version || !this.modelScale) return;
     if (previous === undefined) {
       this.registry.useReference(this.calibrations.get(version));
       return;

@@ -30,6 +30,9 @@ export interface SpotThresholdArgs {
  */
 const REFIT_SHARE = 1 / 64;
 
+/** Peaks over t that a calibration keeps at least, however few its scores. */
+const MIN_PEAKS = 10;
+
 /** Peaks-over-threshold state shared by SPOT and DSPOT (on drift-corrected scores). */
 export class PotModel {
   /** Initial (peaks) threshold t. */
@@ -68,10 +71,14 @@ export class PotModel {
     assertMaxGrowth('spot', args.maxGrowth);
   }
 
-  /** Sets t from the calibration scores and fits the first GPD (the paper's initialization). */
+  /**
+   * Sets t from the calibration scores and fits the first GPD (the paper's initialization).
+   * On few scores t is lowered so that MIN_PEAKS of them exceed it: a GPD needs peaks to fit.
+   */
   calibrate(scores: readonly number[]): void {
     const sorted = [...scores].sort((a, b) => a - b);
-    this.t = sorted[Math.min(sorted.length - 1, Math.floor(this.args.level * sorted.length))]!;
+    const level = Math.min(this.args.level, 1 - MIN_PEAKS / sorted.length);
+    this.t = sorted[Math.max(0, Math.min(sorted.length - 1, Math.floor(level * sorted.length)))]!;
     this.n = scores.length;
     this.nt = 0;
     this.peaks = [];

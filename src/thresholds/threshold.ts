@@ -114,8 +114,20 @@ export function assertMaxGrowth(kind: string, maxGrowth: number | undefined): vo
     throw new RangeError(`${kind}: maxGrowth must be in [0, 1], got ${maxGrowth}`);
 }
 
-/** Reference scores must be as many as the kind's own calibration takes, and finite. */
-export function assertPrimeScores(kind: string, scores: readonly number[], needed: number): void {
+/**
+ * Fewest reference scores a threshold primes from. A model trained on a few hundred readings
+ * holds back a few dozen windows: priming from them beats waiting for `calibration` live
+ * scores, blind, which on a short series is most of it.
+ */
+export const PRIME_MIN_SCORES = 20;
+
+/** Reference scores must be finite, and as many as the kind's calibration or PRIME_MIN_SCORES. */
+export function assertPrimeScores(
+  kind: string,
+  scores: readonly number[],
+  calibration: number,
+): void {
+  const needed = Math.min(calibration, PRIME_MIN_SCORES);
   if (scores.length < needed)
     throw new RangeError(`${kind}: priming needs at least ${needed} scores, got ${scores.length}`);
   for (const s of scores) assertFiniteScore(s);

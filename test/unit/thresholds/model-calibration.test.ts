@@ -33,6 +33,19 @@ describe.each(specs.map((s) => [s.kind, s] as const))(
       expect(primed.current! / streamed.current!).toBeGreaterThan(0.7);
       expect(primed.current! / streamed.current!).toBeLessThan(1.4);
     });
+
+    it('primes from the few dozen windows a model trained on a few hundred readings holds back', () => {
+      const full = createThreshold(spec);
+      full.prime(reference);
+      const short = createThreshold(spec);
+      short.prime(reference.slice(0, 45));
+      expect(short.calibrated).toBe(true);
+      expect(short.update(0.5).verdict).toBe('normal');
+      expect(short.update(40).verdict).toBe('anomaly');
+      expect(short.current! / full.current!).toBeGreaterThan(0.4);
+      expect(short.current! / full.current!).toBeLessThan(2.5);
+      expect(() => createThreshold(spec).prime(reference.slice(0, 10))).toThrow(/priming needs/);
+    });
   },
 );
 
@@ -91,5 +104,22 @@ describe('the threshold registry with a model calibration', () => {
     judge.useModel('v3');
     judge.apply('c', 1);
     expect(registry.current('c')).toBeCloseTo(10 * t1, 6);
+  });
+
+  it("judges a likelihood rule's scores on their own: no model calibration, no rescale on a swap", () => {
+    const registry = createThresholdRegistry(config);
+    const judge = ModelAwareJudge.of(registry, {
+      model: { error: 'mse' },
+      rules: { likelihood: { history: 5000 } },
+    });
+    judge.addModel('v1', 1, { scores: reference });
+    judge.useModel('v1');
+    // Calibrates from the source's own likelihoods, as a raw-score reference says nothing of them.
+    expect(judge.apply('a', 0.5)).toBeNull();
+    for (let i = 0; i < 1200; i++) judge.apply('a', 0.5 + 0.01 * Math.sin(i));
+    const before = registry.current('a')!;
+    judge.addModel('v2', 4, { scores: reference.map((s) => s * 4) });
+    judge.useModel('v2');
+    expect(registry.current('a')).toBe(before);
   });
 });
