@@ -81,7 +81,7 @@ export async function activate(
   const scorer = createScorer(
     engine,
     stored.metadata.normalization,
-    layoutOf(stored.metadata.architecture),
+    layoutOf(stored.metadata.architecture, undefined, model.scoreLast),
     model.error,
     model.topK,
     standard,

@@ -24,7 +24,7 @@ export function scoreHeldBack(model: ModelConfig): HeldBackScorer {
     const scorer = createScorer(
       engine,
       ae.normalization,
-      layoutOf(ae.architecture),
+      layoutOf(ae.architecture, undefined, model.scoreLast),
       model.error,
       model.topK,
       kind === 'mean' ? undefined : { kind, standards: standards! },

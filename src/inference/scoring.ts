@@ -33,13 +33,21 @@ export interface BatchScores {
 
 /** How values of a frame group into contributions. */
 export type ContributionLayout =
-  | { kind: 'feature'; features: number }
+  | {
+      kind: 'feature';
+      features: number;
+      /** Score only the newest this many time steps of each frame (sensor windows); default all. */
+      lastSteps?: number;
+    }
   | { kind: 'region'; height: number; width: number; channels: number; region: number };
 
-/** The contribution layout of an architecture (`region`: side of the square image regions). */
-export function layoutOf(arch: Architecture, region = 7): ContributionLayout {
+/**
+ * The contribution layout of an architecture (`region`: side of the square image regions;
+ * `lastSteps`: for sensor windows, score only their newest this many readings).
+ */
+export function layoutOf(arch: Architecture, region = 7, lastSteps?: number): ContributionLayout {
   return arch.kind !== 'conv-ae'
-    ? { kind: 'feature', features: arch.features }
+    ? { kind: 'feature', features: arch.features, ...(lastSteps ? { lastSteps } : {}) }
     : {
         kind: 'region',
         height: arch.height,
@@ -80,14 +88,15 @@ export function scoreBatch(
     if (layout.kind !== 'feature') {
       throw new RangeError(`scoreBatch: a ${standard.kind} score needs per-feature contributions`);
     }
-    return scoreStandardized(x, y, n, layout.features, error, topK, standard);
+    return scoreStandardized(x, y, n, layout.features, error, topK, standard, layout.lastSteps);
   }
   const size = x.length / n;
+  const from = firstScored(layout, size);
   const slots = slotCount(layout);
   const sums = new Float64Array(slots);
   const counts = new Float64Array(slots);
   const slotOf = slotIndexer(layout, size);
-  for (let i = 0; i < size; i++) counts[slotOf[i] as number]! += 1;
+  for (let i = from; i < size; i++) counts[slotOf[i] as number]! += 1;
   const scores = new Float32Array(n);
   const top: Contribution[][] = new Array<Contribution[]>(n);
   const means = new Float64Array(slots);
@@ -96,13 +105,13 @@ export function scoreBatch(
     sums.fill(0);
     let total = 0;
     const base = f * size;
-    for (let i = 0; i < size; i++) {
+    for (let i = from; i < size; i++) {
       const d = (x[base + i] as number) - (y[base + i] as number);
       const e = error === 'mse' ? d * d : Math.abs(d);
       total += e;
       sums[slotOf[i] as number]! += e;
     }
-    scores[f] = total / size;
+    scores[f] = total / (size - from);
     top[f] = topContributions(sums, counts, topK, means, picked);
   }
   return { scores, top };
@@ -142,6 +151,7 @@ function scoreStandardized(
   error: ErrorKind,
   topK: number,
   { kind, standards }: StandardScore,
+  lastSteps?: number,
 ): BatchScores {
   const size = x.length / n;
   if (size % d !== 0 || standards.mean.length !== d) {
@@ -149,7 +159,8 @@ function scoreStandardized(
       `scoreBatch: ${size} values per frame, error standards of ${standards.mean.length} of ${d} channels`,
     );
   }
-  const steps = size / d;
+  const first = size / d - Math.min(size / d, lastSteps ?? size / d);
+  const steps = size / d - first;
   const w = standardizedScratch(d, standards);
   const mean = standards.mean;
   const precision = standards.precision;
@@ -160,7 +171,7 @@ function scoreStandardized(
     w.sums.fill(0);
     const base = f * size;
     let total = 0;
-    for (let t = 0; t < steps; t++) {
+    for (let t = first; t < first + steps; t++) {
       const at = base + t * d;
       if (kind === 'mahalanobis') {
         for (let c = 0; c < d; c++) w.z[c] = x[at + c]! - y[at + c]! - mean[c]!;
@@ -187,10 +198,17 @@ function scoreStandardized(
       for (let c = 0; c < d; c++) max = Math.max(max, w.sums[c]! / steps);
       scores[f] = max;
     } else {
-      scores[f] = total / size;
+      scores[f] = total / (steps * d);
     }
   }
   return { scores, top };
+}
+
+/** Index of the first value a frame's score covers (its newest `lastSteps` readings). */
+function firstScored(layout: ContributionLayout, size: number): number {
+  if (layout.kind !== 'feature' || layout.lastSteps === undefined) return 0;
+  const steps = size / layout.features;
+  return (steps - Math.min(steps, layout.lastSteps)) * layout.features;
 }
 
 function slotIndexer(layout: ContributionLayout, size: number): Uint32Array {

@@ -59,7 +59,14 @@ const common = {
     .enum(['mean', 'standardized', 'mahalanobis', 'max-channel'])
     .optional()
     .describe(
-      "How reconstruction errors become the score. mean: the mean error over all values. Sensors only: standardized (each channel's residual divided by its spread on held-back training windows, then squared (mse) or absolute (mae), averaged), mahalanobis (T² distance of each time step's residual vector under the covariance of held-back residuals, per channel), max-channel (the largest channel mean of the standardized errors). Event contributions use the same standard. Default: standardized for sensors, mean for images.",
+      "How reconstruction errors become the score. mean: the mean error over all values. Sensors only: standardized (each channel's residual divided by its spread on held-back training windows, then squared (mse) or absolute (mae), averaged), mahalanobis (T² distance of each time step's residual vector under the covariance of held-back residuals, per channel), max-channel (the largest channel mean of the standardized errors). Event contributions use the same standard. Default: mean (on SMD dev the standardized kinds lost more to false alarms on machines whose test period shifted than they gained; README, Detection quality).",
+    ),
+  scoreLast: z
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'Sensors: score only the newest this many readings of each window (the ones that just arrived; the older ones were scored in earlier windows), so a score rises when an anomaly starts and falls when it ends instead of lingering for a window. Default: the whole window.',
     ),
   normalization: z
     .enum(['robust', 'standard', 'minmax'])

@@ -19,6 +19,25 @@ describe('scoreBatch', () => {
     ]);
   });
 
+  it('scores only the newest readings of a window with lastSteps, plain and standardized', () => {
+    // frame 1: reading 0 errs on feature 1 by 1, reading 1 (the newest) by 2.
+    const newest = { ...layout, lastSteps: 1 };
+    const { scores, top } = scoreBatch(x, y, 2, newest, 'mse', 1);
+    expect(scores[1]).toBeCloseTo(4 / 3);
+    expect(top[1]).toEqual([{ index: 1, error: 4 }]);
+    const standards = {
+      mean: [0, 0, 0],
+      std: [1, 2, 1],
+      precision: [1, 0, 0, 0, 0.25, 0, 0, 0, 1],
+      count: 10,
+    };
+    const std = scoreBatch(x, y, 2, newest, 'mse', 1, { kind: 'standardized', standards });
+    expect(std.scores[1]).toBeCloseTo((2 / 2) ** 2 / 3);
+    // a lastSteps beyond the window scores the whole window
+    const all = scoreBatch(x, y, 2, { ...layout, lastSteps: 9 }, 'mse', 0);
+    expect(all.scores[1]).toBeCloseTo((1 + 4) / 6);
+  });
+
   it('uses the mean absolute error when asked', () => {
     const { scores } = scoreBatch(x, y, 2, layout, 'mae', 0);
     expect(scores[1]).toBeCloseTo((1 + 2) / 6);
