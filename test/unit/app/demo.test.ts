@@ -32,4 +32,11 @@ describe('aestream demo', () => {
     const saved = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { frames: number };
     expect(saved.frames).toBe(summary.frames);
   }, 300_000);
+
+  it('finds every injected anomaly with no false event as the README runs it (defaults)', async () => {
+    const summary = await runDemo({ out: tempDir('aestream-demo-defaults-') });
+    expect(summary.match.injected).toBe(18);
+    expect(summary.match.found).toBe(18);
+    expect(summary.match.falseEvents).toBe(0);
+  }, 600_000);
 });
