@@ -1,5 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { lastValueFrom, tap } from 'rxjs';
+import { fromEvent, lastValueFrom, merge, take, takeUntil, tap } from 'rxjs';
 import { createAvroCodec } from '../codecs/avro-codec';
 import type { AnomalyEvent, Frame } from '../core/records';
 import type { CloseStack } from '../core/lifecycle';
@@ -322,9 +322,19 @@ async function scoreRange(
     ? setInterval(() => options.onProgress?.(source.progress()), options.progressMs ?? 250)
     : null;
   const { dlq, inRange } = { dlq: outputs.dlq, inRange: plan.inRange };
+  // Ctrl-C or SIGTERM end the read; what was read is scored and written, the group deleted.
+  let interruptedBy: string | undefined;
+  const interrupt = merge(
+    fromEvent(process, 'SIGINT', () => 'SIGINT'),
+    fromEvent(process, 'SIGTERM', () => 'SIGTERM'),
+  ).pipe(
+    take(1),
+    tap((signal) => (interruptedBy = signal)),
+  );
   try {
     await lastValueFrom(
       source.records().pipe(
+        takeUntil(interrupt),
         detectFlow({
           config,
           codec: outputs.codec,
@@ -348,15 +358,21 @@ async function scoreRange(
     );
   } finally {
     if (progress) clearInterval(progress);
+    // The throwaway group never committed; delete what the broker keeps of it, on every path.
+    await source.disconnected();
+    await run.admin
+      .deleteGroups([groupOf(run)])
+      .catch((err: unknown) => logger.debug({ err: messageOf(err) }, 'replay group not deleted'));
   }
   options.onProgress?.(source.progress());
   const durationMs = Date.now() - started;
   const frames = source.progress().reduce((sum, p) => sum + p.read, 0) - plan.warmup;
-  // The throwaway group never committed; delete what the broker keeps of it.
-  await source.disconnected();
-  await run.admin
-    .deleteGroups([groupOf(run)])
-    .catch((err: unknown) => logger.debug({ err: messageOf(err) }, 'replay group not deleted'));
+  if (interruptedBy) {
+    throw new AeError(
+      ErrorCodes.INTERRUPTED,
+      `replay stopped by ${interruptedBy} after ${scored} scored frames; its consumer group ${groupOf(run)} was deleted`,
+    );
+  }
   return { scored, anomalies, frames, durationMs };
 }
 

@@ -73,6 +73,8 @@ export const ErrorCodes = {
   REPLAY_RANGE: 'AE_ERR_REPLAY_RANGE',
   /** A replay range that holds no records in any partition of the topic. */
   REPLAY_EMPTY_RANGE: 'AE_ERR_REPLAY_EMPTY_RANGE',
+  /** A run that a signal (Ctrl-C, SIGTERM) stopped before its end. */
+  INTERRUPTED: 'AE_ERR_INTERRUPTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -116,6 +118,7 @@ export const ErrorMessages: { readonly [C in ErrorCode]: string } = {
   AE_ERR_NAB_FORMAT: 'not NAB data: {detail}',
   AE_ERR_REPLAY_RANGE: 'invalid replay range: {detail}',
   AE_ERR_REPLAY_EMPTY_RANGE: 'nothing to replay: {detail}',
+  AE_ERR_INTERRUPTED: 'stopped before the end: {detail}',
 };
 
 /** The message of `code` with its placeholders filled in (an unknown one is left as it is). */
