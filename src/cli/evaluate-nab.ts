@@ -30,6 +30,7 @@ interface NabOpts {
   history: number;
   short: number;
   suppress: number;
+  json?: boolean;
 }
 
 /** `0.54` (every profile) or `standard=0.54,reward_low_FP_rate=0.57,...`. */
@@ -89,6 +90,7 @@ export function nabCommand(): Command {
       parseThresholds,
     )
     .option('--out <dir>', 'where detector mode writes results/, plots/ and report.md', 'nab-eval')
+    .option('--json', 'print the scores per profile (and per file) as one JSON object on stdout')
     .option(
       '-p, --pipeline <file>',
       'sensor pipeline of the detector (frame.features and model.store are set per file)',
@@ -179,23 +181,46 @@ export function nabCommand(): Command {
       }
       const detectSeconds = (Date.now() - started) / 1000;
       const results = scoreNabOutput(files, output, opts.threshold);
-      if (opts.results) {
-        process.stdout.write(formatNabReport(detector, files, results));
-      } else {
-        const report = writeNabReport(resolve(opts.out), detector, files, output, results);
-        process.stdout.write(formatNabReport(detector, files, results));
-        if (opts.model === 'pipeline' && !opts.threshold) {
-          // 0.5 is the detector's own threshold under nabScoreOf: its verdicts as they are.
-          const own = scoreNabOutput(files, output, {
-            standard: 0.5,
-            reward_low_FP_rate: 0.5,
-            reward_low_FN_rate: 0.5,
-          });
-          console.log(
-            `\nat the detector's own verdicts (result threshold 0.5): ${own.map((r) => `${r.profile.name} ${r.normalized.toFixed(2)}`).join(', ')}`,
-          );
-        }
-        console.log(`\ndetector run ${detectSeconds.toFixed(1)} s; report ${report}`);
+      const report = opts.results
+        ? null
+        : writeNabReport(resolve(opts.out), detector, files, output, results);
+      // 0.5 is the detector's own threshold under nabScoreOf: its verdicts as they are.
+      const own =
+        !opts.results && opts.model === 'pipeline' && !opts.threshold
+          ? scoreNabOutput(files, output, {
+              standard: 0.5,
+              reward_low_FP_rate: 0.5,
+              reward_low_FN_rate: 0.5,
+            })
+          : null;
+      if (opts.json) {
+        const byProfile = (list: typeof results) =>
+          Object.fromEntries(list.map((r) => [r.profile.name, r.normalized]));
+        console.log(
+          JSON.stringify({
+            detector,
+            files: files.length,
+            detectSeconds,
+            report,
+            normalized: byProfile(results),
+            ownVerdicts: own ? byProfile(own) : null,
+            profiles: results.map((r) => ({
+              profile: r.profile.name,
+              threshold: r.threshold,
+              raw: r.raw,
+              normalized: r.normalized,
+              files: r.files,
+            })),
+          }),
+        );
+        return;
       }
+      process.stdout.write(formatNabReport(detector, files, results));
+      if (own) {
+        console.log(
+          `\nat the detector's own verdicts (result threshold 0.5): ${own.map((r) => `${r.profile.name} ${r.normalized.toFixed(2)}`).join(', ')}`,
+        );
+      }
+      if (report) console.log(`\ndetector run ${detectSeconds.toFixed(1)} s; report ${report}`);
     });
 }

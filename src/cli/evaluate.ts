@@ -117,6 +117,7 @@ function imagesCommand(): Command {
       'JSON results (a .md report is written next to it)',
       'reports/images-eval.json',
     )
+    .option('--json', 'print the results as one JSON object on stdout instead of the report')
     .addHelpText(
       'after',
       '\nExample:\n  aestream evaluate images --data ../shared/datasets/fashion-mnist --classes 0,1 --epochs 10',
@@ -141,6 +142,7 @@ function imagesCommand(): Command {
         latentWeight: number;
         seed: number;
         out: string;
+        json?: boolean;
       }) => {
         if (o.error !== 'mse' && o.error !== 'mae')
           throw new AeError(ErrorCodes.CLI_USAGE, `--error must be mse or mae, got '${o.error}'`);
@@ -185,6 +187,10 @@ function imagesCommand(): Command {
         writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
         const md = formatImageReport(report);
         writeFileSync(out.replace(/\.json$/, '') + '.md', md);
+        if (o.json) {
+          console.log(JSON.stringify(report));
+          return;
+        }
         console.log(md);
         console.log(`results: ${out}`);
       },

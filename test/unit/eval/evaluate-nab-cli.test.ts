@@ -141,6 +141,29 @@ output: {}
     expect(profileScores(again.out)).toEqual(profileScores(first.out));
   });
 
+  it('--json prints the same scores as one JSON object on stdout', async () => {
+    const table = await scoreResults();
+    const r = await scoreResults('--json');
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split('\n')).toHaveLength(1);
+    const json = JSON.parse(r.out) as {
+      detector: string;
+      files: number;
+      normalized: Record<string, number>;
+      profiles: Array<{ profile: string; files: Array<{ name: string }> }>;
+    };
+    expect(json.detector).toBe('aestream');
+    expect(json.files).toBe(3);
+    const [standard, lowFp, lowFn] = profileScores(table.out);
+    // the table rounds to two decimals
+    const near = (value: number, shown: number) =>
+      expect(Math.abs(value - shown)).toBeLessThanOrEqual(0.005 + 1e-9);
+    near(json.normalized.standard!, standard!);
+    near(json.normalized.reward_low_FP_rate!, lowFp!);
+    near(json.normalized.reward_low_FN_rate!, lowFn!);
+    expect(json.profiles[0]!.files.map((f) => f.name)).toContain('synthetic/spike_a.csv');
+  });
+
   it('scores at a fixed threshold: flagging nothing scores 0', async () => {
     const r = await scoreResults('--threshold', '1.5');
     expect(profileScores(r.out)).toEqual([0, 0, 0]);
