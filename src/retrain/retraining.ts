@@ -6,7 +6,8 @@ import type { ModelSlot } from '../inference/model-slot';
 import { logger } from '../observability/logger';
 import { gauge } from '../observability/metrics';
 import type { ThresholdConfig } from '../thresholds/threshold-config';
-import { createThresholdRegistry, type ThresholdRegistry } from '../thresholds/threshold-registry';
+import { createThresholdRegistry } from '../thresholds/threshold-registry';
+import { ModelAwareJudge } from '../thresholds/model-aware-judge';
 import { DriftMonitor, type DriftState } from './drift';
 import { Reservoir } from './reservoir';
 import {
@@ -51,7 +52,7 @@ export class Retraining {
   private readonly reservoir: Reservoir;
   private readonly recent: RecentFrames;
   private readonly drift: DriftMonitor;
-  private registry: ThresholdRegistry;
+  private readonly thresholds: ModelAwareJudge;
   private readonly counts = { scored: 0, normal: 0, sinceTraining: 0 };
   private readonly random: () => number;
   private busy: Promise<TrainingReport> | null = null;
@@ -68,7 +69,10 @@ export class Retraining {
     });
     this.recent = new RecentFrames(rc.drift.window);
     this.drift = new DriftMonitor(rc.drift);
-    this.registry = this.thresholdsFor(options.models.current);
+    // As a detector judges: learned thresholds carry over to a new model's error scale.
+    const registry = createThresholdRegistry(options.config.threshold);
+    this.thresholds = new ModelAwareJudge(registry, options.config.model.error);
+    this.addModel(options.models.current);
     this.random = seededRandom(rc.seed + 1);
     const reservoirGauge = gauge('aestream_retrain_reservoir_frames', 'Normal frames kept.', [
       'pipeline',
@@ -90,8 +94,8 @@ export class Retraining {
   }
 
   /** The thresholds of the current model's scores. */
-  get judge(): ThresholdRegistry {
-    return this.registry;
+  get judge(): ModelAwareJudge {
+    return this.thresholds;
   }
 
   stats(): RetrainerStats {
@@ -105,17 +109,19 @@ export class Retraining {
     };
   }
 
-  /** Thresholds as a detector starts them on `model`: calibrated from its held-back scores. */
-  private thresholdsFor(model: ActiveModel): ThresholdRegistry {
-    const registry = createThresholdRegistry(this.options.config.threshold);
-    registry.useReference(model.stored.metadata.calibration?.scores);
-    return registry;
+  /** A model's error scale and held-back scores, for the carry-over and new sources. */
+  private addModel(model: ActiveModel): void {
+    const { validation, calibration } = model.stored.metadata;
+    this.thresholds.addModel(model.version, validation.loss, calibration);
   }
 
-  /** A new model is current: its scores need their own thresholds and drift reference. */
+  /**
+   * A new model is current: its scores need their own drift reference; thresholds are
+   * carried over to its error scale at its first batch, as in the detectors.
+   */
   install(next: ActiveModel, why: string): void {
+    this.addModel(next);
     const previous = this.options.models.swap(next);
-    this.registry = this.thresholdsFor(next);
     this.drift.reset();
     this.recent.clear();
     this.counts.sinceTraining = 0;
