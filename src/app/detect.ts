@@ -33,6 +33,7 @@ import {
   inputCodec,
   openOutputClients,
   runToEnd,
+  watchSinks,
 } from './wiring';
 
 export interface DetectOptions {
@@ -48,6 +49,8 @@ export interface DetectOptions {
   reportIntervalMs?: number;
   /** Longest a graceful stop waits for in-flight frames (ms). */
   shutdownMs?: number;
+  /** How long a sink may fail before /readyz answers not-ready (ms, default 30 s). */
+  readyGraceMs?: number;
 }
 
 export interface Detector {
@@ -110,7 +113,7 @@ async function wireDetector(
   health.set('model', true);
 
   const kafka = createKafka(config.input.kafka);
-  const outputs = await openOutputs(config, kafka, options.onEvent, stack);
+  const outputs = await openOutputs(config, kafka, options, health, stack);
   const judge = followModelsAndCommands(config, kafka, models, registry, metrics, stack);
   await reportLag(config, kafka, metrics, outputs.influx, models, options.reportIntervalMs, stack);
 
@@ -251,14 +254,20 @@ function showModel(
   );
 }
 
-/** The input codec, the dead-letter sink and the sinks a judged batch goes to, connected. */
+/**
+ * The input codec, the dead-letter sink and the sinks a judged batch goes to, connected; the
+ * readiness follows them.
+ */
 async function openOutputs(
   config: Readonly<PipelineConfig>,
   kafka: Kafka,
-  onEvent: DetectOptions['onEvent'],
+  { onEvent, readyGraceMs = 30_000 }: DetectOptions,
+  health: Health,
   stack: CloseStack,
 ) {
   const { events, dlq, influx } = await openOutputClients(config, kafka, stack);
+  const watched = { 'anomaly topic': events, 'dead-letter topic': dlq, influxdb: influx };
+  watchSinks(health, watched, readyGraceMs, stack);
   const codec = await inputCodec(config);
   const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
   const sinks: BatchSink<Frame>[] = [

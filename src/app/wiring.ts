@@ -116,3 +116,36 @@ export function runToEnd(
       stopped();
     });
 }
+
+/** A sink that retries through outages and says for how long its writes have been failing. */
+export interface WatchedSink {
+  readonly downForMs: number;
+}
+
+/**
+ * Readiness follows the sinks a run cannot commit without: while one has been failing for
+ * longer than `graceMs`, /readyz answers not-ready with the reason in its body (/healthz stays
+ * up: the process is fine and resumes when the sink is back). Checked every `intervalMs`
+ * until the stack closes; returns the check.
+ */
+export function watchSinks(
+  health: Health,
+  sinks: Readonly<Record<string, WatchedSink | null>>,
+  graceMs: number,
+  stack: CloseStack,
+  intervalMs = 1_000,
+): () => void {
+  const check = () => {
+    for (const [name, sink] of Object.entries(sinks)) {
+      if (!sink) continue;
+      const down = sink.downForMs;
+      const reason = `${name} writes have failed for ${Math.round(down / 1000)} s (grace ${Math.round(graceMs / 1000)} s)`;
+      health.set(`sink ${name}`, down <= graceMs, reason);
+    }
+  };
+  check();
+  const timer = setInterval(check, intervalMs);
+  timer.unref();
+  stack.defer('sink watch', () => clearInterval(timer));
+  return check;
+}

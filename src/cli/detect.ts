@@ -1,13 +1,14 @@
 import { Command } from 'commander';
 import { loadPipeline } from '../config/load-pipeline';
 import { AeError, ErrorCodes } from '../core/errors';
-import { metricsPort } from './options';
+import { metricsPort, positiveNumber } from './options';
 
 interface DetectOpts {
   pipeline: string;
   metricsPort: string;
   modelVersion?: string;
   printEvents?: boolean;
+  readyGrace: number;
 }
 
 /**
@@ -27,6 +28,12 @@ export function detectCommand(): Command {
     )
     .option('--model-version <n>', 'start with this model version instead of the newest')
     .option('--print-events', 'also print each anomaly event as a JSON line on stdout')
+    .option(
+      '--ready-grace <seconds>',
+      'how long a sink (anomaly or dead-letter topic, InfluxDB) may fail before /readyz says not ready',
+      positiveNumber('--ready-grace'),
+      30,
+    )
     .addHelpText(
       'after',
       '\nReads input.kafka.topic with group input.kafka.group; writes AnomalyEvents to output.kafka.topic,\n' +
@@ -52,6 +59,7 @@ export function detectCommand(): Command {
       const { startDetector } = await import('../app/detect');
       const detector = await startDetector(config, {
         metricsPort: metricsPort(opts.metricsPort),
+        readyGraceMs: opts.readyGrace * 1000,
         ...(modelVersion !== undefined ? { modelVersion } : {}),
         ...(opts.printEvents ? { onEvent: (e) => console.log(JSON.stringify(e)) } : {}),
       });

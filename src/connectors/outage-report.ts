@@ -14,6 +14,7 @@ import { logger } from '../observability/logger';
  */
 export class OutageReport<L extends string> {
   private down = false;
+  private downSince = 0;
 
   constructor(
     private readonly up: Gauge<L>,
@@ -29,10 +30,16 @@ export class OutageReport<L extends string> {
     return this.down;
   }
 
+  /** How long writes have been failing (ms); 0 while they work. */
+  downForMs(now = Date.now()): number {
+    return this.down ? now - this.downSince : 0;
+  }
+
   /** A write failed and will be retried; only the first failure of an outage is logged. */
   failed(err: unknown, fields: Record<string, unknown> = {}): void {
     if (this.down) return;
     this.down = true;
+    this.downSince = Date.now();
     this.up.set(this.labels, 0);
     logger.warn({ ...this.where(), err: messageOf(err), ...fields }, this.downMessage);
   }

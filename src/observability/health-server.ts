@@ -8,10 +8,14 @@ import { register } from 'prom-client';
  */
 export class Health {
   private readonly ready = new Map<string, boolean>();
+  private readonly reasons = new Map<string, string>();
   private broken: string | null = null;
 
-  set(check: string, ok: boolean): void {
+  /** A readiness check's state; a failing one may say why (shown in the /readyz body). */
+  set(check: string, ok: boolean, reason?: string): void {
     this.ready.set(check, ok);
+    if (!ok && reason) this.reasons.set(check, reason);
+    else this.reasons.delete(check);
   }
 
   fail(reason: string): void {
@@ -30,12 +34,14 @@ export class Health {
     live: boolean;
     ready: boolean;
     checks: Record<string, boolean>;
+    reasons: Record<string, string>;
     broken: string | null;
   } {
     return {
       live: this.isLive,
       ready: this.isReady,
       checks: Object.fromEntries(this.ready),
+      reasons: Object.fromEntries(this.reasons),
       broken: this.broken,
     };
   }

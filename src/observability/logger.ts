@@ -106,7 +106,9 @@ export function prettyLogLine(line: string, color: boolean): string {
 class LogDestination implements DestinationStream {
   format: LogFormat;
   private readonly color: boolean;
-  private readonly out = pino.destination(2);
+  // Synchronous: log lines are few (none per frame), and a command's final line on stderr
+  // must come after every line logged before it.
+  private readonly out = pino.destination({ dest: 2, sync: true });
 
   constructor() {
     const tty = process.stderr.isTTY === true;

@@ -196,6 +196,11 @@ export class InfluxSink {
     return this.outage.isDown;
   }
 
+  /** How long writes have been failing and retried (ms); 0 while they work. */
+  get downForMs(): number {
+    return this.outage.downForMs();
+  }
+
   /**
    * Queues points; resolves when InfluxDB has them all. Waits first while `maxBuffered`
    * points are already held (InfluxDB slow or down).

@@ -121,6 +121,11 @@ export class KafkaSink {
     }
   }
 
+  /** How long writes have been failing and retried (ms); 0 while they work. */
+  get downForMs(): number {
+    return this.outage.downForMs();
+  }
+
   /** Messages acked by the broker so far. */
   get acked(): number {
     return this.sent;
