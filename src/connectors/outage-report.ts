@@ -2,9 +2,13 @@ import type { Gauge } from 'prom-client';
 import { messageOf } from '../core/errors';
 import { logger } from '../observability/logger';
 
+/** How often a lasting outage is logged again. */
+const REMINDER_MS = 30_000;
+
 /**
  * How a sink that retries through outages (InfluxDB, Kafka) reports them: one warning when
- * its writes start failing, one info line when they work again, and a 0/1 gauge
+ * its writes start failing, a reminder every 30 s while they keep failing (a long wait is
+ * never silent), one info line when they work again, and a 0/1 gauge
  * (`aestream_influx_up`, `aestream_kafka_sink_up`) for alerts.
  *
  * @example
@@ -15,6 +19,7 @@ import { logger } from '../observability/logger';
 export class OutageReport<L extends string> {
   private down = false;
   private downSince = 0;
+  private remindedAt = 0;
 
   constructor(
     private readonly up: Gauge<L>,
@@ -35,11 +40,22 @@ export class OutageReport<L extends string> {
     return this.down ? now - this.downSince : 0;
   }
 
-  /** A write failed and will be retried; only the first failure of an outage is logged. */
-  failed(err: unknown, fields: Record<string, unknown> = {}): void {
-    if (this.down) return;
+  /**
+   * A write failed and will be retried: the first failure of an outage is logged, then a
+   * reminder at most every `REMINDER_MS` while it lasts, so a long wait is never silent.
+   */
+  failed(err: unknown, fields: Record<string, unknown> = {}, now = Date.now()): void {
+    if (this.down) {
+      if (now - this.remindedAt < REMINDER_MS) return;
+      this.remindedAt = now;
+      const seconds = Math.round((now - this.downSince) / 1000);
+      const where = { ...this.where(), err: messageOf(err), seconds, ...fields };
+      logger.warn(where, `${this.downMessage.split(':')[0]} for ${seconds} s, still retrying`);
+      return;
+    }
     this.down = true;
-    this.downSince = Date.now();
+    this.downSince = now;
+    this.remindedAt = now;
     this.up.set(this.labels, 0);
     logger.warn({ ...this.where(), err: messageOf(err), ...fields }, this.downMessage);
   }
