@@ -96,9 +96,10 @@ export async function openDetectorState(
       'state restored',
     );
   };
-  const beforeCommit = async (): Promise<void> => {
-    const n = await states.flush(write);
+  const beforeCommit = async (): Promise<ReadonlyMap<number, number>> => {
+    const { written: n, limits } = await states.flush(write);
     if (n > 0) written.inc(n);
+    return limits;
   };
   return { states, hooks: { onAssign, beforeCommit } };
 }

@@ -43,6 +43,22 @@ interface Source {
   times: Float64Array | null;
   /** Redone frames skipped before their first delivery's outputs were acknowledged. */
   waiting: KafkaRecord[];
+  /** The last judged input of the source: its offset, window and model version. */
+  judged: number;
+  data: Float32Array | null;
+  modelVersion: string;
+}
+
+/**
+ * A cut through the judged stream, taken between two batches: the state of every source
+ * judged since the previous cut. Once every batch up to it is acknowledged, its states may
+ * be written; commits then stay below the first frame of each partition judged after it.
+ */
+export interface Barrier {
+  readonly snapshots: Snapshot[];
+  /** Per partition, the offset of the first frame judged after the cut. */
+  readonly after: Map<number, number>;
+  acked: boolean;
 }
 
 /** A source's state as of the last frame of a judged batch. */
@@ -74,6 +90,17 @@ export class SourceStates<F = unknown> {
   readonly windows: SensorWindows<Accepted<F>> | null;
   private readonly sources = new Map<string, Source>();
   private readonly dirty = new Map<string, Snapshot>();
+  /** Sources judged since the last cut. */
+  private readonly touched = new Set<string>();
+  /**
+   * The last cut written (commits stay below the frames judged after it), then the cuts
+   * taken since, oldest first (acknowledged ones form a prefix).
+   */
+  private open: Barrier[] = [];
+  /** Whether the next judged batch makes a cut. */
+  private due = true;
+  /** Batches handed to the sinks and not acknowledged yet. */
+  private inFlight = 0;
   /** Sources of partitions this detector lost, with when: kept until their in-flight frames are through. */
   private readonly departed = new Map<string, { partition: number; at: number }>();
   private readonly ringSize: number;
@@ -89,6 +116,8 @@ export class SourceStates<F = unknown> {
     private readonly judge: () => KeyStates,
   ) {
     this.windows = shape ? new SensorWindows<Accepted<F>>({ stride: 1, ...shape }) : null;
+    // Before any cut: nothing judged is covered yet.
+    this.open.push({ snapshots: [], after: new Map(), acked: true });
     this.ringSize = shape ? shape.window - 1 : 0;
   }
 
@@ -140,6 +169,9 @@ export class SourceStates<F = unknown> {
       readings,
       times: this.ringSize > 0 ? new Float64Array(this.ringSize) : null,
       waiting: [],
+      judged: offset,
+      data: null,
+      modelVersion: '',
     };
     const n = times.length;
     for (let i = 0; i < n; i++) this.pushTime(s, readings - n + i, times[i]!);
@@ -152,37 +184,55 @@ export class SourceStates<F = unknown> {
   }
 
   /**
-   * Each source's state after a judged batch, taken as the batch is handed to the sinks
-   * (before any later batch is judged); kept with `acked` once the sinks acknowledged it.
+   * Follows each judged batch as it is handed to the sinks (before a later batch is judged):
+   * counts its sources' readings and, when a cut is due (one per write), takes the state of
+   * every source judged since the last cut. Returns the cut, or null.
    */
-  capture(batch: readonly Judged<F>[]): Snapshot[] {
-    const last = new Map<string, Judged<F>>();
+  capture(batch: readonly Judged<F>[]): Barrier | null {
+    this.inFlight++;
     for (const j of batch) {
       const s = this.sources.get(j.key);
       if (s === undefined) continue; // its partition went to another detector meanwhile
+      const first = j.covered[0]?.record ?? j.last.record;
+      for (const b of this.open)
+        if (!b.after.has(s.partition)) b.after.set(s.partition, Number(first.offset));
       for (const c of j.covered) {
         const time = (c.value as { time?: number }).time ?? c.record.timestamp;
         this.pushTime(s, s.readings++, time);
       }
-      last.set(j.key, j);
+      s.judged = Number(j.last.record.offset);
+      s.data = this.shape ? (j.data as Float32Array) : null;
+      s.modelVersion = j.modelVersion;
+      this.touched.add(j.key);
     }
+    if (!this.due) return null;
+    this.due = false;
+    return this.cut();
+  }
+
+  /** The state of every source judged since the last cut, as it is now. */
+  private cut(): Barrier {
     const judge = this.judge();
-    const out: Snapshot[] = [];
-    for (const [key, j] of last) {
-      const source = this.sources.get(key)!;
-      out.push({
+    const snapshots: Snapshot[] = [];
+    for (const key of this.touched) {
+      const source = this.sources.get(key);
+      if (source === undefined) continue;
+      snapshots.push({
         key,
         source,
         partition: source.partition,
-        offset: Number(j.last.record.offset),
+        offset: source.judged,
         readings: source.readings,
-        data: this.shape ? (j.data as Float32Array) : null,
+        data: source.data,
         times: this.timesOf(source),
         threshold: judge.snapshotKey(key),
-        modelVersion: j.modelVersion,
+        modelVersion: source.modelVersion,
       });
     }
-    return out;
+    this.touched.clear();
+    const barrier: Barrier = { snapshots, after: new Map(), acked: false };
+    this.open.push(barrier);
+    return barrier;
   }
 
   private timesOf(s: Source): number[] {
@@ -193,9 +243,16 @@ export class SourceStates<F = unknown> {
     return out;
   }
 
-  /** The batch's outputs are acknowledged: its states are the next to write, redone frames may ack. */
-  acked(snapshots: readonly Snapshot[]): void {
-    for (const snap of snapshots) {
+  /** A batch's outputs are acknowledged; with a cut, its states are the next to write. */
+  acked(barrier: Barrier | null): void {
+    this.inFlight--;
+    if (barrier !== null) this.keep(barrier);
+  }
+
+  /** A cut whose batches are all acknowledged: its states are the next to write. */
+  private keep(barrier: Barrier): void {
+    barrier.acked = true;
+    for (const snap of barrier.snapshots) {
       const s = snap.source;
       if (this.sources.get(snap.key) !== s) continue; // forgotten since: not ours to write
       this.dirty.set(snap.key, snap);
@@ -214,19 +271,28 @@ export class SourceStates<F = unknown> {
    * Writes every state not yet written (one record per source) with `write`, which
    * resolves once the broker acknowledged them; on failure they stay for the next flush.
    */
-  async flush(write: (records: SourceStateRecord[]) => Promise<void>): Promise<number> {
+  async flush(
+    write: (records: SourceStateRecord[]) => Promise<void>,
+  ): Promise<{ written: number; limits: ReadonlyMap<number, number> }> {
     if (this.departed.size > 0) this.dropDeparted({ before: Date.now() - DEPARTED_GRACE_MS });
-    if (this.dirty.size === 0) return 0;
+    // Nothing in flight (idle, or drained for a stop): cut here, so every judged frame is covered.
+    if (this.inFlight === 0 && this.touched.size > 0) this.keep(this.cut());
+    this.due = true;
+    // open[0] is the last cut written; the acknowledged ones after it are written now.
+    let last = 0;
+    while (last + 1 < this.open.length && this.open[last + 1]!.acked) last++;
+    const covered = this.open[last]!;
     const snapshots = [...this.dirty.values()];
     this.dirty.clear();
     const now = Date.now();
     try {
-      await write(snapshots.map((s) => this.record(s, now)));
+      if (snapshots.length > 0) await write(snapshots.map((s) => this.record(s, now)));
     } catch (err) {
       for (const s of snapshots) if (!this.dirty.has(s.key)) this.dirty.set(s.key, s);
       throw err;
     }
-    return snapshots.length;
+    this.open.splice(0, last);
+    return { written: snapshots.length, limits: new Map(covered.after) };
   }
 
   private record(s: Snapshot, writtenAt: number): SourceStateRecord {

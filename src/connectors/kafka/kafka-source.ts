@@ -41,8 +41,11 @@ export interface KafkaSourceOptions {
    * record of the new generation is handed on before it resolves. A rejection ends the stream.
    */
   onAssign?: (assigned: number[], previous: number[]) => Promise<void>;
-  /** Called before each commit; offsets are committed only once it resolved. */
-  beforeCommit?: () => Promise<void>;
+  /**
+   * Called before each commit; offsets are committed only once it resolved, and per
+   * partition at most up to the offset it gives (the state it wrote covers no more).
+   */
+  beforeCommit?: () => Promise<ReadonlyMap<number, number> | void>;
 }
 
 export interface StopResult {
@@ -382,18 +385,25 @@ export class KafkaSource {
     this.committing = this.committing.then(async () => {
       const consumer = this.consumer;
       if (!consumer) return;
-      const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
-      const done: Array<[OffsetTracker, number]> = [];
+      const ready: Array<[number, OffsetTracker, number]> = [];
       for (const [partition, t] of this.trackers) {
         const next = t.commitOffset();
-        if (next === undefined) continue;
-        offsets.push({ topic: this.opts.topic, partition, offset: String(next) });
-        done.push([t, next]);
+        if (next !== undefined) ready.push([partition, t, next]);
       }
-      if (offsets.length === 0) return;
+      if (ready.length === 0) return;
       try {
-        // What the hook writes (the sources' state) covers every record acked by now.
-        await this.hooks.beforeCommit?.();
+        // What the hook writes (the sources' state) bounds what may be committed.
+        const limits = await this.hooks.beforeCommit?.();
+        const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
+        const done: Array<[OffsetTracker, number]> = [];
+        for (const [partition, t, next] of ready) {
+          const limit = limits?.get(partition);
+          const offset = limit === undefined ? next : Math.min(next, limit);
+          if (offset <= (t.lastCommitted ?? -1)) continue;
+          offsets.push({ topic: this.opts.topic, partition, offset: String(offset) });
+          done.push([t, offset]);
+        }
+        if (offsets.length === 0) return;
         await consumer.commitOffsets(offsets);
         for (const [t, next] of done) t.markCommitted(next);
         if (this.commitFailures > 0)

@@ -187,6 +187,74 @@ describe('SourceStates', () => {
       expect(acked.has(`${r.partition}:${r.offset}`)).toBe(true);
   });
 
+  it('writes one state per source per cut, and bounds commits by the frames judged after the last cut written', async () => {
+    const d = detector();
+    const judged = (key: string, offset: number) =>
+      ({
+        key,
+        data: new Float32Array(12),
+        last: { record: { partition: 0, offset: String(offset) }, value: { time: offset } },
+        covered: [{ record: { partition: 0, offset: String(offset) }, value: { time: offset } }],
+        modelVersion: 'v1',
+      }) as unknown as Judged<Frame>;
+    const accept = (key: string, offset: number) =>
+      ({
+        ok: true,
+        record: { partition: 0, offset: String(offset), ack: () => undefined },
+        value: { source: key },
+      }) as never;
+    const pass = (key: string, offset: number) =>
+      lastValueFrom(from([accept(key, offset)]).pipe(d.states.skipRedone(), toArray()));
+    for (const [k, o] of [
+      ['a', 0],
+      ['b', 1],
+      ['a', 2],
+      ['b', 3],
+    ] as const)
+      await pass(k, o);
+    const cut = d.states.capture([judged('a', 0), judged('b', 1)]); // the first batch: a cut
+    expect(cut?.snapshots.map((s) => s.key)).toEqual(['a', 'b']);
+    const later = d.states.capture([judged('a', 2)]); // no cut due until the next write
+    expect(later).toBeNull();
+    const written: SourceStateRecord[][] = [];
+    const write = async (records: SourceStateRecord[]) => void written.push(records);
+    // The cut's batch is not acknowledged: nothing to write, nothing judged may be committed.
+    expect(await d.states.flush(write)).toEqual({ written: 0, limits: new Map([[0, 0]]) });
+    d.states.acked(cut);
+    d.states.acked(later);
+    // Batch 3 is still being written: frames from offset 3 on stay uncommitted.
+    const third = d.states.capture([judged('b', 3)]);
+    expect(third).not.toBeNull();
+    expect(await d.states.flush(write)).toEqual({ written: 2, limits: new Map([[0, 2]]) });
+    expect(written[0]!.map((r) => [r.source, r.offset])).toEqual([
+      ['a', 0],
+      ['b', 1],
+    ]);
+    d.states.acked(third);
+    expect(await d.states.flush(write)).toEqual({ written: 2, limits: new Map() });
+    expect(written[1]!.map((r) => [r.source, r.offset]).sort()).toEqual([
+      ['a', 2],
+      ['b', 3],
+    ]);
+    // Nothing in flight (idle, or drained for a stop): the write cuts by itself, so every
+    // judged frame is covered and committable.
+    for (const [k, o] of [
+      ['a', 4],
+      ['b', 5],
+    ] as const)
+      await pass(k, o);
+    const fourth = d.states.capture([judged('a', 4)]);
+    const fifth = d.states.capture([judged('b', 5)]);
+    expect(fifth).toBeNull();
+    d.states.acked(fourth);
+    d.states.acked(fifth);
+    expect(await d.states.flush(write)).toEqual({ written: 2, limits: new Map() });
+    expect(written[2]!.map((r) => [r.source, r.offset]).sort()).toEqual([
+      ['a', 4],
+      ['b', 5],
+    ]);
+  });
+
   it('carries a threshold learned on another model version over to the current one', async () => {
     const first = detector('v1');
     await first.run(makeRecords(200, new Set()));
