@@ -34,6 +34,8 @@ jest.mock('../../../src/connectors/connector-factory', () => ({
   kafkaSourceFrom: () => ({
     records: () => from(mockRecords),
     stop: async () => {},
+    // A stop that never comes: the flow ends with the records.
+    stopped: new Promise(() => {}),
     handleSignals: () => () => {},
   }),
   kafkaSinkFrom: () => ({
@@ -79,6 +81,8 @@ model:
 rules: { range: { tolerance: 0.05 } }
 threshold: { kind: quantile, q: 0.99, calibration: 200, control: { follow: false } }
 output: {}
+# The state changelog needs a broker's topic admin; verdicts do not depend on it.
+state: { enabled: false }
 `,
     'same.yaml',
     { env: {}, baseDir: process.cwd() },
