@@ -160,9 +160,15 @@ export function consumeCommand(): Command {
       const group = opts.group ?? `aestream-consume-${randomBytes(4).toString('hex')}`;
       const kafka: Kafka = createKafka({ brokers, clientId: 'aestream-consume' });
       const admin = kafka.admin();
-      await admin.connect();
+      // A signal before the source handles them (while the group is made) ends the run too,
+      // through the finally that deletes the throwaway group.
+      let interrupted = false;
+      const early = () => (interrupted = true);
+      process.on('SIGINT', early);
+      process.on('SIGTERM', early);
       let printed = 0;
       try {
+        await admin.connect();
         // a given group keeps its committed offsets unless --from says where to start
         if (throwaway || opts.from !== undefined || opts.fromBeginning)
           await seekGroup(admin, topic, group, from);
@@ -175,38 +181,41 @@ export function consumeCommand(): Command {
         });
         const removeSignals = source.handleSignals(2_000);
         try {
-          await lastValueFrom(
-            source.records().pipe(
-              decodeRecords(codec),
-              tap((o) => {
-                const at = {
-                  partition: o.record.partition,
-                  offset: String(o.record.offset),
-                  key: o.record.key?.toString() ?? null,
-                };
-                const line = o.ok
-                  ? `${JSON.stringify(at).slice(0, -1)},"value":${show(o.value, opts.full === true)}}`
-                  : JSON.stringify({ ...at, error: o.error.code, message: o.error.message });
-                process.stdout.write(line + '\n');
-                printed++;
-                o.record.ack();
-              }),
-              opts.limit !== undefined ? take(opts.limit) : (s) => s,
-              // joining the group takes seconds: the first record gets longer than the idle time
-              opts.idleMs !== undefined
-                ? timeout({ first: opts.idleMs + 15_000, each: opts.idleMs })
-                : (s) => s,
-              catchError((err: unknown) =>
-                err instanceof TimeoutError ? EMPTY : Promise.reject(err),
+          if (!interrupted)
+            await lastValueFrom(
+              source.records().pipe(
+                decodeRecords(codec),
+                tap((o) => {
+                  const at = {
+                    partition: o.record.partition,
+                    offset: String(o.record.offset),
+                    key: o.record.key?.toString() ?? null,
+                  };
+                  const line = o.ok
+                    ? `${JSON.stringify(at).slice(0, -1)},"value":${show(o.value, opts.full === true)}}`
+                    : JSON.stringify({ ...at, error: o.error.code, message: o.error.message });
+                  process.stdout.write(line + '\n');
+                  printed++;
+                  o.record.ack();
+                }),
+                opts.limit !== undefined ? take(opts.limit) : (s) => s,
+                // joining the group takes seconds: the first record gets longer than the idle time
+                opts.idleMs !== undefined
+                  ? timeout({ first: opts.idleMs + 15_000, each: opts.idleMs })
+                  : (s) => s,
+                catchError((err: unknown) =>
+                  err instanceof TimeoutError ? EMPTY : Promise.reject(err),
+                ),
               ),
-            ),
-            { defaultValue: undefined },
-          );
+              { defaultValue: undefined },
+            );
         } finally {
           removeSignals();
           await source.stop(2_000);
         }
       } finally {
+        process.off('SIGINT', early);
+        process.off('SIGTERM', early);
         if (throwaway) {
           await admin
             .deleteGroups([group])
