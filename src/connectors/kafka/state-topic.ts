@@ -29,7 +29,7 @@ export async function ensureStateTopic(
         {
           topic,
           numPartitions: partitions,
-          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+          configEntries: STATE_TOPIC_CONFIG,
         },
       ],
       waitForLeaders: true,
@@ -54,6 +54,16 @@ export async function ensureStateTopic(
   }
   return partitions;
 }
+
+/**
+ * Compacted, with segments rolled every 10 minutes or 64 MB: compaction only cleans closed
+ * segments, and a restore reads the open one whole (a record per changed source per commit).
+ */
+const STATE_TOPIC_CONFIG = [
+  { name: 'cleanup.policy', value: 'compact' },
+  { name: 'segment.ms', value: String(10 * 60_000) },
+  { name: 'segment.bytes', value: String(64 * 1024 * 1024) },
+];
 
 async function partitionCount(admin: Admin, topic: string): Promise<number | null> {
   if (!(await admin.listTopics()).includes(topic)) return null;
