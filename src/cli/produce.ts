@@ -206,6 +206,7 @@ export function produceCommand(): Command {
       let stopping = false;
       const onSignal = () => (stopping = true);
       process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       try {
         await sink.connect();
         for await (const frame of input.frames) {
@@ -242,6 +243,7 @@ export function produceCommand(): Command {
         await sink.disconnect();
         await Promise.allSettled(pending);
         process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         bar?.update(sent, {
           rate: Math.round(sent / Math.max(0.001, (Date.now() - started) / 1000)),
         });
