@@ -11,21 +11,11 @@ export interface KsResult {
 
 /**
  * Two-sample Kolmogorov-Smirnov test with the asymptotic critical value
- * c(α)·sqrt((n+m)/(n·m)), c(α) = sqrt(-ln(α/2)/2). With `serial`, n and m are the samples'
- * effective sizes as time series ({@link effectiveSize}): scores of overlapping sliding
- * windows are strongly autocorrelated, and counted as independent they make the test reject
- * on any two stretches of normal data.
+ * c(α)·sqrt((n+m)/(n·m)), c(α) = sqrt(-ln(α/2)/2).
  *
  * @example ksTwoSample([1, 2, 3], [7, 8, 9], 0.05) // { d: 1, critical: 1.11, rejected: false }
  */
-export function ksTwoSample(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  alpha: number,
-  serial = false,
-): KsResult {
-  const ne = serial ? effectiveSize(a) : a.length;
-  const me = serial ? effectiveSize(b) : b.length;
+export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>, alpha: number): KsResult {
   const x = Float64Array.from(a).sort();
   const y = Float64Array.from(b).sort();
   const n = x.length;
@@ -40,33 +30,8 @@ export function ksTwoSample(
     while (j < m && (y[j] as number) <= v) j++;
     d = Math.max(d, Math.abs(i / n - j / m));
   }
-  const critical = Math.sqrt(-Math.log(alpha / 2) / 2) * Math.sqrt((ne + me) / (ne * me));
+  const critical = Math.sqrt(-Math.log(alpha / 2) / 2) * Math.sqrt((n + m) / (n * m));
   return { d, critical, rejected: d > critical };
-}
-
-/**
- * Effective size of a time series sample: n / τ, τ = 1 + 2 Σ ρ_k summed over the lags k
- * until the sample autocorrelation ρ_k first drops to 0 (the integrated autocorrelation
- * time; about W for means of overlapping windows of W readings). At least 2.
- */
-export function effectiveSize(xs: ArrayLike<number>): number {
-  const n = xs.length;
-  if (n < 3) return n;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += xs[i] as number;
-  mean /= n;
-  let variance = 0;
-  for (let i = 0; i < n; i++) variance += ((xs[i] as number) - mean) ** 2;
-  if (!(variance > 0)) return n;
-  let tau = 1;
-  for (let k = 1; k < n / 4; k++) {
-    let c = 0;
-    for (let i = k; i < n; i++) c += ((xs[i] as number) - mean) * ((xs[i - k] as number) - mean);
-    const rho = c / variance;
-    if (rho <= 0) break;
-    tau += 2 * rho;
-  }
-  return Math.max(2, n / tau);
 }
 
 export type DriftState =
@@ -124,7 +89,7 @@ export class DriftMonitor {
       return this.last;
     }
     this.sinceCheck = 0;
-    const ks = ksTwoSample(this.reference, this.chronological(), this.config.alpha, true);
+    const ks = ksTwoSample(this.reference, this.recent, this.config.alpha);
     this.run = ks.rejected ? this.run + 1 : 0;
     if (this.run === 0) this.last = { kind: 'stable', ks };
     else if (this.run < this.config.sustain)
@@ -134,16 +99,6 @@ export class DriftMonitor {
       this.run = 0;
     }
     return this.last;
-  }
-
-  /** The recent sample, oldest first (its autocorrelation needs the order). */
-  private chronological(): Float64Array {
-    const w = this.config.window;
-    const at = this.recentCount % w;
-    const out = new Float64Array(w);
-    out.set(this.recent.subarray(at));
-    out.set(this.recent.subarray(0, at), w - at);
-    return out;
   }
 
   /** Starts over (a new model is current: its scores need a reference of their own). */

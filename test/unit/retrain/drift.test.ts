@@ -28,45 +28,6 @@ describe('ksTwoSample', () => {
   });
 });
 
-/** Scores of overlapping windows: the mean of the last 64 of a noise stream (plus `shift`). */
-function windowMeans(random: () => number, count: number, shift: (i: number) => number): number[] {
-  const noise: number[] = [];
-  const out: number[] = [];
-  let sum = 0;
-  for (let i = 0; i < count + 64; i++) {
-    const x = normal(random, 1, 1);
-    noise.push(x);
-    sum += x;
-    if (noise.length > 64) sum -= noise[noise.length - 65]!;
-    if (i >= 64) out.push(sum / 64 + shift(i - 64));
-  }
-  return out;
-}
-
-describe('ksTwoSample on autocorrelated scores', () => {
-  it('counts overlapping windows as fewer independent scores: no drift between two normal stretches', () => {
-    const random = seededRandom(9);
-    let rejected = 0;
-    let naive = 0;
-    for (let t = 0; t < 20; t++) {
-      const a = windowMeans(random, 1000, () => 0);
-      const b = windowMeans(random, 1000, () => 0);
-      if (ksTwoSample(a, b, 0.001, true).rejected) rejected++;
-      if (ksTwoSample(a, b, 0.001).rejected) naive++;
-    }
-    // Counted as independent, most pairs of normal stretches "differ".
-    expect(naive).toBeGreaterThan(10);
-    expect(rejected).toBeLessThanOrEqual(1);
-  });
-
-  it('still rejects a level shift of the scores', () => {
-    const random = seededRandom(10);
-    const a = windowMeans(random, 1000, () => 0);
-    const b = windowMeans(random, 1000, () => 1);
-    expect(ksTwoSample(a, b, 0.001, true).rejected).toBe(true);
-  });
-});
-
 describe('DriftMonitor', () => {
   const config = { window: 200, checkEvery: 50, alpha: 0.001, sustain: 4 };
 
