@@ -22,8 +22,10 @@ const exitSoon = () =>
   require('node:timers')
     .setTimeout(() => process.exit(), 1000)
     .unref();
+// Nothing is logged after the command's last line (a client still retrying in that moment).
+const quiet = () => (require('../dist/observability/logger.js').logger.level = 'silent');
 try {
-  require('../dist/cli/main.js').main(process.argv).then(exitSoon);
+  require('../dist/cli/main.js').main(process.argv).then(quiet).then(exitSoon);
 } catch (err) {
   if (err && err.code === 'MODULE_NOT_FOUND' && String(err.message).includes('dist/cli/main')) {
     console.error('aestream is not built yet: run `npm run build` first.');
