@@ -4,6 +4,7 @@ import { createAvroCodec } from '../codecs/avro-codec';
 import type { AnomalyEvent, Frame } from '../core/records';
 import type { CloseStack } from '../core/lifecycle';
 import type { PipelineConfig } from '../config/pipeline-schema';
+import { ModelAwareJudge } from '../thresholds/model-aware-judge';
 import { AeError, ErrorCodes, messageOf } from '../core/errors';
 import { diffEvents, type EventDiff } from '../replay/event-diff';
 import { productionEvents } from '../replay/production-events';
@@ -381,7 +382,7 @@ function modelCalibration<T>(
   config: Readonly<PipelineConfig>,
   calibration: T | undefined,
 ): T | undefined {
-  return config.threshold.calibrate === 'model' && !config.rules?.likelihood
+  return config.threshold.calibrate === 'model' && ModelAwareJudge.scaleOf(config) !== 'scale-free'
     ? calibration
     : undefined;
 }

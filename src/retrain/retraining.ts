@@ -71,7 +71,7 @@ export class Retraining {
     this.drift = new DriftMonitor(rc.drift);
     // As a detector judges: learned thresholds carry over to a new model's error scale.
     const registry = createThresholdRegistry(options.config.threshold);
-    this.thresholds = new ModelAwareJudge(registry, options.config.model.error);
+    this.thresholds = ModelAwareJudge.of(registry, options.config);
     this.addModel(options.models.current);
     this.random = seededRandom(rc.seed + 1);
     const reservoirGauge = gauge('aestream_retrain_reservoir_frames', 'Normal frames kept.', [

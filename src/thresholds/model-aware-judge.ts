@@ -17,6 +17,12 @@ import type { ThresholdState } from './threshold';
  * judge.addModel('v000001', 0.012);
  * source.pipe(..., applyThresholds(() => judge));
  */
+/** The parts of a pipeline file that decide the scale of its judged scores. */
+export interface JudgedPipeline {
+  model: { error: 'mse' | 'mae' };
+  rules?: { likelihood?: unknown } | undefined;
+}
+
 export class ModelAwareJudge implements ScoreJudge {
   private readonly scales = new Map<string, number>();
   private readonly calibrations = new Map<string, readonly number[]>();
@@ -28,14 +34,18 @@ export class ModelAwareJudge implements ScoreJudge {
     private readonly onRescale?: (from: string, to: string, factor: number) => void,
   ) {}
 
-  /** The judge of a pipeline's scores: scale-free under a likelihood rule. */
+  /** The scale of a pipeline's judged scores: the model's error, or scale-free under a likelihood rule. */
+  static scaleOf(pipeline: JudgedPipeline): 'mse' | 'mae' | 'scale-free' {
+    return pipeline.rules?.likelihood ? 'scale-free' : pipeline.model.error;
+  }
+
+  /** The judge of a pipeline's scores (see {@link ModelAwareJudge.scaleOf}). */
   static of(
     registry: ThresholdRegistry,
-    pipeline: { model: { error: 'mse' | 'mae' }; rules?: { likelihood?: unknown } | undefined },
+    pipeline: JudgedPipeline,
     onRescale?: (from: string, to: string, factor: number) => void,
   ): ModelAwareJudge {
-    const error = pipeline.rules?.likelihood ? 'scale-free' : pipeline.model.error;
-    return new ModelAwareJudge(registry, error, onRescale);
+    return new ModelAwareJudge(registry, ModelAwareJudge.scaleOf(pipeline), onRescale);
   }
 
   /** Whether the judged scores are on the model's scale (its calibration applies to them). */
