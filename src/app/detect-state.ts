@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../codecs/avro-codec';
 import type { PipelineConfig } from '../config/pipeline-schema';
 import { kafkaSinkFrom } from '../connectors/connector-factory';
@@ -10,7 +10,12 @@ import type { CloseStack } from '../core/lifecycle';
 import type { Frame } from '../core/records';
 import { logger } from '../observability/logger';
 import { counter, histogram } from '../observability/metrics';
-import { SourceStates, type KeyStates, type SourceStateRecord } from '../operators/source-states';
+import {
+  SourceStates,
+  type KeyStates,
+  type SourceStateRecord,
+  type StaleState,
+} from '../operators/source-states';
 import type { DlqSink } from '../outputs/dlq-sink';
 import { connectOn } from './wiring';
 
@@ -31,7 +36,7 @@ const restoreSeconds = () =>
 const stateRecords = () =>
   counter(
     'aestream_state_records_total',
-    'Source state records written to (written), restored from (restored) or dead-lettered from (dead_lettered) the state topic.',
+    'Source state records written to (written), restored from (restored), dead-lettered from (dead_lettered) the state topic, or dropped as stale (stale: they cover input offsets the input topic does not have, or its frames contradict them).',
     ['pipeline', 'result'],
   );
 
@@ -78,6 +83,7 @@ export async function openDetectorState(
       })),
     );
   let restores = 0;
+  const warned = countStale(states, { pipeline, topic, input });
   const onAssign = async (assigned: number[], previous: number[]): Promise<void> => {
     if (!checked) checked = (await ensureStateTopic(admin, topic, input)) !== null;
     const started = process.hrtime.bigint();
@@ -86,13 +92,28 @@ export async function openDetectorState(
     states.retain(assigned.filter((p) => before.has(p)));
     if (fresh.length === 0) return;
     states.dropDeparted({ partitions: fresh });
+    for (const p of fresh) warned.delete(p);
     const group = `${config.input.kafka.group}.state-restore-${process.pid}-${restores++}`;
     const records = await readPartitions(kafka, admin, topic, fresh, group);
-    const counts = restoreRecords(records, states, codec, models.current.version, dlq, pipeline);
+    const ends = await inputEnds(admin, input);
+    const restore = { states, codec, currentModel: models.current.version, dlq, pipeline, ends };
+    const counts = restoreRecords(records, restore);
+    reportStale(counts.stale, { pipeline, topic, input });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     restoreSeconds().observe({ pipeline }, seconds);
+    const { sources, deadLettered } = counts;
+    const stale = counts.stale.length;
     logger.info(
-      { pipeline, topic, partitions: fresh, records: records.length, ...counts, seconds },
+      {
+        pipeline,
+        topic,
+        partitions: fresh,
+        records: records.length,
+        sources,
+        deadLettered,
+        stale,
+        seconds,
+      },
       'state restored',
     );
   };
@@ -104,27 +125,104 @@ export async function openDetectorState(
   return { states, hooks: { onAssign, beforeCommit } };
 }
 
+/** What a state record is checked against and restored into. */
+interface RestoreParts {
+  states: SourceStates<Frame>;
+  codec: ReturnType<typeof createAvroCodec<SourceStateRecord>>;
+  currentModel: string;
+  dlq: Pick<DlqSink, 'send'>;
+  pipeline: string;
+  /** Per input partition, its end offset (high watermark) as of the assignment. */
+  ends: ReadonlyMap<number, number>;
+}
+
+/**
+ * Counts the restored states the input contradicts while frames are read, warning once per
+ * partition; returns the partitions warned about (cleared as they are assigned again).
+ */
+function countStale(
+  states: SourceStates<Frame>,
+  where: { pipeline: string; topic: string; input: string },
+): Set<number> {
+  const warned = new Set<number>();
+  states.onStale = (stale) => {
+    stateRecords().inc({ pipeline: where.pipeline, result: 'stale' });
+    if (warned.has(stale.partition)) return;
+    warned.add(stale.partition);
+    logger.warn(
+      { ...where, ...stale },
+      `state record stale, contradicted by a frame: ${STALE_FIX(where.topic, where.input)} (more on this partition are only counted)`,
+    );
+  };
+  return warned;
+}
+
+/** What a stale state means and what to do, for the log. */
+const STALE_FIX = (topic: string, input: string) =>
+  `the state is not of the frames now in ${input} (was ${input} deleted and created again, or does another input use ${topic}?); ` +
+  `its source starts from the model calibration. After recreating an input, delete ${topic} too, or set state.topic`;
+
+/** The end offset of each partition of the input, as of now. */
+async function inputEnds(admin: Admin, input: string): Promise<Map<number, number>> {
+  const offsets = await admin.fetchTopicOffsets(input);
+  return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+}
+
+/** One warning per input partition with stale records: which, the offsets, and the fix. */
+function reportStale(
+  stale: readonly StaleState[],
+  where: { pipeline: string; topic: string; input: string },
+): void {
+  if (stale.length === 0) return;
+  stateRecords().inc({ pipeline: where.pipeline, result: 'stale' }, stale.length);
+  const byPartition = new Map<number, StaleState[]>();
+  for (const s of stale) byPartition.set(s.partition, [...(byPartition.get(s.partition) ?? []), s]);
+  for (const [partition, list] of byPartition) {
+    const offsets = list.map((s) => s.offset);
+    logger.warn(
+      {
+        ...where,
+        partition,
+        sources: list.length,
+        offsets: [Math.min(...offsets), Math.max(...offsets)],
+        reason: list[0]!.reason,
+      },
+      `state records stale, beyond the input partition's end: ${STALE_FIX(where.topic, where.input)}`,
+    );
+  }
+}
+
 /**
  * Restores each source from its latest record (the changelog may hold older ones still);
- * one that does not decode or fit is dead-lettered and its source starts from nothing.
+ * one that does not decode or fit is dead-lettered, and one that covers offsets beyond the
+ * input partition's end is stale (the input is not the one it was written for): either way
+ * its source starts from nothing.
  */
 function restoreRecords(
   records: readonly KafkaRecord[],
-  states: SourceStates<Frame>,
-  codec: ReturnType<typeof createAvroCodec<SourceStateRecord>>,
-  currentModel: string,
-  dlq: Pick<DlqSink, 'send'>,
-  pipeline: string,
-): { sources: number; deadLettered: number } {
+  { states, codec, currentModel, dlq, pipeline, ends }: RestoreParts,
+): { sources: number; deadLettered: number; stale: StaleState[] } {
   const latest = new Map<string, KafkaRecord>();
   for (const r of records) if (r.value.length > 0) latest.set(r.key?.toString() ?? '', r);
   let sources = 0;
   let deadLettered = 0;
+  const stale: StaleState[] = [];
   for (const [key, record] of latest) {
     try {
       const state = decode(codec, record);
       if (state.source !== key) throw new AeError(ErrorCodes.STATE_DECODE, `keyed ${key}`);
-      states.restore(state, currentModel);
+      states.restore(state, currentModel); // a record that does not fit throws first
+      const end = ends.get(state.partition);
+      if (end !== undefined && state.offset >= end) {
+        states.forget(key);
+        stale.push({
+          source: key,
+          partition: state.partition,
+          offset: state.offset,
+          reason: `it covers offset ${state.offset}, and the input partition ends at ${end}`,
+        });
+        continue;
+      }
       sources++;
     } catch (err) {
       const error =
@@ -146,7 +244,7 @@ function restoreRecords(
   const counts = stateRecords();
   counts.inc({ pipeline, result: 'restored' }, sources);
   counts.inc({ pipeline, result: 'dead_lettered' }, deadLettered);
-  return { sources, deadLettered };
+  return { sources, deadLettered, stale };
 }
 
 function decode(

@@ -28,6 +28,16 @@ export interface KeyStates {
   forgetKey(key: string): void;
 }
 
+/** A restored state found not to belong to the input it is read with (reported by the detector). */
+export interface StaleState {
+  source: string;
+  partition: number;
+  /** The input offset the state claims to include. */
+  offset: number;
+  /** Why it cannot be the input's. */
+  reason: string;
+}
+
 /** How long a source that went to another detector keeps its state here for frames in flight. */
 const DEPARTED_GRACE_MS = 60_000;
 
@@ -47,6 +57,11 @@ interface Source {
   judged: number;
   data: Float32Array | null;
   modelVersion: string;
+  /**
+   * A restored state not yet confirmed by the input: the event time of the reading at its
+   * covered offset. A redelivered frame at or below that offset must not be later.
+   */
+  claim: { offset: number; time: number } | null;
 }
 
 /**
@@ -104,6 +119,8 @@ export class SourceStates<F = unknown> {
   /** Sources of partitions this detector lost, with when: kept until their in-flight frames are through. */
   private readonly departed = new Map<string, { partition: number; at: number }>();
   private readonly ringSize: number;
+  /** Called for each restored state the input contradicts (that source starts over). */
+  onStale: (stale: StaleState) => void = () => undefined;
 
   constructor(
     readonly pipeline: string,
@@ -146,13 +163,39 @@ export class SourceStates<F = unknown> {
       if (this.departed.has(key)) return false;
       s = this.fresh(key, partition, -1, 0, []);
     }
+    if (s.claim !== null && offset <= s.pushed && this.contradicts(s.claim, a, offset)) {
+      const { claim } = s;
+      this.forget(key);
+      this.onStale({
+        source: key,
+        partition,
+        offset: claim.offset,
+        reason: `its frame at offset ${offset} has time ${this.timeOf(a)}; the state's last reading, at offset ${claim.offset}, has ${claim.time}`,
+      });
+      s = this.fresh(key, partition, -1, 0, []);
+    }
     if (offset > s.pushed) {
       s.pushed = offset;
+      s.claim = null; // beyond what the state covers: it held up
       return false;
     }
     if (offset <= s.acked) a.record.ack();
     else s.waiting.push(a.record);
     return true;
+  }
+
+  private timeOf(a: Accepted<F>): number {
+    return (a.value as { time?: number }).time ?? a.record.timestamp;
+  }
+
+  /**
+   * Whether a redelivered frame cannot be one the restored state includes: it is later than
+   * the state's last reading, or it is the covered frame itself with another time. That
+   * happens when the input topic was recreated (or another input reuses the state topic).
+   */
+  private contradicts(claim: { offset: number; time: number }, a: Accepted<F>, offset: number) {
+    const time = this.timeOf(a);
+    return time > claim.time || (offset === claim.offset && time !== claim.time);
   }
 
   private fresh(
@@ -172,6 +215,7 @@ export class SourceStates<F = unknown> {
       judged: offset,
       data: null,
       modelVersion: '',
+      claim: null,
     };
     const n = times.length;
     for (let i = 0; i < n; i++) this.pushTime(s, readings - n + i, times[i]!);
@@ -391,6 +435,8 @@ export class SourceStates<F = unknown> {
     if (this.windows) this.windows.restore(r.source, { readings: r.readings, values: r.values });
     this.departed.delete(r.source);
     this.dirty.delete(r.source);
-    this.fresh(r.source, r.partition, r.offset, r.readings, r.times);
+    const s = this.fresh(r.source, r.partition, r.offset, r.readings, r.times);
+    const time = r.times[r.times.length - 1];
+    if (time !== undefined) s.claim = { offset: r.offset, time };
   }
 }

@@ -1,9 +1,11 @@
 import { ConfigResourceTypes } from 'kafkajs';
+import { register } from 'prom-client';
 import { startDetector } from '../../src/app/detect';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import { ensureStateTopic } from '../../src/connectors/kafka/state-topic';
 import { AeError, ErrorCodes } from '../../src/core/errors';
-import type { SensorFrame } from '../../src/core/records';
+import type { Judged } from '../../src/core/model-input';
+import type { Frame, SensorFrame } from '../../src/core/records';
 import { DlqHeaders } from '../../src/outputs/dlq-sink';
 import type { SourceStateRecord } from '../../src/operators/source-states';
 import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
@@ -124,5 +126,70 @@ describe('the state topic (real Kafka)', () => {
       .map((m) => codec.decode(m.value, m.headers as never));
     expect(new Set(written.map((r) => r.source))).toEqual(new Set(['s-1', 's-2']));
     expect(written.every((r) => r.window === 16 && r.values.length === 15)).toBe(true);
+  });
+
+  it('drops the state of another input (a recreated topic) as stale, reports it, and scores every frame', async () => {
+    const stateTopic = `${f.name}.oldstate`;
+    const sources = Array.from({ length: 8 }, (_, i) => `r-${i}`);
+    const framesFrom = (start: number, readings: number): SensorFrame[] => {
+      const out: SensorFrame[] = [];
+      for (let t = 0; t < readings; t++)
+        for (const source of sources)
+          out.push({
+            source,
+            time: start + t * 1000,
+            values: [Math.sin(t / 5)],
+            seq: null,
+            attributes: {},
+          });
+      return out;
+    };
+    const stale = async () =>
+      (await register.getSingleMetric('aestream_state_records_total')?.get())?.values.find(
+        (v) => v.labels.result === 'stale' && v.labels.pipeline === f.name,
+      )?.value ?? 0;
+    /** Runs a detector over `frames` on a topic of its own; what it judged, by offset. */
+    const run = async (suffix: string, frames: SensorFrame[]) => {
+      const input = await f.topic(4, suffix);
+      const group = `${f.group}-${suffix}`;
+      const { config } = f.pipeline({
+        input: { kafka: { topic: input, group } },
+        state: { topic: stateTopic },
+      });
+      await f.produce(frames, input);
+      const judged: Judged<Frame>[] = [];
+      const detector = f.track(
+        await startDetector(config, { metricsPort: null, onScored: (b) => judged.push(...b) }),
+      );
+      await waitFor(async () => (await f.committed(group, input)) >= frames.length, {
+        what: `every frame of ${input} committed`,
+        timeoutMs: 60_000,
+      });
+      await detector.stop();
+      return judged;
+    };
+    // The state topic as a detector on the first input left it: 150 readings per source.
+    await run('first', framesFrom(1e12, 150));
+    const before = await stale();
+
+    // The input recreated with fewer frames: every state covers offsets beyond its end.
+    const shorter = framesFrom(2e12, 50);
+    const short = await run('shorter', shorter);
+    expect(await stale()).toBe(before + sources.length);
+    // Each source scored as a new one (W-1 padded windows), every frame of it.
+    expect(
+      new Set(short.map((j) => `${j.last.record.partition}:${j.last.record.offset}`)).size,
+    ).toBe(shorter.length);
+    expect(short.filter((j) => j.partial).length).toBe(sources.length * 15);
+
+    // Recreated again with more frames than before, later in time: the offsets exist, but
+    // the frames at them are later than the readings the state includes.
+    const longer = framesFrom(3e12, 200);
+    const long = await run('longer', longer);
+    expect(await stale()).toBe(before + 2 * sources.length);
+    expect(
+      new Set(long.map((j) => `${j.last.record.partition}:${j.last.record.offset}`)).size,
+    ).toBe(longer.length);
+    expect(long.filter((j) => j.partial).length).toBe(sources.length * 15);
   });
 });

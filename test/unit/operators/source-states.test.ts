@@ -53,7 +53,7 @@ const stateCodec = createAvroCodec<SourceStateRecord>('SourceState');
 const SOURCES = ['a', 'b', 'c', 'd', 'e'];
 
 /** Records of 5 sources on 2 partitions, offsets per partition; `acked` collects acked offsets. */
-function makeRecords(perSource: number, acked: Set<string>): KafkaRecord[] {
+function makeRecords(perSource: number, acked: Set<string>, start = 1e12): KafkaRecord[] {
   const random = seededRandom(7);
   const next = [0, 0];
   const out: KafkaRecord[] = [];
@@ -65,7 +65,7 @@ function makeRecords(perSource: number, acked: Set<string>): KafkaRecord[] {
       const values = [random() + spike, Math.sin(t / 7 + i) + random() * 0.1];
       const value = frameCodec.encode({
         source,
-        time: 1e12 + t * 1000,
+        time: start + t * 1000,
         values,
         seq: null,
         attributes: {},
@@ -75,7 +75,7 @@ function makeRecords(perSource: number, acked: Set<string>): KafkaRecord[] {
         partition,
         offset,
         key: Buffer.from(source),
-        timestamp: 1e12 + t * 1000,
+        timestamp: start + t * 1000,
         headers: frameCodec.headers,
         value,
         ack: () => void acked.add(`${partition}:${offset}`),
@@ -169,6 +169,8 @@ describe('SourceStates', () => {
 
     // The restart redelivers from an older committed offset: those frames are redone.
     const second = detector();
+    const stale: string[] = [];
+    second.states.onStale = (s) => stale.push(s.source);
     for (const r of saved) second.states.restore(r, 'v1');
     const redo = 400;
     const judged = await second.run(again.slice(redo));
@@ -185,6 +187,36 @@ describe('SourceStates', () => {
     // The skipped redos are acked too, so the commit moves past them.
     for (const r of again.slice(redo, cut))
       expect(acked.has(`${r.partition}:${r.offset}`)).toBe(true);
+    expect(stale).toEqual([]);
+  });
+
+  it('drops a restored state the input contradicts (a recreated topic) and scores every frame', async () => {
+    const first = detector();
+    await first.run(makeRecords(300, new Set()));
+    const saved = await flushed(first.states);
+    // The topic was recreated: the same offsets hold later frames of the same sources.
+    const acked = new Set<string>();
+    const recreated = makeRecords(100, acked, 2e12);
+    const fresh = new Map(
+      (await detector().run(makeRecords(100, new Set(), 2e12))).map((j) => [id(j), j]),
+    );
+    const second = detector();
+    const stale: Array<{ source: string; offset: number }> = [];
+    second.states.onStale = (s) => stale.push({ source: s.source, offset: s.offset });
+    for (const r of saved) second.states.restore(r, 'v1');
+    const judged = await second.run(recreated);
+    // Every frame scored, as by a detector that never had a state: nothing skipped.
+    expect(judged.map(id).sort()).toEqual([...fresh.keys()].sort());
+    for (const j of judged) {
+      const ref = fresh.get(id(j))!;
+      expect(j.partial).toBe(ref.partial);
+      expect(j.score).toBeCloseTo(ref.score, 9);
+    }
+    expect(stale.map((s) => s.source).sort()).toEqual(SOURCES);
+    expect(stale.every((s) => s.offset === saved.find((r) => r.source === s.source)!.offset)).toBe(
+      true,
+    );
+    expect(recreated.every((r) => acked.has(`${r.partition}:${r.offset}`))).toBe(true);
   });
 
   it('writes one state per source per cut, and bounds commits by the frames judged after the last cut written', async () => {
