@@ -17,7 +17,7 @@
  * rounds (ms per 1,000 frames, wall clock in one process); figures are comparable within
  * a run, which is what the ratios are for.
  *
- *   npm run bench:hotpath -- [--frames 200000] [--sources 2000] [--rounds 3]
+ *   npm run bench:hotpath -- [--frames 200000] [--sources 2000] [--rounds 3] [--engine auto|onnx|tfjs]
  *
  * Writes bench/results/hotpath.json and prints a table.
  */
@@ -53,6 +53,8 @@ import { arg, root } from './e2e/harness';
 const frames = Number(arg('frames', '200000'));
 const sources = Number(arg('sources', '2000'));
 const rounds = Number(arg('rounds', '3'));
+// `auto` times the engines on a few batches and keeps the faster: on a busy machine pin one.
+const engine = arg('engine', 'auto');
 const features = 4;
 const window = 32;
 
@@ -68,7 +70,7 @@ input:
   kafka: { brokers: '127.0.0.1:1', topic: hotpath, group: hotpath }
   schema: ${join(root, 'schemas', 'sensor-frame.avsc')}
 frame: { kind: sensor, features: ${features}, window: ${window}, stride: 1 }
-model: { kind: dense-ae, hidden: [32, 8], store: ${store}, engine: auto, releases: { follow: false } }
+model: { kind: dense-ae, hidden: [32, 8], store: ${store}, engine: ${engine}, releases: { follow: false } }
 batch: { maxSize: 256, maxWaitMs: 20 }
 threshold: { kind: spot, risk: 1.0e-4, calibration: 2000, perKey: true }
 output:

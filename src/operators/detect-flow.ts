@@ -1,11 +1,11 @@
-import { identity, tap, type Observable, type OperatorFunction } from 'rxjs';
+import { defer, identity, tap, type Observable, type OperatorFunction } from 'rxjs';
 import type { RecordCodec } from '../codecs/avro-codec';
 import type { Frame, ImageFrame, SensorFrame } from '../core/records';
-import type { FrameConfig } from '../core/frame-config';
+import type { FrameConfig, SensorFrameConfig } from '../core/frame-config';
 import type { ModelConfig } from '../training/model-config';
 import type { MicroBatchConfig } from './micro-batch-config';
 import type { DlqSink } from '../outputs/dlq-sink';
-import type { KafkaRecord, Outcome } from '../core/kafka-record';
+import type { Accepted, KafkaRecord, Outcome } from '../core/kafka-record';
 import type { DetectorMetrics } from '../observability/metrics';
 import type { ScoreJudge } from '../thresholds/threshold-registry';
 import { applyThresholds } from './apply-thresholds';
@@ -19,6 +19,7 @@ import { toDeadLetters } from './to-dead-letters';
 import { imageInputs, sensorInputs } from './to-model-inputs';
 import { toPixels, type PixelFrame } from './to-pixels';
 import type { SourceStates } from './source-states';
+import { SensorWindows } from './sensor-windows';
 import { validateFrames } from './validate-frames';
 import { writeAndAck, type BatchState } from './write-and-ack';
 
@@ -61,58 +62,66 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
   const { config, metrics } = parts;
   const pipeline = config.name;
   const frame = config.frame;
-  return (records) => {
-    const framesIn = metrics?.framesIn.labels({ pipeline });
-    const counted = framesIn ? records.pipe(tap(() => framesIn.inc())) : records;
-    const decoded = counted.pipe(decodeRecords(parts.codec), validateFrames<Frame>(frame));
-    const state = parts.state;
-    const inputs: Observable<ModelInput<Frame>> =
-      frame.kind === 'sensor'
-        ? (decoded as Observable<Outcome<SensorFrame>>).pipe(
-            toDeadLetters<SensorFrame>(parts.dlq as DlqSink),
-            state ? (state as SourceStates<SensorFrame>).skipRedone() : identity,
-            sensorInputs(
-              frame,
-              (state as SourceStates<SensorFrame> | undefined)?.windows ?? undefined,
-            ),
-          )
-        : (decoded as Observable<Outcome<ImageFrame>>).pipe(
-            toPixels(),
-            toDeadLetters(parts.dlq as DlqSink),
-            state ? (state as unknown as SourceStates<PixelFrame>).skipRedone() : identity,
-            imageInputs(),
-          );
-    return inputs.pipe(
-      microBatch<ModelInput<Frame>>(config.batch),
-      inferBatch<Frame>(
-        parts.model,
-        (size, seconds) => {
-          metrics?.batchSize.observe({ pipeline }, size);
-          metrics?.inferenceSeconds.observe({ pipeline, engine: config.model.engine }, seconds);
-        },
-        // Reconstruction and latent outputs come from the scoring pass itself.
-        config.output.reconstruction !== undefined || config.output.latent !== undefined,
-      ),
-      scoreRules<Frame>(
-        frame.kind === 'sensor' ? config.rules : undefined,
-        frame.kind === 'sensor' ? frame.features : 0,
-      ),
-      applyThresholds<Frame>(parts.judge),
-      writeAndAck<Frame>(parts.sinks, undefined, state as BatchState<Frame, unknown> | undefined),
-      tap((batch) => {
-        if (!metrics) return;
-        const now = Date.now();
-        metrics.framesScored.inc({ pipeline }, batch.length);
-        let anomalies = 0;
-        // The labelled child once per batch: a label lookup per frame showed in profiles.
-        const endToEnd = metrics.endToEndSeconds.labels({ pipeline });
-        for (const judged of batch) {
-          if (judged.verdict === 'anomaly') anomalies++;
-          const time = (judged.last.value as { time?: number }).time;
-          if (typeof time === 'number') endToEnd.observe(Math.max(0, now - time) / 1000);
-        }
-        if (anomalies > 0) metrics.anomalies.inc({ pipeline }, anomalies);
-      }),
-    );
-  };
+  return (records) =>
+    defer(() => {
+      const framesIn = metrics?.framesIn.labels({ pipeline });
+      const counted = framesIn ? records.pipe(tap(() => framesIn.inc())) : records;
+      const decoded = counted.pipe(decodeRecords(parts.codec), validateFrames<Frame>(frame));
+      const state = parts.state;
+      // Per subscription, unless the state keeps them: each batch's windows go into one block.
+      const windows =
+        frame.kind === 'sensor'
+          ? ((state as SourceStates<SensorFrame> | undefined)?.windows ??
+            new SensorWindows<Accepted<SensorFrame>>(frame))
+          : null;
+      const inputs: Observable<ModelInput<Frame>> =
+        windows !== null
+          ? (decoded as Observable<Outcome<SensorFrame>>).pipe(
+              toDeadLetters<SensorFrame>(parts.dlq as DlqSink),
+              state ? (state as SourceStates<SensorFrame>).skipRedone() : identity,
+              sensorInputs(frame as SensorFrameConfig, windows),
+            )
+          : (decoded as Observable<Outcome<ImageFrame>>).pipe(
+              toPixels(),
+              toDeadLetters(parts.dlq as DlqSink),
+              state ? (state as unknown as SourceStates<PixelFrame>).skipRedone() : identity,
+              imageInputs(),
+            );
+      return inputs.pipe(
+        microBatch<ModelInput<Frame>>(
+          config.batch,
+          undefined,
+          windows ? () => windows.startBatch(config.batch.maxSize) : undefined,
+        ),
+        inferBatch<Frame>(
+          parts.model,
+          (size, seconds) => {
+            metrics?.batchSize.observe({ pipeline }, size);
+            metrics?.inferenceSeconds.observe({ pipeline, engine: config.model.engine }, seconds);
+          },
+          // Reconstruction and latent outputs come from the scoring pass itself.
+          config.output.reconstruction !== undefined || config.output.latent !== undefined,
+        ),
+        scoreRules<Frame>(
+          frame.kind === 'sensor' ? config.rules : undefined,
+          frame.kind === 'sensor' ? frame.features : 0,
+        ),
+        applyThresholds<Frame>(parts.judge),
+        writeAndAck<Frame>(parts.sinks, undefined, state as BatchState<Frame, unknown> | undefined),
+        tap((batch) => {
+          if (!metrics) return;
+          const now = Date.now();
+          metrics.framesScored.inc({ pipeline }, batch.length);
+          let anomalies = 0;
+          // The labelled child once per batch: a label lookup per frame showed in profiles.
+          const endToEnd = metrics.endToEndSeconds.labels({ pipeline });
+          for (const judged of batch) {
+            if (judged.verdict === 'anomaly') anomalies++;
+            const time = (judged.last.value as { time?: number }).time;
+            if (typeof time === 'number') endToEnd.observe(Math.max(0, now - time) / 1000);
+          }
+          if (anomalies > 0) metrics.anomalies.inc({ pipeline }, anomalies);
+        }),
+      );
+    });
 }

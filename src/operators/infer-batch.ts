@@ -2,12 +2,14 @@ import { concatMap, type OperatorFunction } from 'rxjs';
 import type { ActiveModel } from '../inference/active-model';
 import { SpareArray } from '../inference/spare-array';
 import type { ModelInput, Scored, Contribution } from '../core/model-input';
+import { batchTensor } from './sensor-windows';
 
 /**
  * Scores each batch with the model that is current when the batch starts: `current()` is
  * read once per batch, so a model swap takes effect between batches, never inside one.
  * Batches are scored one after the other, in order; the inputs of a batch go to the engine
- * as one row-major array. With `outputs`, each scored input also carries its reconstruction
+ * as one row-major array: the block the windows were written into when they lie back to back
+ * (see SensorWindows.startBatch), else a copy. With `outputs`, each scored input also carries its reconstruction
  * and latent vector from the same forward pass (views into the batch's arrays). Inputs are
  * scored in place: the batch that comes out is the batch that went in, its inputs now Scored.
  *
@@ -24,6 +26,8 @@ export function inferBatch<F>(
   return concatMap(async (batch) => {
     const model = current();
     const size = batch[0].data.length;
+    const inPlace = batchTensor(batch, size);
+    if (inPlace !== null) return scoreInto(model, batch, inPlace, size);
     const x = spare.take(batch.length * size);
     for (let i = 0; i < batch.length; i++) x.set(batch[i]!.data, i * size);
     try {

@@ -15,11 +15,15 @@ import type { MicroBatchConfig } from './micro-batch-config';
  * batch is flushed; on error it is dropped with the stream (its values were never acked,
  * so they are read again after the restart).
  *
+ * `closed` is called as each batch closes, before it is emitted (and once on subscribe), so
+ * whatever makes the values can start the next batch's storage.
+ *
  * @example frames$.pipe(microBatch({ maxSize: 256, maxWaitMs: 20 })) // Observable<Frame[]>
  */
 export function microBatch<T>(
   config: MicroBatchConfig,
   scheduler: SchedulerLike = asyncScheduler,
+  closed?: () => void,
 ): OperatorFunction<T, T[]> {
   const { maxSize, maxWaitMs } = config;
   if (!Number.isInteger(maxSize) || maxSize < 1) {
@@ -39,9 +43,11 @@ export function microBatch<T>(
         if (batch.length === 0) return;
         const full = batch;
         batch = [];
+        closed?.();
         subscriber.next(full);
       };
 
+      closed?.();
       const subscription = source.subscribe({
         next(value) {
           batch.push(value);

@@ -45,7 +45,7 @@ class Ring<T> {
   }
 }
 
-/** Windows cut from one allocated block: one typed-array allocation per this many windows. */
+/** Windows cut from one allocated block: one typed-array allocation per this many windows (at least). */
 const BLOCK_WINDOWS = 256;
 
 export class SensorWindows<T> {
@@ -55,6 +55,8 @@ export class SensorWindows<T> {
   // Windows are views into blocks of BLOCK_WINDOWS windows: no array per window on the hot path.
   private block = new Float32Array(0);
   private used = 0;
+  /** Windows the current batch may still take (startBatch), so that they share one block. */
+  private batchRoom = 0;
 
   constructor(private readonly shape: WindowShape) {
     const { window, stride, features } = shape;
@@ -95,11 +97,13 @@ export class SensorWindows<T> {
     if (ring.count < window) return this.shape.pad ? this.padded(key, ring, item) : null;
     if ((ring.count - window) % stride !== 0) return null;
 
-    // Unroll the ring so the oldest reading comes first.
+    // Unroll the ring so the oldest reading comes first (plain loops: no views per window).
     const data = this.take();
     const start = (ring.count % window) * this.rowSize;
-    data.set(ring.data.subarray(start), 0);
-    data.set(ring.data.subarray(0, start), this.size - start);
+    const ringData = ring.data;
+    const tail = this.size - start;
+    for (let i = 0; i < tail; i++) data[i] = ringData[start + i]!;
+    for (let i = 0; i < start; i++) data[tail + i] = ringData[i]!;
     const covered = ring.pending;
     ring.pending = [];
     return unjudged(key, data, item, covered, false);
@@ -108,10 +112,12 @@ export class SensorWindows<T> {
   /** Before the ring wraps its readings sit in order from slot 0: repeat the oldest in front. */
   private padded(key: string, ring: Ring<T>, item: T): SensorWindow<T> {
     const data = this.take();
-    const missing = this.shape.window - ring.count;
-    const oldest = ring.data.subarray(0, this.rowSize);
-    for (let r = 0; r < missing; r++) data.set(oldest, r * this.rowSize);
-    data.set(ring.data.subarray(0, ring.count * this.rowSize), missing * this.rowSize);
+    const row = this.rowSize;
+    const front = (this.shape.window - ring.count) * row;
+    const ringData = ring.data;
+    for (let i = 0; i < front; i++) data[i] = ringData[i % row]!;
+    const have = ring.count * row;
+    for (let i = 0; i < have; i++) data[front + i] = ringData[i]!;
     const covered = ring.pending;
     ring.pending = [];
     return unjudged(key, data, item, covered, true);
@@ -120,12 +126,22 @@ export class SensorWindows<T> {
   /** Room for one window in the current block (a new block when it is full). */
   private take(): Float32Array {
     if (this.used + this.size > this.block.length) {
-      this.block = new Float32Array(this.size * BLOCK_WINDOWS);
+      this.block = new Float32Array(this.size * Math.max(BLOCK_WINDOWS, this.batchRoom));
       this.used = 0;
     }
     const view = this.block.subarray(this.used, this.used + this.size);
     this.used += this.size;
     return view;
+  }
+
+  /**
+   * Where a micro-batch closes: the next `room` windows go back to back into one block, so a
+   * batch of up to that many windows lies in one array, which inference takes as its input
+   * tensor without copying (see `batchTensor`).
+   */
+  startBatch(room: number): void {
+    this.batchRoom = room;
+    if (this.used + room * this.size > this.block.length) this.used = this.block.length;
   }
 
   /**
@@ -203,4 +219,25 @@ export function windowsOf(
   const raw = new Float32Array(chunks.length * size);
   chunks.forEach((c, i) => raw.set(c, i * size));
   return { raw, count: chunks.length };
+}
+
+/**
+ * The inputs of a batch as one row-major array when their windows already lie back to back
+ * in one block (as SensorWindows writes a batch's windows): a view, not a copy. Null
+ * otherwise (images, or a batch that spans two blocks).
+ *
+ * @example batchTensor(batch.map((w) => w.data), 128) ?? copyOf(batch)
+ */
+export function batchTensor(
+  inputs: ReadonlyArray<{ data: Float32Array | Uint8Array }>,
+  size: number,
+): Float32Array | null {
+  const first = inputs[0]?.data;
+  if (!(first instanceof Float32Array) || first.length !== size) return null;
+  const bytes = size * Float32Array.BYTES_PER_ELEMENT;
+  for (let i = 1; i < inputs.length; i++) {
+    const d = inputs[i]!.data;
+    if (d.buffer !== first.buffer || d.byteOffset !== first.byteOffset + i * bytes) return null;
+  }
+  return new Float32Array(first.buffer, first.byteOffset, inputs.length * size);
 }

@@ -1,6 +1,6 @@
 import { TestScheduler } from 'rxjs/testing';
 import { from, lastValueFrom, map, toArray } from 'rxjs';
-import { SensorWindows, windowsOf } from '../../../src/operators/sensor-windows';
+import { batchTensor, SensorWindows, windowsOf } from '../../../src/operators/sensor-windows';
 import { slidingWindow } from '../../../src/operators/sliding-window';
 
 interface Reading {
@@ -87,6 +87,25 @@ describe('SensorWindows', () => {
     );
     expect(count).toBe(3);
     expect(Array.from(raw)).toEqual([1, 2, 2, 3, 10, 20]);
+  });
+
+  it('writes the windows of a batch back to back: batchTensor is them as one array, not a copy', () => {
+    const w = new SensorWindows<number>({ window: 2, stride: 1, features: 2 });
+    w.startBatch(3);
+    w.push('a', [1, 10], 1);
+    w.push('b', [5, 50], 1);
+    const batch = [w.push('a', [2, 20], 2)!, w.push('b', [6, 60], 2)!, w.push('a', [3, 30], 3)!];
+    const x = batchTensor(batch, 4)!;
+    expect(Array.from(x)).toEqual([1, 10, 2, 20, 5, 50, 6, 60, 2, 20, 3, 30]);
+    expect(x.buffer).toBe(batch[0]!.data.buffer);
+    // The next batch starts a block of its own when this one has no room for it.
+    w.startBatch(300);
+    const next = [w.push('a', [4, 40], 4)!, w.push('b', [7, 70], 3)!];
+    expect(next[0]!.data.buffer).not.toBe(batch[0]!.data.buffer);
+    expect(Array.from(batchTensor(next, 4)!)).toEqual([3, 30, 4, 40, 6, 60, 7, 70]);
+    // Inputs that do not lie back to back (another order, or images) are copied instead.
+    expect(batchTensor([batch[1]!, batch[0]!], 4)).toBeNull();
+    expect(batchTensor([{ data: new Uint8Array(4) }], 4)).toBeNull();
   });
 
   it('refuses a reading of the wrong length (validation should have sent it to the DLQ)', () => {
