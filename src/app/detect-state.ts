@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../codecs/avro-codec';
+import { SCHEMAS_DIR } from '../codecs/schema-loader';
 import type { PipelineConfig } from '../config/pipeline-schema';
 import { kafkaSinkFrom } from '../connectors/connector-factory';
 import { ensureStateTopic, readPartitions } from '../connectors/kafka/state-topic';
@@ -12,12 +14,16 @@ import { logger } from '../observability/logger';
 import { counter, histogram } from '../observability/metrics';
 import {
   SourceStates,
+  type KeyedEventRules,
   type KeyStates,
   type SourceStateRecord,
   type StaleState,
 } from '../operators/source-states';
 import type { DlqSink } from '../outputs/dlq-sink';
 import { connectOn } from './wiring';
+
+/** Earlier SourceState schemas whose records a restore still reads (their new fields start over). */
+const STATE_WRITERS = [join(SCHEMAS_DIR, 'history', 'source-state-v1.avsc')];
 
 /** The per-source state of a detector and the source hooks that keep it (null: `state.enabled: false`). */
 export interface DetectorState {
@@ -50,9 +56,8 @@ const stateRecords = () =>
 export async function openDetectorState(
   config: Readonly<PipelineConfig>,
   kafka: Kafka,
-  judge: KeyStates,
+  parts: { judge: KeyStates; eventRules?: KeyedEventRules; dlq: Pick<DlqSink, 'send'> },
   models: { readonly current: { readonly version: string } },
-  dlq: Pick<DlqSink, 'send'>,
   stack: CloseStack,
 ): Promise<DetectorState | null> {
   if (!config.state.enabled) return null;
@@ -65,12 +70,14 @@ export async function openDetectorState(
   let checked = (await ensureStateTopic(admin, topic, input)) !== null;
   const sink = kafkaSinkFrom(config.input.kafka.brokers, { topic, lingerMs: 0 }, kafka);
   await connectOn(stack, 'state producer', sink);
-  const codec = createAvroCodec<SourceStateRecord>('SourceState');
+  const codec = createAvroCodec<SourceStateRecord>('SourceState', { writers: STATE_WRITERS });
+  const { judge, eventRules, dlq } = parts;
   const frame = config.frame;
   const states = new SourceStates<Frame>(
     pipeline,
     frame.kind === 'sensor' ? frame : null,
     () => judge,
+    { rules: config.rules, events: eventRules },
   );
   const written = stateRecords().labels({ pipeline, result: 'written' });
   const write = (records: SourceStateRecord[]) =>

@@ -117,7 +117,7 @@ async function wireDetector(
   const judge = followModelsAndCommands(config, kafka, models, registry, metrics, stack);
   await reportLag(config, kafka, metrics, outputs.influx, models, options.reportIntervalMs, stack);
 
-  const state = await openDetectorState(config, kafka, judge, models, outputs.dlq, stack);
+  const state = await openDetectorState(config, kafka, { judge, ...outputs }, models, stack);
   await warmDetector(config, outputs.codec, models);
   const source = kafkaSourceFrom(
     options.shutdownMs !== undefined
@@ -270,15 +270,20 @@ async function openOutputs(
   watchSinks(health, watched, readyGraceMs, stack);
   const codec = await inputCodec(config);
   const eventCodec = createAvroCodec<AnomalyEvent>('AnomalyEvent');
-  const sinks: BatchSink<Frame>[] = [
-    new AnomalyEventSink<Frame>(events, eventCodec, config.name, onEvent, config.output.events),
-  ];
+  const anomalies = new AnomalyEventSink<Frame>(
+    events,
+    eventCodec,
+    config.name,
+    onEvent,
+    config.output.events,
+  );
+  const sinks: BatchSink<Frame>[] = [anomalies];
   if (influx) sinks.push(new ScoreSink<Frame>(influx, config.name));
   // Reconstructed frames and latent vectors, when the pipeline asks for them.
   const modelOutputs = modelOutputSinks(config, kafka, influx);
   await connectOn(stack, 'model output producers', modelOutputs);
   sinks.push(...modelOutputs.sinks);
-  return { codec, dlq: new DlqSink(dlq), sinks, influx };
+  return { codec, dlq: new DlqSink(dlq), sinks, influx, eventRules: anomalies.rules };
 }
 
 /**

@@ -57,6 +57,11 @@ export interface Judged<F> extends Scored<F> {
 /** One output of the detector: takes a judged batch, resolves when it is durably written. */
 export interface BatchSink<F> {
   readonly name: string;
+  /**
+   * Called with each batch as it is judged, in order, before any later batch is judged
+   * (write may come later): a sink whose output depends on earlier batches decides here.
+   */
+  prepare?(batch: readonly Judged<F>[]): void;
   write(batch: readonly Judged<F>[]): Promise<void>;
 }
 

@@ -105,6 +105,7 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
         scoreRules<Frame>(
           frame.kind === 'sensor' ? config.rules : undefined,
           frame.kind === 'sensor' ? frame.features : 0,
+          state?.rules,
         ),
         applyThresholds<Frame>(parts.judge),
         writeAndAck<Frame>(parts.sinks, undefined, state as BatchState<Frame, unknown> | undefined),

@@ -91,6 +91,33 @@ export class RollingWindow {
     return Math.sqrt(Math.max(0, (this.sumSq - (this.sum * this.sum) / this.n) / (this.n - 1)));
   }
 
+  /** Its exact state: the ring as stored, the next slot and the running sums. */
+  snapshot(): RollingWindowState {
+    return {
+      values: doublesToBytes(this.buf.subarray(0, this.n)),
+      next: this.next,
+      sum: this.sum,
+      sumSq: this.sumSq,
+      pushes: this.pushes,
+    };
+  }
+
+  /** Continues from a snapshot of a window of the same size (false: it does not fit). */
+  restore(s: RollingWindowState): boolean {
+    if (s.values.length % 8 !== 0) return false;
+    const n = s.values.length / 8;
+    // Not full yet: filled from slot 0 on, so next is n; full: exactly this size.
+    if (n < this.size ? s.next !== n : n !== this.size || s.next < 0 || s.next >= n) return false;
+    this.buf.fill(0);
+    bytesToDoubles(s.values, this.buf);
+    this.n = n;
+    this.next = s.next;
+    this.sum = s.sum;
+    this.sumSq = s.sumSq;
+    this.pushes = s.pushes;
+    return true;
+  }
+
   private resum(): void {
     this.sum = 0;
     this.sumSq = 0;
@@ -99,6 +126,54 @@ export class RollingWindow {
       this.sumSq += this.buf[i]! * this.buf[i]!;
     }
   }
+}
+
+/** Whether this machine stores doubles little-endian (then bytes are copied as they are). */
+const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
+
+/** Doubles as little-endian IEEE 754 bytes: exact, and cheap to encode in bulk. */
+function doublesToBytes(values: Float64Array): Buffer {
+  if (LITTLE_ENDIAN) return Buffer.from(values.slice().buffer);
+  const out = Buffer.allocUnsafe(values.length * 8);
+  for (let i = 0; i < values.length; i++) out.writeDoubleLE(values[i]!, i * 8);
+  return out;
+}
+
+/** Reads `doublesToBytes` back into the start of `into`. */
+function bytesToDoubles(bytes: Buffer, into: Float64Array): void {
+  const n = bytes.length / 8;
+  if (LITTLE_ENDIAN) new Uint8Array(into.buffer, into.byteOffset, n * 8).set(bytes);
+  else for (let i = 0; i < n; i++) into[i] = bytes.readDoubleLE(i * 8);
+}
+
+/** A RollingWindow as the state changelog keeps it (schemas/source-state.avsc). */
+export interface RollingWindowState {
+  /** The filled slots in slot order, as little-endian doubles. */
+  values: Buffer;
+  next: number;
+  sum: number;
+  sumSq: number;
+  pushes: number;
+}
+
+/** An AnomalyLikelihood as the state changelog keeps it. */
+export interface LikelihoodState {
+  raws: RollingWindowState;
+  recent: RollingWindowState;
+  peaks: number[];
+  row: number;
+}
+
+/** A RangeRule as the state changelog keeps it: per channel, the extremes seen. */
+export interface RangeState {
+  min: number[];
+  max: number[];
+}
+
+/** One source's score rules as the state changelog keeps them (null: that rule is off). */
+export interface ScoreRulesState {
+  likelihood: LikelihoodState | null;
+  range: RangeState | null;
 }
 
 export interface AnomalyLikelihoodArgs {
@@ -142,6 +217,24 @@ export class AnomalyLikelihood {
     this.peaks[this.row++ % this.peaks.length] = score;
     return score > recentPeak ? score : score / 2;
   }
+
+  snapshot(): LikelihoodState {
+    return {
+      raws: this.raws.snapshot(),
+      recent: this.recent.snapshot(),
+      peaks: Array.from(this.peaks),
+      row: this.row,
+    };
+  }
+
+  /** Continues from a snapshot taken with the same arguments (false: it does not fit). */
+  restore(s: LikelihoodState): boolean {
+    if (s.peaks.length !== this.peaks.length) return false;
+    if (!this.raws.restore(s.raws) || !this.recent.restore(s.recent)) return false;
+    this.peaks.set(s.peaks);
+    this.row = s.row;
+    return true;
+  }
 }
 
 /**
@@ -180,41 +273,66 @@ export class RangeRule {
     }
     return outside;
   }
+
+  snapshot(): RangeState {
+    return { min: Array.from(this.min), max: Array.from(this.max) };
+  }
+
+  /** Continues from a snapshot of as many channels (false: it does not fit). */
+  restore(s: RangeState): boolean {
+    if (s.min.length !== this.channels || s.max.length !== this.channels) return false;
+    this.min.set(s.min);
+    this.max.set(s.max);
+    return true;
+  }
 }
 
-interface SourceState {
+interface SourceRules {
   likelihood: AnomalyLikelihood | null;
   range: RangeRule | null;
 }
 
 /**
- * Applies the score rules to each scored sensor window, per source and in stream order:
- * the range rule checks the readings the window brought in (the last `covered` rows), the
- * likelihood replaces the score. A broken range makes the score +Infinity, which the
- * threshold step flags and keeps out of its statistics. Without rules it passes batches on.
+ * The score rules of every source, in stream order: the range rule checks the readings a
+ * window brought in (the last `covered` rows), the likelihood replaces the score. A broken
+ * range makes the score +Infinity, which the threshold step flags and keeps out of its
+ * statistics. Each source's rules can be taken out and put back (the state changelog).
  *
- * @example scored$.pipe(scoreRules({ likelihood: { history: 5000, short: 1, suppress: 0 } }, 1))
+ * @example
+ * const rules = new ScoreRules({ likelihood: { history: 5000, short: 1, suppress: 0 } }, 1);
+ * rules.apply(batch); rules.snapshotKey('pump-1'); // { likelihood: {...}, range: null }
  */
-export function scoreRules<F>(
-  rules: ScoreRulesConfig | undefined,
-  features: number,
-): OperatorFunction<Scored<F>[], Scored<F>[]> {
-  if (!rules || (!rules.likelihood && !rules.range)) return (batches) => batches;
-  const sources = new Map<string, SourceState>();
-  const stateOf = (key: string): SourceState => {
-    let s = sources.get(key);
+export class ScoreRules<F = unknown> {
+  private readonly sources = new Map<string, SourceRules>();
+
+  constructor(
+    readonly rules: ScoreRulesConfig,
+    readonly features: number,
+  ) {}
+
+  /** Whether any rule is on. */
+  get active(): boolean {
+    return Boolean(this.rules.likelihood || this.rules.range);
+  }
+
+  private stateOf(key: string): SourceRules {
+    let s = this.sources.get(key);
     if (!s) {
+      const { likelihood, range } = this.rules;
       s = {
-        likelihood: rules.likelihood ? new AnomalyLikelihood(rules.likelihood) : null,
-        range: rules.range ? new RangeRule(features, rules.range.tolerance) : null,
+        likelihood: likelihood ? new AnomalyLikelihood(likelihood) : null,
+        range: range ? new RangeRule(this.features, range.tolerance) : null,
       };
-      sources.set(key, s);
+      this.sources.set(key, s);
     }
     return s;
-  };
-  return map((batch) => {
+  }
+
+  /** Applies the rules to a batch in place. */
+  apply(batch: Scored<F>[]): Scored<F>[] {
+    const features = this.features;
     for (const scored of batch) {
-      const s = stateOf(scored.key);
+      const s = this.stateOf(scored.key);
       let broken = false;
       if (s.range) {
         const rows = scored.data.length / features;
@@ -229,5 +347,52 @@ export function scoreRules<F>(
       if (broken) scored.score = Infinity;
     }
     return batch;
-  });
+  }
+
+  /** A source's rules as they are now; null when no rule is on or the source is unknown. */
+  snapshotKey(key: string): ScoreRulesState | null {
+    const s = this.sources.get(key);
+    if (!s || !this.active) return null;
+    return { likelihood: s.likelihood?.snapshot() ?? null, range: s.range?.snapshot() ?? null };
+  }
+
+  /**
+   * Puts a source's rules back (null: they start over). Returns why a state does not fit
+   * these rules (another history, short span, suppression span or channel count), or null.
+   */
+  restoreKey(key: string, state: ScoreRulesState | null): string | null {
+    this.sources.delete(key);
+    if (state === null || !this.active) return null;
+    const s = this.stateOf(key);
+    // A rule the state lacks (written before it was on) starts over; one that differs is a misfit.
+    const misfit =
+      s.likelihood && state.likelihood && !s.likelihood.restore(state.likelihood)
+        ? 'a likelihood of another history, short or suppress'
+        : s.range && state.range && !s.range.restore(state.range)
+          ? 'a range of another channel count'
+          : null;
+    if (misfit) this.sources.delete(key);
+    return misfit;
+  }
+
+  forgetKey(key: string): void {
+    this.sources.delete(key);
+  }
+}
+
+/**
+ * Applies the score rules to each scored sensor window, per source and in stream order
+ * (ScoreRules; pass `rules` to keep their state elsewhere, as the state changelog does).
+ * Without rules it passes batches on.
+ *
+ * @example scored$.pipe(scoreRules({ likelihood: { history: 5000, short: 1, suppress: 0 } }, 1))
+ */
+export function scoreRules<F>(
+  config: ScoreRulesConfig | undefined,
+  features: number,
+  rules?: ScoreRules<F> | null,
+): OperatorFunction<Scored<F>[], Scored<F>[]> {
+  if (!config || (!config.likelihood && !config.range)) return (batches) => batches;
+  const kept = rules ?? new ScoreRules<F>(config, features);
+  return map((batch) => kept.apply(batch));
 }

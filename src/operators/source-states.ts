@@ -2,7 +2,9 @@ import { filter, type MonoTypeOperatorFunction } from 'rxjs';
 import { AeError, ErrorCodes, messageOf } from '../core/errors';
 import type { Accepted, KafkaRecord } from '../core/kafka-record';
 import type { Judged } from '../core/model-input';
+import type { EventRulesState } from '../outputs/event-rules';
 import type { ThresholdState } from '../thresholds/threshold';
+import { ScoreRules, type ScoreRulesConfig, type ScoreRulesState } from './score-rules';
 import { SensorWindows, windowTail } from './sensor-windows';
 
 /** One source's state as the changelog keeps it (schemas/source-state.avsc). */
@@ -18,7 +20,18 @@ export interface SourceStateRecord {
   values: number[];
   times: number[];
   threshold: string | null;
+  /** The score rules' state (likelihood history, range), when the pipeline has rules. */
+  rules: ScoreRulesState | null;
+  /** The event rules' state (last verdicts, open incident), for `k-of-n` and `incident`. */
+  events: EventRulesState | null;
   writtenAt: number;
+}
+
+/** Per-source state of the event rules, out and back in (the anomaly event sink's). */
+export interface KeyedEventRules {
+  snapshotKey(key: string): EventRulesState | null;
+  restoreKey(key: string, state: EventRulesState | null): void;
+  forgetKey(key: string): void;
 }
 
 /** What the state needs of the judge: a key's threshold state, out and back in. */
@@ -86,6 +99,8 @@ export interface Snapshot {
   readonly data: Float32Array | null;
   readonly times: number[];
   readonly threshold: ThresholdState | null;
+  readonly rules: ScoreRulesState | null;
+  readonly events: EventRulesState | null;
   readonly modelVersion: string;
 }
 
@@ -103,6 +118,8 @@ export interface Snapshot {
  */
 export class SourceStates<F = unknown> {
   readonly windows: SensorWindows<Accepted<F>> | null;
+  /** The score rules of the sources (shared with the flow); null without rules. */
+  readonly rules: ScoreRules<F> | null;
   private readonly sources = new Map<string, Source>();
   private readonly dirty = new Map<string, Snapshot>();
   /** Sources judged since the last cut. */
@@ -119,6 +136,7 @@ export class SourceStates<F = unknown> {
   /** Sources of partitions this detector lost, with when: kept until their in-flight frames are through. */
   private readonly departed = new Map<string, { partition: number; at: number }>();
   private readonly ringSize: number;
+  private readonly events: KeyedEventRules | null;
   /** Called for each restored state the input contradicts (that source starts over). */
   onStale: (stale: StaleState) => void = () => undefined;
 
@@ -131,8 +149,12 @@ export class SourceStates<F = unknown> {
       pad?: boolean;
     } | null,
     private readonly judge: () => KeyStates,
+    parts: { rules?: ScoreRulesConfig; events?: KeyedEventRules } = {},
   ) {
     this.windows = shape ? new SensorWindows<Accepted<F>>({ stride: 1, ...shape }) : null;
+    const rules = shape && parts.rules ? new ScoreRules<F>(parts.rules, shape.features) : null;
+    this.rules = rules?.active ? rules : null;
+    this.events = parts.events ?? null;
     // Before any cut: nothing judged is covered yet.
     this.open.push({ snapshots: [], after: new Map(), acked: true });
     this.ringSize = shape ? shape.window - 1 : 0;
@@ -270,6 +292,8 @@ export class SourceStates<F = unknown> {
         data: source.data,
         times: this.timesOf(source),
         threshold: judge.snapshotKey(key),
+        rules: this.rules?.snapshotKey(key) ?? null,
+        events: this.events?.snapshotKey(key) ?? null,
         modelVersion: source.modelVersion,
       });
     }
@@ -353,6 +377,8 @@ export class SourceStates<F = unknown> {
       values: shape && s.data ? Array.from(windowTail(s.data, s.readings, shape)) : [],
       times: s.times,
       threshold: s.threshold ? JSON.stringify(s.threshold) : null,
+      rules: s.rules,
+      events: s.events,
       writtenAt,
     };
   }
@@ -394,6 +420,8 @@ export class SourceStates<F = unknown> {
     this.sources.delete(key);
     this.dirty.delete(key);
     this.windows?.drop(key);
+    this.rules?.forgetKey(key);
+    this.events?.forgetKey(key);
     judge.forgetKey(key);
   }
 
@@ -432,6 +460,12 @@ export class SourceStates<F = unknown> {
       if (err instanceof AeError) throw err;
       fail(`threshold: ${messageOf(err)}`);
     }
+    const misfit = this.rules?.restoreKey(r.source, r.rules ?? null);
+    if (misfit) {
+      this.judge().forgetKey(r.source);
+      fail(`score rules: ${misfit}`);
+    }
+    this.events?.restoreKey(r.source, r.events ?? null);
     if (this.windows) this.windows.restore(r.source, { readings: r.readings, values: r.values });
     this.departed.delete(r.source);
     this.dirty.delete(r.source);

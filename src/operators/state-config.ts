@@ -8,7 +8,7 @@ export const stateSchema = z
       .boolean()
       .default(true)
       .describe(
-        "Keep each source's window and threshold in the changelog topic, written before offsets are committed and read back when partitions are assigned.",
+        "Keep each source's window, threshold, score rules and event rule in the changelog topic, written before offsets are committed and read back when partitions are assigned.",
       ),
     topic: topicName
       .optional()

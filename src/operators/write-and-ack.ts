@@ -37,8 +37,12 @@ export function writeAndAck<F>(
       let previous: Promise<unknown> = Promise.resolve();
       return judged$.pipe(
         // Taken as the batch arrives, before a later batch is judged (mergeMap may hold it
-        // back while maxInFlight batches are being written): the state its acks stand for.
-        map((batch: Judged<F>[]) => ({ batch, captured: state?.capture(batch) })),
+        // back while maxInFlight batches are being written): the state its acks stand for,
+        // with the sinks' own per-source decisions (event rules) made for it first.
+        map((batch: Judged<F>[]) => {
+          for (const sink of sinks) sink.prepare?.(batch);
+          return { batch, captured: state?.capture(batch) };
+        }),
         mergeMap(({ batch, captured }) => {
           const written = Promise.all(sinks.map((sink) => sink.write(batch)));
           const acked = Promise.all([written, previous]).then(() => {

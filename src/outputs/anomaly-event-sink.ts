@@ -3,7 +3,7 @@ import { toAnomalyEvent } from '../codecs/anomaly-events';
 import type { AnomalyEvent } from '../core/records';
 import type { Judged, BatchSink } from '../core/model-input';
 import type { OutboundMessage } from '../connectors/kafka/kafka-sink';
-import { EventRules, type EventRulesConfig } from './event-rules';
+import { EventRules, type EventDecision, type EventRulesConfig } from './event-rules';
 
 /**
  * Kafka header of the event that closes an incident (`output.events.rule: incident`), value
@@ -50,13 +50,25 @@ export class AnomalyEventSink<F> implements BatchSink<F> {
     this.rules = new EventRules(rules);
   }
 
-  private readonly rules: EventRules;
+  /** The event rules' per-source state (kept in the state changelog by `detect`). */
+  readonly rules: EventRules;
+  private readonly decided = new WeakMap<readonly Judged<F>[], EventDecision[]>();
+
+  /** Decides the batch's events now, in judge order: its sources' rule state is then this batch's. */
+  prepare(batch: readonly Judged<F>[]): void {
+    this.decided.set(
+      batch,
+      batch.map((j) => this.rules.decide(j)),
+    );
+  }
 
   async write(batch: readonly Judged<F>[]): Promise<void> {
     const now = Date.now();
     const messages: OutboundMessage[] = [];
-    for (const judged of batch) {
-      const decision = this.rules.decide(judged);
+    const decisions = this.decided.get(batch) ?? batch.map((j) => this.rules.decide(j));
+    this.decided.delete(batch);
+    for (const [i, judged] of batch.entries()) {
+      const decision = decisions[i]!;
       if (decision === 'none') continue;
       const event = toAnomalyEvent(judged, this.pipeline, now);
       const end = decision === 'end';

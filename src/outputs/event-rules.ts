@@ -22,6 +22,13 @@ export const eventRulesSchema = z
 
 export type EventRulesConfig = z.infer<typeof eventRulesSchema>;
 
+/** One source's event rule state as the state changelog keeps it: its last n verdicts and an open incident. */
+export interface EventRulesState {
+  /** The last n verdicts of full windows, oldest first (true = anomaly). */
+  last: boolean[];
+  open: boolean;
+}
+
 /** What an event rule makes of one judged window: no event, an event, or an incident's end. */
 export type EventDecision = 'none' | 'event' | 'end';
 
@@ -66,5 +73,23 @@ export class EventRules {
       return 'end';
     }
     return 'none';
+  }
+
+  /** A source's state; null when the rule keeps none (`every`) or the source is unknown. */
+  snapshotKey(key: string): EventRulesState | null {
+    const s = this.sources.get(key);
+    if (!s || this.config.rule === 'every') return null;
+    return { last: [...s.last], open: s.open };
+  }
+
+  /** Puts a source's state back (null: it starts over); a longer history keeps its last n. */
+  restoreKey(key: string, state: EventRulesState | null): void {
+    this.sources.delete(key);
+    if (state === null || this.config.rule === 'every') return;
+    this.sources.set(key, { last: state.last.slice(-this.config.n), open: state.open });
+  }
+
+  forgetKey(key: string): void {
+    this.sources.delete(key);
   }
 }

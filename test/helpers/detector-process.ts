@@ -79,3 +79,9 @@ export function assigned(p: DetectorProcess): number[] {
     .filter((l) => l.msg === 'partitions assigned');
   return joins.at(-1)?.partitions ?? [];
 }
+
+/** Stops a detector with SIGTERM, as an orchestrator does; resolves with its exit code. */
+export async function stopDetector(p: DetectorProcess): Promise<number | null> {
+  p.child.kill('SIGTERM');
+  return p.exited;
+}

@@ -378,3 +378,13 @@ export async function pipelineFixture(
 function isMessage(item: Frame | OutboundMessage): item is OutboundMessage {
   return Buffer.isBuffer((item as OutboundMessage).value);
 }
+
+/** Waits until a group (default the detectors') has committed at least `n` records of the input. */
+export function committedAtLeast(
+  f: Pick<PipelineFixture, 'committed' | 'group'>,
+  n: number,
+  what: string,
+  { group = f.group, timeoutMs = 240_000 }: { group?: string; timeoutMs?: number } = {},
+): Promise<boolean> {
+  return waitFor(async () => (await f.committed(group)) >= n, { what, timeoutMs, intervalMs: 100 });
+}

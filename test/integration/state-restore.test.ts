@@ -1,11 +1,21 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SyntheticSource } from '../../src/connectors/synthetic-source';
-import type { AnomalyEvent, SensorFrame } from '../../src/core/records';
+import type { SensorFrame } from '../../src/core/records';
 import { scoreHeldBack } from '../../src/inference/held-back-scores';
 import { trainFromFile } from '../../src/registry/train-and-store';
-import { assigned, logEntries, type DetectorProcess } from '../helpers/detector-process';
-import { pipelineFixture, type PipelineFixture } from '../helpers/pipeline-fixture';
+import {
+  assigned,
+  logEntries,
+  stopDetector,
+  type DetectorProcess,
+} from '../helpers/detector-process';
+import {
+  committedAtLeast,
+  pipelineFixture,
+  type PipelineFixture,
+} from '../helpers/pipeline-fixture';
+import { expectReferenceEvents, spawnReference } from '../helpers/state-runs';
 import { waitFor } from '../helpers/wait-for';
 
 const SOURCES = 50;
@@ -72,36 +82,20 @@ describe('state restored across a crash, scale-out and scale-in (real Kafka and 
     return { scored: await q('error'), partial: await q('partial') };
   }
 
-  const committedAtLeast = (n: number, what: string, group = f.group) =>
-    waitFor(async () => (await f.committed(group)) >= n, {
-      what,
-      timeoutMs: 240_000,
-      intervalMs: 100,
-    });
-
-  async function stop(p: DetectorProcess): Promise<void> {
-    p.child.kill('SIGTERM');
-    expect(await p.exited).toBe(0);
-  }
+  const stop = async (p: DetectorProcess) => expect(await stopDetector(p)).toBe(0);
 
   it('emits the same events as one uninterrupted detector', async () => {
     const quarter = frames.length / 4;
-    const ref = f.pipeline({
-      name: `${f.name}-ref`,
-      input: { kafka: { group: `${f.group}-ref` } },
-      output: { kafka: { topic: f.topics.refevents } },
-      state: { topic: `${f.name}.refstate` },
-    });
     // The reference reads the same input as it arrives, one detector process throughout.
-    const reference = f.spawn(ref.file);
+    const { name: refName, process: reference } = spawnReference(f);
 
     await f.produce(frames.slice(0, 2 * quarter));
     const first = f.spawn();
-    await committedAtLeast(quarter, 'a quarter of the frames committed');
+    await committedAtLeast(f, quarter, 'a quarter of the frames committed');
     first.child.kill('SIGKILL');
     await first.exited;
     const restarted = f.spawn();
-    await committedAtLeast(2 * quarter, 'half of the frames committed');
+    await committedAtLeast(f, 2 * quarter, 'half of the frames committed');
 
     // Scale out to 3 while the third quarter arrives.
     const more = [f.spawn(), f.spawn()];
@@ -110,36 +104,27 @@ describe('state restored across a crash, scale-out and scale-in (real Kafka and 
       what: 'the new detectors to get partitions',
       timeoutMs: 120_000,
     });
-    await committedAtLeast(3 * quarter, 'three quarters committed');
+    await committedAtLeast(f, 3 * quarter, 'three quarters committed');
 
     // Scale in to 1: the remaining detector takes the others' partitions over and scores
     // the last quarter on all of them.
     await Promise.all(more.map(stop));
     await f.produce(frames.slice(3 * quarter));
-    await committedAtLeast(frames.length, 'every frame committed');
-    await committedAtLeast(frames.length, 'the reference to commit every frame', `${f.group}-ref`);
+    await committedAtLeast(f, frames.length, 'every frame committed');
+    await committedAtLeast(f, frames.length, 'the reference to commit every frame', {
+      group: `${f.group}-ref`,
+    });
     await stop(restarted);
     await stop(reference);
 
-    const byId = (events: AnomalyEvent[]) => new Map(events.map((e) => [e.id, e]));
-    const expected = byId(await f.events(f.topics.refevents));
     // Every event of the interrupted run, duplicates of redone frames included.
-    const all = await f.events();
-    const got = byId(all);
-    expect(expected.size).toBeGreaterThan(20);
-    expect([...got.keys()].sort()).toEqual([...expected.keys()].sort());
-    for (const e of all) {
-      const r = expected.get(e.id)!;
-      expect(e.score).toBeCloseTo(r.score, 9);
-      expect(e.threshold).toBeCloseTo(r.threshold, 9);
-      expect(e.severity).toBe(r.severity);
-    }
+    expect(await expectReferenceEvents(f)).toBeGreaterThan(20);
     // Every frame scored at least once; only each source's first W-1 readings were padded.
     expect(await points(f.name)).toEqual({
       scored: frames.length,
       partial: SOURCES * (WINDOW - 1),
     });
-    expect(await points(ref.config.name)).toEqual({
+    expect(await points(refName)).toEqual({
       scored: frames.length,
       partial: SOURCES * (WINDOW - 1),
     });

@@ -83,6 +83,8 @@ describe('the state topic (real Kafka)', () => {
       values: [1, 2, 3, 4, 5, 6],
       times: [1, 2, 3, 4, 5, 6],
       threshold: null,
+      rules: null,
+      events: null,
       writtenAt: Date.now(),
     };
     await f.produce(

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { SCHEMA_HEADER, createAvroCodec } from '../../../src/codecs/avro-codec';
 import type { Headers } from '../../../src/core/kafka-record';
-import { loadSchema, SCHEMA_FILES, fingerprintOf } from '../../../src/codecs/schema-loader';
+import {
+  loadSchema,
+  SCHEMA_FILES,
+  SCHEMAS_DIR,
+  fingerprintOf,
+} from '../../../src/codecs/schema-loader';
 import type { ImageFrame, SensorFrame } from '../../../src/core/records';
 import { MAX_TIME_MS, MIN_TIME_MS } from '../../../src/codecs/timestamp-millis';
 import { AeError, ErrorCodes } from '../../../src/core/errors';
@@ -225,6 +230,17 @@ describe('round trips (property-based)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('a SourceState of the first schema (before rules and events were kept) reads with them null', () => {
+    const v1 = loadSchema(join(SCHEMAS_DIR, 'history', 'source-state-v1.avsc'));
+    const reader = createAvroCodec<Record<string, unknown>>('SourceState', { writers: [v1] });
+    const golden = JSON.parse(readFileSync(join(FIXTURES, 'source-state.golden.json'), 'utf8')) as {
+      value: Record<string, unknown>;
+    };
+    const { rules: _rules, events: _events, ...old } = golden.value;
+    const back = reader.decode(v1.toBuffer(old), { [SCHEMA_HEADER]: fingerprintOf(v1) });
+    expect(back).toEqual({ ...old, rules: null, events: null });
   });
 
   it('an older writer round-trips through the current reader', () => {

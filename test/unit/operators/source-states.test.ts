@@ -4,11 +4,12 @@ import { parsePipeline } from '../../../src/config/load-pipeline';
 import { AeError, ErrorCodes } from '../../../src/core/errors';
 import type { KafkaRecord } from '../../../src/core/kafka-record';
 import type { Judged } from '../../../src/core/model-input';
-import type { Frame, SensorFrame } from '../../../src/core/records';
+import type { AnomalyEvent, Frame, SensorFrame } from '../../../src/core/records';
 import type { ActiveModel } from '../../../src/inference/active-model';
 import { detectFlow } from '../../../src/operators/detect-flow';
 import { SensorWindows, windowTail } from '../../../src/operators/sensor-windows';
 import { SourceStates, type SourceStateRecord } from '../../../src/operators/source-states';
+import { AnomalyEventSink } from '../../../src/outputs/anomaly-event-sink';
 import { ModelAwareJudge } from '../../../src/thresholds/model-aware-judge';
 import { createThresholdRegistry } from '../../../src/thresholds/threshold-registry';
 import { seededRandom } from '../../../src/core/seeded-random';
@@ -85,29 +86,50 @@ function makeRecords(perSource: number, acked: Set<string>, start = 1e12): Kafka
   return out;
 }
 
-function detector(version = 'v1') {
-  const registry = createThresholdRegistry(config.threshold);
+/** The same pipeline with the likelihood and range rules, and k-of-n events. */
+const withRules = parsePipeline(
+  `${pipelineText}rules: { likelihood: { history: 60, short: 2, suppress: 4 }, range: { tolerance: 0.05 } }\n`.replace(
+    'output: {}',
+    'output: { events: { rule: k-of-n, k: 2, n: 3 } }',
+  ),
+  'statetest.yaml',
+  { env: {}, baseDir: process.cwd() },
+);
+
+function detector(version = 'v1', cfg = config) {
+  const registry = createThresholdRegistry(cfg.threshold);
   const judge = new ModelAwareJudge(registry, 'mse');
   judge.addModel('v1', 0.01);
   judge.addModel('v2', 0.04);
-  const states = new SourceStates<Frame>(config.name, config.frame as never, () => judge);
+  const events: AnomalyEvent[] = [];
+  const sink = new AnomalyEventSink<Frame>(
+    { sendMany: async () => undefined },
+    createAvroCodec<AnomalyEvent>('AnomalyEvent'),
+    cfg.name,
+    (e) => events.push(e),
+    cfg.output.events,
+  );
+  const states = new SourceStates<Frame>(cfg.name, cfg.frame as never, () => judge, {
+    rules: cfg.rules,
+    events: sink.rules,
+  });
   const run = (records: KafkaRecord[]) =>
     lastValueFrom(
       from(records).pipe(
         detectFlow({
-          config,
+          config: cfg,
           codec: frameCodec as never,
           dlq: { send: async () => undefined },
           model: () => meanSquare(version),
           judge: () => judge,
-          sinks: [],
+          sinks: [sink],
           state: states,
         }),
         concatMap((batch) => batch),
         toArray(),
       ),
     );
-  return { registry, judge, states, run };
+  return { registry, judge, states, run, events };
 }
 
 const id = (j: Judged<Frame>) => `${j.last.record.partition}:${j.last.record.offset}`;
@@ -217,6 +239,36 @@ describe('SourceStates', () => {
       true,
     );
     expect(recreated.every((r) => acked.has(`${r.partition}:${r.offset}`))).toBe(true);
+  });
+
+  it('with score rules and k-of-n events, a restored detector emits the same events', async () => {
+    const reference = detector('v1', withRules);
+    const scores = new Map(
+      (await reference.run(makeRecords(300, new Set()))).map((j) => [id(j), j]),
+    );
+    const records = makeRecords(300, new Set());
+    const first = detector('v1', withRules);
+    const cut = 900;
+    await first.run(records.slice(0, cut));
+    const saved = await flushed(first.states);
+    expect(saved.every((r) => r.rules?.likelihood && r.rules.range && r.events)).toBe(true);
+    const second = detector('v1', withRules);
+    for (const r of saved) second.states.restore(r, 'v1');
+    const judged = await second.run(records.slice(600));
+    for (const j of judged) {
+      const ref = scores.get(id(j))!;
+      expect(j.score).toBe(ref.score);
+      expect(j.verdict).toBe(ref.verdict);
+    }
+    // Events: those of the uninterrupted detector, each once (k-of-n decided as if never stopped).
+    const ids = (events: AnomalyEvent[]) => events.map((e) => e.id).sort();
+    expect(ids([...first.events, ...second.events])).toEqual(ids(reference.events));
+    expect(reference.events.length).toBeGreaterThan(3);
+    // Without the rules' state the same restart scores and decides differently.
+    const forgetful = detector('v1', withRules);
+    for (const r of saved) forgetful.states.restore({ ...r, rules: null, events: null }, 'v1');
+    const other = await forgetful.run(records.slice(600));
+    expect(other.some((j) => j.score !== scores.get(id(j))!.score)).toBe(true);
   });
 
   it('writes one state per source per cut, and bounds commits by the frames judged after the last cut written', async () => {

@@ -83,4 +83,47 @@ describe('event rules', () => {
       { offset: 5, kind: 'incident-end' },
     ]);
   });
+
+  it.each(['k-of-n', 'incident'])(
+    '%s: a source restored from its snapshot decides as if never stopped',
+    (rule) => {
+      const config = eventRulesSchema.parse({ rule, k: 2, n: 4 });
+      const verdicts = 'nnanaannnnnaaaannnnann';
+      const whole = decisions({ rule, k: 2, n: 4 }, verdicts);
+      for (let cut = 0; cut <= verdicts.length; cut++) {
+        const first = new EventRules(config);
+        const mark = (r: EventRules, from: number, to: number) =>
+          [...verdicts.slice(from, to)]
+            .map(
+              (v, i) => ({ none: '.', event: 'E', end: 'X' })[r.decide(window('s', from + i, v))],
+            )
+            .join('');
+        const before = mark(first, 0, cut);
+        const again = new EventRules(config);
+        again.restoreKey('s', first.snapshotKey('s'));
+        expect(before + mark(again, cut, verdicts.length)).toBe(whole);
+      }
+    },
+  );
+
+  it('the sink decides a batch when it is prepared, so later batches do not change it', async () => {
+    const sent: OutboundMessage[] = [];
+    const sink = new AnomalyEventSink<Frame>(
+      { sendMany: async (m) => void sent.push(...m) },
+      createAvroCodec<AnomalyEvent>('AnomalyEvent'),
+      'p',
+      undefined,
+      eventRulesSchema.parse({ rule: 'k-of-n', k: 2, n: 2 }),
+    );
+    const first = [window('s', 0, 'a'), window('s', 1, 'a')];
+    const second = [window('s', 2, 'n'), window('s', 3, 'a')];
+    sink.prepare(first);
+    expect(sink.rules.snapshotKey('s')).toEqual({ last: [true, true], open: false });
+    sink.prepare(second);
+    // Written after the second batch was judged: still the first batch's decisions.
+    await sink.write(first);
+    await sink.write(second);
+    expect(sent).toHaveLength(1);
+    expect(sink.rules.snapshotKey('s')).toEqual({ last: [false, true], open: false });
+  });
 });
