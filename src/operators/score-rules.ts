@@ -12,7 +12,9 @@ export const scoreRulesSchema = z
           .min(10)
           .max(1_000_000)
           .default(5000)
-          .describe('Past scores of the source that define their normal mean and spread.'),
+          .describe(
+            'Past scores of the source that define their normal mean and spread (kept as 100 block sums: the last history to history + 1 %).',
+          ),
         short: z
           .int()
           .min(1)
@@ -128,6 +130,108 @@ export class RollingWindow {
   }
 }
 
+/**
+ * The mean and sd of the last `size` numbers or a few more, kept in blocks of at most 1 %
+ * of `size`: per block only its sum and sum of squares, so a likelihood history of 10,000
+ * scores holds 100 blocks (in memory and in the state changelog), not 10,000 values. It
+ * covers the last `size` to `size` + one block's numbers (exactly `size` up to 100).
+ */
+export class BlockWindow {
+  readonly blockSize: number;
+  /** Per completed block, in slot order: its sum and its sum of squares. */
+  private readonly sums: Float64Array;
+  private readonly sumSqs: Float64Array;
+  private blocks = 0;
+  private next = 0;
+  private partSum = 0;
+  private partSumSq = 0;
+  private partCount = 0;
+  /** Over the completed blocks held, re-summed from them when one completes. */
+  private sum = 0;
+  private sumSq = 0;
+
+  constructor(readonly size: number) {
+    this.blockSize = Math.ceil(size / Math.min(size, 100));
+    const capacity = Math.ceil(size / this.blockSize);
+    this.sums = new Float64Array(capacity);
+    this.sumSqs = new Float64Array(capacity);
+  }
+
+  push(x: number): void {
+    this.partSum += x;
+    this.partSumSq += x * x;
+    if (++this.partCount < this.blockSize) return;
+    this.sums[this.next] = this.partSum;
+    this.sumSqs[this.next] = this.partSumSq;
+    this.next = (this.next + 1) % this.sums.length;
+    if (this.blocks < this.sums.length) this.blocks++;
+    this.partSum = 0;
+    this.partSumSq = 0;
+    this.partCount = 0;
+    this.resum();
+  }
+
+  get count(): number {
+    return this.blocks * this.blockSize + this.partCount;
+  }
+
+  get mean(): number {
+    const n = this.count;
+    return n ? (this.sum + this.partSum) / n : 0;
+  }
+
+  get sd(): number {
+    const n = this.count;
+    if (n < 2) return 0;
+    const s = this.sum + this.partSum;
+    const s2 = this.sumSq + this.partSumSq;
+    return Math.sqrt(Math.max(0, (s2 - (s * s) / n) / (n - 1)));
+  }
+
+  /** Its exact state: the completed blocks' sums in slot order and the block being filled. */
+  snapshot(): BlockWindowState {
+    return {
+      blockSize: this.blockSize,
+      sums: doublesToBytes(this.sums.subarray(0, this.blocks)),
+      sumSqs: doublesToBytes(this.sumSqs.subarray(0, this.blocks)),
+      next: this.next,
+      partSum: this.partSum,
+      partSumSq: this.partSumSq,
+      partCount: this.partCount,
+    };
+  }
+
+  /** Continues from a snapshot of a window of the same size (false: it does not fit). */
+  restore(s: BlockWindowState): boolean {
+    const n = s.sums.length / 8;
+    const capacity = this.sums.length;
+    if (s.blockSize !== this.blockSize) return false;
+    if (s.sums.length % 8 !== 0 || s.sumSqs.length !== s.sums.length || n > capacity) return false;
+    if (n < capacity ? s.next !== n : s.next < 0 || s.next >= n) return false;
+    if (!(s.partCount >= 0 && s.partCount < this.blockSize)) return false;
+    this.sums.fill(0);
+    this.sumSqs.fill(0);
+    bytesToDoubles(s.sums, this.sums);
+    bytesToDoubles(s.sumSqs, this.sumSqs);
+    this.blocks = n;
+    this.next = s.next;
+    this.partSum = s.partSum;
+    this.partSumSq = s.partSumSq;
+    this.partCount = s.partCount;
+    this.resum();
+    return true;
+  }
+
+  private resum(): void {
+    this.sum = 0;
+    this.sumSq = 0;
+    for (let i = 0; i < this.blocks; i++) {
+      this.sum += this.sums[i]!;
+      this.sumSq += this.sumSqs[i]!;
+    }
+  }
+}
+
 /** Whether this machine stores doubles little-endian (then bytes are copied as they are). */
 const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
 
@@ -156,9 +260,21 @@ export interface RollingWindowState {
   pushes: number;
 }
 
+/** A BlockWindow as the state changelog keeps it (schemas/source-state.avsc). */
+export interface BlockWindowState {
+  blockSize: number;
+  /** The completed blocks' sums in slot order, as little-endian doubles. */
+  sums: Buffer;
+  sumSqs: Buffer;
+  next: number;
+  partSum: number;
+  partSumSq: number;
+  partCount: number;
+}
+
 /** An AnomalyLikelihood as the state changelog keeps it. */
 export interface LikelihoodState {
-  raws: RollingWindowState;
+  raws: BlockWindowState;
   recent: RollingWindowState;
   peaks: number[];
   row: number;
@@ -190,13 +306,13 @@ export interface AnomalyLikelihoodArgs {
  * alarm per incident, not one per row.
  */
 export class AnomalyLikelihood {
-  private readonly raws: RollingWindow;
+  private readonly raws: BlockWindow;
   private readonly recent: RollingWindow;
   private readonly peaks: Float64Array;
   private row = 0;
 
   constructor(readonly args: AnomalyLikelihoodArgs) {
-    this.raws = new RollingWindow(args.history);
+    this.raws = new BlockWindow(args.history);
     this.recent = new RollingWindow(args.short);
     this.peaks = new Float64Array(Math.max(1, args.suppress));
   }

@@ -4,6 +4,7 @@ import { parsePipeline } from '../../../src/config/load-pipeline';
 import { createAvroCodec } from '../../../src/codecs/avro-codec';
 import {
   AnomalyLikelihood,
+  BlockWindow,
   RangeRule,
   ScoreRules,
   scoreRules,
@@ -30,6 +31,54 @@ describe('AnomalyLikelihood', () => {
     const scores = Array.from({ length: 400 }, (_, i) => l.update(i === 300 ? 1e6 : (i % 5) / 5));
     expect(scores.every((s) => s >= 0 && s < 1)).toBe(true);
     expect(l.update(0, true)).toBe(1);
+  });
+});
+
+/** Mean and sample sd of numbers, computed directly. */
+function stats(xs: number[]): { mean: number; sd: number } {
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const v = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1);
+  return { mean, sd: Math.sqrt(v) };
+}
+
+describe('BlockWindow', () => {
+  const xs = Array.from({ length: 25_000 }, (_, i) => 5 + Math.sin(i / 37) * 3 + (i % 11) / 4);
+
+  it('is exactly the last `size` values up to 100', () => {
+    const w = new BlockWindow(60);
+    xs.slice(0, 1000).forEach((x) => w.push(x));
+    const last = stats(xs.slice(940, 1000));
+    expect(w.count).toBe(60);
+    expect(w.mean).toBeCloseTo(last.mean, 9);
+    expect(w.sd).toBeCloseTo(last.sd, 9);
+  });
+
+  it('holds 100 blocks of a long history: the last `size` values and at most one block more', () => {
+    const w = new BlockWindow(10_000);
+    expect(w.blockSize).toBe(100);
+    for (let i = 0; i < xs.length; i++) {
+      w.push(xs[i]!);
+      const n = w.count;
+      if (i % 997 !== 996) continue;
+      expect(n).toBeGreaterThanOrEqual(Math.min(i + 1, 10_000));
+      expect(n).toBeLessThan(10_100);
+      const last = stats(xs.slice(i + 1 - n, i + 1));
+      expect(w.mean).toBeCloseTo(last.mean, 9);
+      expect(w.sd).toBeCloseTo(last.sd, 9);
+    }
+  });
+
+  it('continues exactly from a snapshot, and refuses one of another size', () => {
+    const a = new BlockWindow(5000);
+    xs.slice(0, 7777).forEach((x) => a.push(x));
+    const b = new BlockWindow(5000);
+    expect(b.restore(a.snapshot())).toBe(true);
+    for (const x of xs.slice(7777, 9000)) {
+      a.push(x);
+      b.push(x);
+    }
+    expect([b.count, b.mean, b.sd]).toEqual([a.count, a.mean, a.sd]);
+    expect(new BlockWindow(10_000).restore(a.snapshot())).toBe(false);
   });
 });
 
