@@ -1,7 +1,5 @@
-import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
-import { createAvroCodec } from '../codecs/avro-codec';
-import { SCHEMAS_DIR } from '../codecs/schema-loader';
+import type { AvroCodec } from '../codecs/avro-codec';
 import type { PipelineConfig } from '../config/pipeline-schema';
 import { kafkaSinkFrom } from '../connectors/connector-factory';
 import { ensureStateTopic, readPartitions } from '../connectors/kafka/state-topic';
@@ -16,14 +14,12 @@ import {
   SourceStates,
   type KeyedEventRules,
   type KeyStates,
+  sourceStateCodec,
   type SourceStateRecord,
   type StaleState,
 } from '../operators/source-states';
 import type { DlqSink } from '../outputs/dlq-sink';
 import { connectOn } from './wiring';
-
-/** Earlier SourceState schemas whose records a restore still reads (their new fields start over). */
-const STATE_WRITERS = [join(SCHEMAS_DIR, 'history', 'source-state-v1.avsc')];
 
 /** The per-source state of a detector and the source hooks that keep it (null: `state.enabled: false`). */
 export interface DetectorState {
@@ -70,7 +66,7 @@ export async function openDetectorState(
   let checked = (await ensureStateTopic(admin, topic, input)) !== null;
   const sink = kafkaSinkFrom(config.input.kafka.brokers, { topic, lingerMs: 0 }, kafka);
   await connectOn(stack, 'state producer', sink);
-  const codec = createAvroCodec<SourceStateRecord>('SourceState', { writers: STATE_WRITERS });
+  const codec = sourceStateCodec();
   const { judge, eventRules, dlq } = parts;
   const frame = config.frame;
   const states = new SourceStates<Frame>(
@@ -135,7 +131,7 @@ export async function openDetectorState(
 /** What a state record is checked against and restored into. */
 interface RestoreParts {
   states: SourceStates<Frame>;
-  codec: ReturnType<typeof createAvroCodec<SourceStateRecord>>;
+  codec: AvroCodec<SourceStateRecord>;
   currentModel: string;
   dlq: Pick<DlqSink, 'send'>;
   pipeline: string;
@@ -254,10 +250,7 @@ function restoreRecords(
   return { sources, deadLettered, stale };
 }
 
-function decode(
-  codec: ReturnType<typeof createAvroCodec<SourceStateRecord>>,
-  record: KafkaRecord,
-): SourceStateRecord {
+function decode(codec: AvroCodec<SourceStateRecord>, record: KafkaRecord): SourceStateRecord {
   try {
     return codec.decode(record.value, record.headers);
   } catch (err) {

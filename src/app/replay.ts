@@ -32,6 +32,13 @@ import type { BatchSink } from '../core/model-input';
 import { encodeRegistryState } from '../thresholds/threshold-state-codec';
 import type { ThresholdRegistry } from '../thresholds/threshold-registry';
 import { detectFlow } from '../operators/detect-flow';
+import {
+  SourceStates,
+  type KeyedEventRules,
+  type KeyStates,
+  type SourceStateRecord,
+} from '../operators/source-states';
+import { stateBefore } from '../replay/state-warm-up';
 import { closeStackOf, inputCodec, openOutputClients } from './wiring';
 
 export interface ReplayOptions {
@@ -49,6 +56,12 @@ export interface ReplayOptions {
    * group's start (usually `earliest`), a replay of any range judges like production did.
    */
   warmFrom?: RangeSpec;
+  /**
+   * Start from the sources' state in the pipeline's state changelog as it was before the
+   * range (where the compacted topic still holds it), then warm from just after it: windows,
+   * thresholds, score and event rules enter the range as production had them.
+   */
+  warmFromState?: boolean;
   /** Hand back the threshold state at the end (`encodeRegistryState` JSON), to restore later. */
   keepThresholdState?: boolean;
   /** Events topic; default `<output.kafka.topic>.replay`. */
@@ -182,13 +195,13 @@ async function replayRange(run: ReplayRun): Promise<ReplaySummary> {
   const { config, options, runId, outTopic } = run;
   const pipeline = config.name;
   const topic = config.input.kafka.topic;
-  const plan = await planReplay(run.admin, topic, options);
-  let thresholdStart = run.thresholdStart;
-  if (plan.warmup > 0) {
-    thresholdStart =
-      `${options.thresholdState ? `${thresholdStart}, then ` : ''}warmed by ${plan.warmup} frames ` +
-      `from ${describeSpec(options.warmFrom!)} up to the range (nothing written for them)`;
-  }
+  const warm = options.warmFromState ? await warmFromState(run) : null;
+  const plan = await planReplay(
+    run.admin,
+    topic,
+    warm ? { ...options, warmFrom: warm.spec } : options,
+  );
+  let thresholdStart = startOfRange(run, plan.warmup, warm);
   const model = await openReplayModel(config, options.modelVersion);
   run.stack.defer('model', () => model.dispose());
   const calibration = modelCalibration(config, model.stored.metadata.calibration);
@@ -213,7 +226,7 @@ async function replayRange(run: ReplayRun): Promise<ReplaySummary> {
     { pipeline, run: runId, topic, total: plan.total, model: model.version, outTopic },
     'replay started',
   );
-  const counts = await scoreRange(run, plan, model, outputs);
+  const counts = await scoreRange(run, plan, model, outputs, warm?.states ?? null);
   const { frames, durationMs } = counts;
   const summary: ReplaySummary = {
     runId,
@@ -256,6 +269,26 @@ async function replayRange(run: ReplayRun): Promise<ReplaySummary> {
   return summary;
 }
 
+/** Where the state at the range's start comes from, for the summary. */
+function startOfRange(
+  run: ReplayRun,
+  warmup: number,
+  warm: { states: readonly unknown[]; read: number } | null,
+): string {
+  const { config, options } = run;
+  if (warm) {
+    return (
+      `${warm.states.length} sources' state from ${config.state.topic} before the range ` +
+      `(${warm.read} records read), then warmed by ${warmup} frames up to the range (nothing written for them)`
+    );
+  }
+  if (warmup === 0) return run.thresholdStart;
+  return (
+    `${options.thresholdState ? `${run.thresholdStart}, then ` : ''}warmed by ${warmup} frames ` +
+    `from ${describeSpec(options.warmFrom!)} up to the range (nothing written for them)`
+  );
+}
+
 /** The throwaway consumer group of a replay. */
 const groupOf = (run: ReplayRun) => `aestream-replay-${run.config.name}-${run.runId}`;
 
@@ -279,18 +312,17 @@ async function openReplayOutputs(run: ReplayRun, plan: ReplayPlan) {
   const codec = await inputCodec(config);
   const replayed: AnomalyEvent[] = [];
   const eventCodec = replayEventCodec(createAvroCodec<AnomalyEvent>('AnomalyEvent'), run.runId);
-  const sinks: BatchSink<Frame>[] = [
-    new AnomalyEventSink<Frame>(
-      events,
-      eventCodec,
-      config.name,
-      (event) => {
-        if (options.diff) replayed.push(event);
-        options.onEvent?.(event);
-      },
-      config.output.events,
-    ),
-  ];
+  const anomalies = new AnomalyEventSink<Frame>(
+    events,
+    eventCodec,
+    config.name,
+    (event) => {
+      if (options.diff) replayed.push(event);
+      options.onEvent?.(event);
+    },
+    config.output.events,
+  );
+  const sinks: BatchSink<Frame>[] = [anomalies];
   if (influx)
     sinks.push(new ScoreSink<Frame>(taggedWriter(influx, { run: run.runId }), config.name));
   return {
@@ -298,6 +330,7 @@ async function openReplayOutputs(run: ReplayRun, plan: ReplayPlan) {
     dlq: new DlqSink(dlqOut),
     sinks: plan.warmup > 0 ? sinks.map((s) => filteredSink(s, plan.inRange)) : sinks,
     events: replayed,
+    eventRules: anomalies.rules,
   };
 }
 
@@ -307,8 +340,10 @@ async function scoreRange(
   plan: ReplayPlan,
   model: ActiveModel,
   outputs: Awaited<ReturnType<typeof openReplayOutputs>>,
+  restored: readonly SourceStateRecord[] | null,
 ) {
   const { config, options } = run;
+  const state = restored ? restoredStates(run, model.version, outputs.eventRules, restored) : null;
   const source = new KafkaRangeSource({
     kafka: run.kafka,
     topic: config.input.kafka.topic,
@@ -346,6 +381,7 @@ async function scoreRange(
           model: () => model,
           judge: () => run.registry,
           sinks: outputs.sinks,
+          ...(state ? { state } : {}),
         }),
         tap((batch) => {
           for (const j of batch) {
@@ -385,4 +421,85 @@ function modelCalibration<T>(
   return config.threshold.calibrate === 'model' && ModelAwareJudge.scaleOf(config) !== 'scale-free'
     ? calibration
     : undefined;
+}
+
+/**
+ * `--warm-from state`: the range's partitions, then each source's latest changelog record
+ * before the range, and where reading must start for them.
+ */
+async function warmFromState(run: ReplayRun) {
+  const { config, options } = run;
+  const { ranges } = await planReplay(run.admin, config.input.kafka.topic, {
+    from: options.from,
+    to: options.to,
+  });
+  const group = `${groupOf(run)}-state`;
+  const warm = await stateBefore(
+    run.kafka,
+    run.admin,
+    config.state.topic,
+    config.name,
+    ranges,
+    group,
+  );
+  logger.info(
+    {
+      pipeline: config.name,
+      topic: config.state.topic,
+      sources: warm.states.length,
+      read: warm.read,
+      unusable: warm.unusable,
+    },
+    'replay starts from the state topic',
+  );
+  const spec: RangeSpec = { kind: 'offsets', byPartition: warm.starts };
+  return { ...warm, spec };
+}
+
+/**
+ * The per-source state a replay starts from. A state of another model version than the
+ * replay's is not used (its threshold is on that model's error scale): the source warms up
+ * from frames instead.
+ */
+function restoredStates(
+  run: ReplayRun,
+  modelVersion: string,
+  eventRules: KeyedEventRules,
+  records: readonly SourceStateRecord[],
+): SourceStates<Frame> {
+  const { config, registry } = run;
+  const judge: KeyStates = {
+    snapshotKey: (key) => registry.snapshotKey(key),
+    restoreKey: (key, state, from, current) => {
+      if (from !== current)
+        throw new AeError(
+          ErrorCodes.STATE_DECODE,
+          `threshold of model ${from}, the replay scores with ${current}`,
+        );
+      registry.restoreKey(key, state);
+    },
+    forgetKey: (key) => registry.forgetKey(key),
+  };
+  const frame = config.frame;
+  const states = new SourceStates<Frame>(
+    config.name,
+    frame.kind === 'sensor' ? frame : null,
+    () => judge,
+    {
+      rules: config.rules,
+      events: eventRules,
+    },
+  );
+  for (const r of records) {
+    try {
+      states.restore(r, modelVersion);
+    } catch (err) {
+      states.forget(r.source);
+      logger.info(
+        { pipeline: config.name, source: r.source, err: messageOf(err) },
+        'replay: state not used, the source warms up from frames',
+      );
+    }
+  }
+  return states;
 }

@@ -144,7 +144,7 @@ export function replayCommand(): Command {
     .option('--save-threshold-state <file>', 'write the threshold state at the end of the range')
     .option(
       '--warm-from <spec>',
-      'read from here before --from to fill windows and thresholds as production did; nothing is written for those frames',
+      'read from here before --from to fill windows and thresholds as production did; nothing is written for those frames. "state": start from the state topic\'s records before --from (where compaction left them), then read on from there',
     )
     .option('--out-topic <topic>', 'events topic (default <anomaly topic>.replay)')
     .option('--rate <n>', 'records per second ("500", "500/s") or "max"', 'max')
@@ -165,6 +165,7 @@ export function replayCommand(): Command {
         '  aestream replay -p pipelines/sensors.yaml --from 2026-01-01T00:00:00Z --to 2026-01-02T00:00:00Z\n' +
         '  aestream replay -p pipelines/sensors.yaml --from earliest --model v3 --diff\n' +
         '  aestream replay -p pipelines/sensors.yaml --from 2026-01-01T12:00:00Z --warm-from earliest\n' +
+        '  aestream replay -p pipelines/sensors.yaml --from -10m --warm-from state\n' +
         '  aestream replay -p pipelines/sensors.yaml --from 0:1000 --to 0:2000 --threshold "{ risk: 1.0e-3 }"',
     )
     .action(async (opts: ReplayOpts) => {
@@ -172,8 +173,17 @@ export function replayCommand(): Command {
       const now = Date.now();
       const from = parsePosition(opts.from, '--from', now);
       const to = parsePosition(opts.to, '--to', now);
+      const warmFromState = opts.warmFrom?.toLowerCase() === 'state';
       const warmFrom =
-        opts.warmFrom !== undefined ? parsePosition(opts.warmFrom, '--warm-from', now) : undefined;
+        opts.warmFrom !== undefined && !warmFromState
+          ? parsePosition(opts.warmFrom, '--warm-from', now)
+          : undefined;
+      if (warmFromState && (opts.threshold !== undefined || opts.thresholdState !== undefined)) {
+        throw new AeError(
+          ErrorCodes.CLI_USAGE,
+          "--warm-from state restores production's thresholds: it excludes --threshold and --threshold-state",
+        );
+      }
       const rate = parseRate(opts.rate);
       const modelVersion = opts.model !== undefined ? parseModelVersion(opts.model) : undefined;
       if (opts.threshold !== undefined && opts.thresholdState !== undefined) {
@@ -216,6 +226,7 @@ export function replayCommand(): Command {
         ...(threshold ? { threshold } : {}),
         ...(thresholdState ? { thresholdState } : {}),
         ...(warmFrom ? { warmFrom } : {}),
+        ...(warmFromState ? { warmFromState } : {}),
         ...(opts.saveThresholdState !== undefined ? { keepThresholdState: true } : {}),
         ...(opts.outTopic !== undefined ? { outTopic: opts.outTopic } : {}),
         ...(opts.runId !== undefined ? { runId: opts.runId } : {}),

@@ -1,4 +1,5 @@
 import { filter, type MonoTypeOperatorFunction } from 'rxjs';
+import { createAvroCodec, type AvroCodec } from '../codecs/avro-codec';
 import { AeError, ErrorCodes, messageOf } from '../core/errors';
 import type { Accepted, KafkaRecord } from '../core/kafka-record';
 import type { Judged } from '../core/model-input';
@@ -25,6 +26,16 @@ export interface SourceStateRecord {
   /** The event rules' state (last verdicts, open incident), for `k-of-n` and `incident`. */
   events: EventRulesState | null;
   writtenAt: number;
+}
+
+/**
+ * The codec of the state changelog: SourceState, reading records of its earlier schemas
+ * (schemas/history/) too, whose missing fields take their defaults.
+ */
+export function sourceStateCodec(): AvroCodec<SourceStateRecord> {
+  return createAvroCodec<SourceStateRecord>('SourceState', {
+    writers: ['history/source-state-v1.avsc'],
+  });
 }
 
 /** Per-source state of the event rules, out and back in (the anomaly event sink's). */

@@ -52,23 +52,18 @@ export class AnomalyEventSink<F> implements BatchSink<F> {
 
   /** The event rules' per-source state (kept in the state changelog by `detect`). */
   readonly rules: EventRules;
-  private readonly decided = new WeakMap<readonly Judged<F>[], EventDecision[]>();
+  private readonly decided = new WeakMap<Judged<F>, EventDecision>();
 
   /** Decides the batch's events now, in judge order: its sources' rule state is then this batch's. */
   prepare(batch: readonly Judged<F>[]): void {
-    this.decided.set(
-      batch,
-      batch.map((j) => this.rules.decide(j)),
-    );
+    for (const j of batch) this.decided.set(j, this.rules.decide(j));
   }
 
   async write(batch: readonly Judged<F>[]): Promise<void> {
     const now = Date.now();
     const messages: OutboundMessage[] = [];
-    const decisions = this.decided.get(batch) ?? batch.map((j) => this.rules.decide(j));
-    this.decided.delete(batch);
-    for (const [i, judged] of batch.entries()) {
-      const decision = decisions[i]!;
+    for (const judged of batch) {
+      const decision = this.decided.get(judged) ?? this.rules.decide(judged);
       if (decision === 'none') continue;
       const event = toAnomalyEvent(judged, this.pipeline, now);
       const end = decision === 'end';

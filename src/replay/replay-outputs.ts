@@ -47,6 +47,8 @@ export function filteredSink(
 ): BatchSink<Frame> {
   return {
     name: sink.name,
+    // Every batch, kept or not: the sink's event rules learn from the warm-up too.
+    prepare: (batch) => sink.prepare?.(batch),
     async write(batch) {
       const kept = batch.filter((j) => keep(j.last.record));
       if (kept.length > 0) await sink.write(kept);
