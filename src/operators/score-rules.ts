@@ -93,6 +93,12 @@ export class RollingWindow {
     return Math.sqrt(Math.max(0, (this.sumSq - (this.sum * this.sum) / this.n) / (this.n - 1)));
   }
 
+  /** Multiplies every value held by `f` (a model swap: see ScoreRules). */
+  scale(f: number): void {
+    for (let i = 0; i < this.n; i++) this.buf[i]! *= f;
+    this.resum();
+  }
+
   /** Its exact state: the ring as stored, the next slot and the running sums. */
   snapshot(): RollingWindowState {
     return {
@@ -186,6 +192,17 @@ export class BlockWindow {
     const s = this.sum + this.partSum;
     const s2 = this.sumSq + this.partSumSq;
     return Math.sqrt(Math.max(0, (s2 - (s * s) / n) / (n - 1)));
+  }
+
+  /** Multiplies every value held by `f` (a model swap: see ScoreRules). */
+  scale(f: number): void {
+    for (let i = 0; i < this.blocks; i++) {
+      this.sums[i]! *= f;
+      this.sumSqs[i]! *= f * f;
+    }
+    this.partSum *= f;
+    this.partSumSq *= f * f;
+    this.resum();
   }
 
   /** Its exact state: the completed blocks' sums in slot order and the block being filled. */
@@ -334,6 +351,12 @@ export class AnomalyLikelihood {
     return score > recentPeak ? score : score / 2;
   }
 
+  /** Carries the raw scores held over to a model whose scores run `f` times larger. */
+  rescale(f: number): void {
+    this.raws.scale(f);
+    this.recent.scale(f);
+  }
+
   snapshot(): LikelihoodState {
     return {
       raws: this.raws.snapshot(),
@@ -406,13 +429,21 @@ export class RangeRule {
 interface SourceRules {
   likelihood: AnomalyLikelihood | null;
   range: RangeRule | null;
+  /** The model version whose scores the likelihood's history holds. */
+  version: string | undefined;
 }
+
+/** How much larger model `to`'s raw scores run than model `from`'s (undefined: unknown). */
+export type ScoreRatio = (from: string, to: string) => number | undefined;
 
 /**
  * The score rules of every source, in stream order: the range rule checks the readings a
  * window brought in (the last `covered` rows), the likelihood replaces the score. A broken
  * range makes the score +Infinity, which the threshold step flags and keeps out of its
- * statistics. Each source's rules can be taken out and put back (the state changelog).
+ * statistics. When a source's scores come from a new model version, the raw scores its
+ * likelihood holds are first carried over by the ratio of the two models' error scales
+ * (as thresholds are), so a swap neither floods nor blinds it. Each source's rules can be
+ * taken out and put back (the state changelog).
  *
  * @example
  * const rules = new ScoreRules({ likelihood: { history: 5000, short: 1, suppress: 0 } }, 1);
@@ -438,14 +469,15 @@ export class ScoreRules<F = unknown> {
       s = {
         likelihood: likelihood ? new AnomalyLikelihood(likelihood) : null,
         range: range ? new RangeRule(this.features, range.tolerance) : null,
+        version: undefined,
       };
       this.sources.set(key, s);
     }
     return s;
   }
 
-  /** Applies the rules to a batch in place. */
-  apply(batch: Scored<F>[]): Scored<F>[] {
+  /** Applies the rules to a batch in place (`ratio`: carries histories over a model swap). */
+  apply(batch: Scored<F>[], ratio?: ScoreRatio): Scored<F>[] {
     const features = this.features;
     for (const scored of batch) {
       const s = this.stateOf(scored.key);
@@ -459,6 +491,11 @@ export class ScoreRules<F = unknown> {
       }
       // A padded window lacks context: it teaches the range but neither raises nor enters the history.
       if (scored.partial || !Number.isFinite(scored.score)) continue;
+      if (s.likelihood && s.version !== scored.modelVersion) {
+        const f = s.version === undefined ? undefined : ratio?.(s.version, scored.modelVersion);
+        if (f !== undefined && f > 0 && Number.isFinite(f) && f !== 1) s.likelihood.rescale(f);
+        s.version = scored.modelVersion;
+      }
       if (s.likelihood) scored.score = s.likelihood.update(scored.score, broken);
       if (broken) scored.score = Infinity;
     }
@@ -476,10 +513,11 @@ export class ScoreRules<F = unknown> {
    * Puts a source's rules back (null: they start over). Returns why a state does not fit
    * these rules (another history, short span, suppression span or channel count), or null.
    */
-  restoreKey(key: string, state: ScoreRulesState | null): string | null {
+  restoreKey(key: string, state: ScoreRulesState | null, version?: string): string | null {
     this.sources.delete(key);
     if (state === null || !this.active) return null;
     const s = this.stateOf(key);
+    s.version = version;
     // A rule the state lacks (written before it was on) starts over; one that differs is a misfit.
     const misfit =
       s.likelihood && state.likelihood && !s.likelihood.restore(state.likelihood)
@@ -507,8 +545,9 @@ export function scoreRules<F>(
   config: ScoreRulesConfig | undefined,
   features: number,
   rules?: ScoreRules<F> | null,
+  ratio?: ScoreRatio,
 ): OperatorFunction<Scored<F>[], Scored<F>[]> {
   if (!config || (!config.likelihood && !config.range)) return (batches) => batches;
   const kept = rules ?? new ScoreRules<F>(config, features);
-  return map((batch) => kept.apply(batch));
+  return map((batch) => kept.apply(batch, ratio));
 }

@@ -471,7 +471,7 @@ export class SourceStates<F = unknown> {
       if (err instanceof AeError) throw err;
       fail(`threshold: ${messageOf(err)}`);
     }
-    const misfit = this.rules?.restoreKey(r.source, r.rules ?? null);
+    const misfit = this.rules?.restoreKey(r.source, r.rules ?? null, r.modelVersion);
     if (misfit) {
       this.judge().forgetKey(r.source);
       fail(`score rules: ${misfit}`);

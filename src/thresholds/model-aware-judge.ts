@@ -9,8 +9,9 @@ import type { ThresholdState } from './threshold';
  * learned threshold is carried over by the ratio of the two scales (its square root for
  * the `mae` score) instead of calibrating again from scratch. Versions without a known
  * loss keep the thresholds as they are. When the judged score is a scale-free transform of the
- * model's (the likelihood rule), neither the calibration nor the error scale applies: new
- * sources calibrate on their own judged scores and thresholds stay as they are on a swap.
+ * model's (the likelihood rule), neither the calibration nor the error scale applies to the
+ * thresholds: new sources calibrate on their own judged scores and thresholds stay as they are
+ * on a swap; the raw scores the rule keeps are carried over instead ({@link scoreRatio}).
  *
  * @example
  * const judge = new ModelAwareJudge(registry, 'mse');
@@ -32,6 +33,8 @@ export class ModelAwareJudge implements ScoreJudge {
     private readonly registry: ThresholdRegistry,
     private readonly error: 'mse' | 'mae' | 'scale-free',
     private readonly onRescale?: (from: string, to: string, factor: number) => void,
+    /** The model's own error, when `error` is scale-free (for {@link scoreRatio}). */
+    private readonly modelError: 'mse' | 'mae' = error === 'mae' ? 'mae' : 'mse',
   ) {}
 
   /** The scale of a pipeline's judged scores: the model's error, or scale-free under a likelihood rule. */
@@ -45,7 +48,12 @@ export class ModelAwareJudge implements ScoreJudge {
     pipeline: JudgedPipeline,
     onRescale?: (from: string, to: string, factor: number) => void,
   ): ModelAwareJudge {
-    return new ModelAwareJudge(registry, ModelAwareJudge.scaleOf(pipeline), onRescale);
+    return new ModelAwareJudge(
+      registry,
+      ModelAwareJudge.scaleOf(pipeline),
+      onRescale,
+      pipeline.model.error,
+    );
   }
 
   /** Whether the judged scores are on the model's scale (its calibration applies to them). */
@@ -62,9 +70,9 @@ export class ModelAwareJudge implements ScoreJudge {
     validationLoss: number | undefined,
     calibration?: { scores: readonly number[] },
   ): void {
-    if (!this.modelScale) return;
     if (validationLoss !== undefined && validationLoss > 0 && Number.isFinite(validationLoss))
       this.scales.set(version, validationLoss);
+    if (!this.modelScale) return;
     if (calibration) this.calibrations.set(version, calibration.scores);
   }
 
@@ -115,7 +123,15 @@ export class ModelAwareJudge implements ScoreJudge {
     const a = this.scales.get(from);
     const b = this.scales.get(to);
     if (a === undefined || b === undefined) return undefined;
-    return this.error === 'mae' ? Math.sqrt(b / a) : b / a;
+    return this.modelError === 'mae' ? Math.sqrt(b / a) : b / a;
+  }
+
+  /**
+   * How much larger model `to`'s raw scores run than model `from`'s (the same ratio a swap
+   * rescales thresholds by), whatever the judged scale; undefined when a loss is unknown.
+   */
+  scoreRatio(from: string, to: string): number | undefined {
+    return from === to ? 1 : this.factor(from, to);
   }
 
   forgetKey(key: string): void {

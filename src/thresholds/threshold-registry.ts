@@ -274,4 +274,6 @@ export interface ScoreJudge {
   apply(key: string, score: number): ThresholdDecision | null;
   /** Told the model version of each batch before it is judged (thresholds follow a swap). */
   useModel?(version: string): void;
+  /** How much larger model `to`'s raw scores run than model `from`'s; undefined: unknown. */
+  scoreRatio?(from: string, to: string): number | undefined;
 }

@@ -177,6 +177,33 @@ output: {}
   });
 });
 
+describe('ScoreRules across a model swap', () => {
+  const rules = () => new ScoreRules(scoreRulesSchema.parse({ likelihood: { history: 500 } }), 1);
+  /** Normal scores of a model whose errors run `scale` times those of v1. */
+  const window = (i: number, version: string, scale: number) =>
+    ({
+      key: 'pump-1',
+      data: new Float32Array([0]),
+      covered: [{}],
+      score: scale * (1 + 0.1 * Math.sin(i * 1.7)),
+      partial: false,
+      modelVersion: version,
+    }) as unknown as Scored<unknown>;
+  const likelihoods = (r: ScoreRules, ratio?: (from: string, to: string) => number) => {
+    for (let i = 0; i < 600; i++) r.apply([window(i, 'v1', 1)], ratio);
+    return Array.from({ length: 50 }, (_, i) => r.apply([window(i, 'v2', 2)], ratio)[0]!.score);
+  };
+
+  it('carries the history over by the ratio of the two models: normal scores stay normal', () => {
+    const carried = likelihoods(rules(), (from, to) => (from === 'v1' && to === 'v2' ? 2 : 1));
+    // A sine peaks at √2 of its sd: z ≤ 1.42, a likelihood ≤ 0.124.
+    expect(Math.max(...carried)).toBeLessThan(0.125);
+    // Without the ratio, every one of the new model's first 50 normal scores would be an
+    // alarm at the multivariate preset's level (0.14).
+    expect(Math.min(...likelihoods(rules()))).toBeGreaterThan(0.14);
+  });
+});
+
 describe('ScoreRules state', () => {
   const config = scoreRulesSchema.parse({
     likelihood: { history: 40, short: 3, suppress: 5 },

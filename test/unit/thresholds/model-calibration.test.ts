@@ -122,4 +122,22 @@ describe('the threshold registry with a model calibration', () => {
     judge.useModel('v2');
     expect(registry.current('a')).toBe(before);
   });
+
+  it('tells the ratio of two models’ raw scores under a likelihood rule too (its history follows a swap)', () => {
+    const scaleFree = (error: 'mse' | 'mae') =>
+      ModelAwareJudge.of(createThresholdRegistry(config), {
+        model: { error },
+        rules: { likelihood: { history: 5000 } },
+      });
+    const mse = scaleFree('mse');
+    mse.addModel('v1', 0.01);
+    mse.addModel('v2', 0.04);
+    expect(mse.scoreRatio('v1', 'v2')).toBeCloseTo(4, 12);
+    expect(mse.scoreRatio('v2', 'v2')).toBe(1);
+    expect(mse.scoreRatio('v1', 'v9')).toBeUndefined();
+    const mae = scaleFree('mae');
+    mae.addModel('v1', 0.01);
+    mae.addModel('v2', 0.04);
+    expect(mae.scoreRatio('v1', 'v2')).toBeCloseTo(2, 12);
+  });
 });
