@@ -85,10 +85,17 @@ export function fingerprintOf(type: Type): string {
   return type.fingerprint('md5').toString('hex');
 }
 
-/** The files of every schema shipped in schemas/ (the project's record types). */
+/**
+ * The files of every schema shipped in schemas/ (the project's record types), then the
+ * earlier versions in schemas/history/ whose records topics may still hold.
+ */
 export function shippedSchemaFiles(): string[] {
-  return readdirSync(SCHEMAS_DIR)
-    .filter((f) => f.endsWith('.avsc'))
-    .sort()
-    .map((f) => join(SCHEMAS_DIR, f));
+  const avscIn = (dir: string) =>
+    existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.avsc'))
+          .sort()
+          .map((f) => join(dir, f))
+      : [];
+  return [...avscIn(SCHEMAS_DIR), ...avscIn(join(SCHEMAS_DIR, 'history'))];
 }

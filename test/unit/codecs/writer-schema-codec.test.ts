@@ -1,5 +1,5 @@
 import { createAvroCodec } from '../../../src/codecs/avro-codec';
-import { loadSchema, shippedSchemaFiles } from '../../../src/codecs/schema-loader';
+import { fingerprintOf, loadSchema, shippedSchemaFiles } from '../../../src/codecs/schema-loader';
 import { createWriterSchemaCodec } from '../../../src/codecs/writer-schema-codec';
 import type { SensorFrame, ThresholdCommand } from '../../../src/core/records';
 
@@ -29,6 +29,26 @@ describe('writer-schema codec (a reader of any project schema)', () => {
     const frames = createAvroCodec<SensorFrame>('SensorFrame');
     expect(codec.decode(commands.encode(command), commands.headers)).toEqual(command);
     expect(codec.decode(frames.encode(frame), frames.headers)).toEqual(frame);
+  });
+
+  it('decodes a record of an earlier shipped schema (schemas/history/) as it was written', () => {
+    const v1 = loadSchema('history/source-state-v1.avsc');
+    const old = {
+      pipeline: 'sensors',
+      source: 'pump-1',
+      modelVersion: 'v000001',
+      partition: 0,
+      offset: 41,
+      readings: 2,
+      window: 4,
+      features: 1,
+      values: [0.5, 1],
+      times: [1_767_225_600_000, 1_767_225_601_000],
+      threshold: null,
+      writtenAt: 1_767_225_602_000,
+    };
+    const headers = { 'ae.schema': fingerprintOf(v1) };
+    expect(codec.decode(v1.toBuffer(old), headers)).toEqual(old);
   });
 
   it('reads a value without the header as the fallback schema', () => {
