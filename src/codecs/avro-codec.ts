@@ -55,6 +55,9 @@ export function createAvroCodec<T>(
   return new AvroCodec<T>(typeof schema === 'string' ? loadSchema(schema) : schema, options);
 }
 
+/** Where every codec encodes before copying the bytes out; grows to the largest value seen. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
 export class AvroCodec<T> implements RecordCodec<T> {
   readonly fingerprint: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -87,7 +90,14 @@ export class AvroCodec<T> implements RecordCodec<T> {
 
   encode(value: T): Buffer {
     try {
-      return this.type.toBuffer(value);
+      // Into a scratch buffer, then copied out: avsc's toBuffer writes a value of over 1 KiB
+      // twice (into its shared 1 KiB buffer, then again into one of the right size).
+      let end = this.type.encode(value, scratch, 0);
+      if (end < 0) {
+        scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, 2 * (scratch.length - end)));
+        end = this.type.encode(value, scratch, 0);
+      }
+      return Buffer.from(scratch.subarray(0, end));
     } catch (err) {
       throw new AeError(ErrorCodes.AVRO_ENCODE, `${this.type.name ?? 'value'}: ${messageOf(err)}`, {
         cause: err,

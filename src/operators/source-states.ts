@@ -385,7 +385,7 @@ export class SourceStates<F = unknown> {
       readings: s.readings,
       window: shape?.window ?? 0,
       features: shape?.features ?? 0,
-      values: shape && s.data ? Array.from(windowTail(s.data, s.readings, shape)) : [],
+      values: shape && s.data ? windowTail(s.data, s.readings, shape) : [],
       times: s.times,
       threshold: s.threshold ? JSON.stringify(s.threshold) : null,
       rules: s.rules,

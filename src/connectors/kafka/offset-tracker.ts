@@ -29,11 +29,17 @@ export class OffsetTracker {
   /** Marks a record done; advances the committable offset over the contiguous acked prefix. */
   ack(offset: number): void {
     if (this.head >= this.queue.length || offset < this.queue[this.head]) return; // stale or duplicate
-    this.acked.add(offset);
-    while (this.head < this.queue.length && this.acked.has(this.queue[this.head])) {
-      const o = this.queue[this.head++];
-      this.acked.delete(o);
-      this.next = o + 1;
+    if (offset === this.queue[this.head] && this.acked.size === 0) {
+      // In order, the usual case: nothing acked ahead of it, so only the head moves.
+      this.head++;
+      this.next = offset + 1;
+    } else {
+      this.acked.add(offset);
+      while (this.head < this.queue.length && this.acked.has(this.queue[this.head])) {
+        const o = this.queue[this.head++];
+        this.acked.delete(o);
+        this.next = o + 1;
+      }
     }
     if (this.head > 4096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);

@@ -243,6 +243,26 @@ describe('round trips (property-based)', () => {
     expect(back).toEqual({ ...old, rules: null, events: null });
   });
 
+  it('encodes values of any size exactly as avsc writes them, each into bytes of its own', () => {
+    const codec = createAvroCodec<ImageFrame>('ImageFrame');
+    const frame = (size: number, fill: number): ImageFrame => ({
+      source: `img-${size}`,
+      time: 1_700_000_000_000,
+      width: 1,
+      height: 1,
+      channels: 1,
+      encoding: 'RAW_U8',
+      data: Buffer.alloc(size, fill),
+    });
+    // From under avsc's 1 KiB buffer to past the codec's own 64 KiB (which then grows).
+    const sizes = [10, 3_000, 70_000, 200_000, 10];
+    const encoded = sizes.map((n, i) => codec.encode(frame(n, i)));
+    sizes.forEach((n, i) => {
+      expect(encoded[i]!.equals(codec.type.toBuffer(frame(n, i)))).toBe(true);
+      expect(codec.decode(encoded[i]!)).toEqual(frame(n, i));
+    });
+  });
+
   it('an older writer round-trips through the current reader', () => {
     const v0 = loadSchema(join(FIXTURES, 'sensor-frame-v0.avsc'));
     const reader = createAvroCodec<SensorFrame>('SensorFrame', { writers: [v0] });
