@@ -15,6 +15,11 @@
 if (!process.execArgv.some((a) => a.includes('allocation-site-pretenuring'))) {
   require('node:v8').setFlagsFromString('--no-allocation-site-pretenuring');
 }
+// A reader that stops early (`aestream ... | head`) closes stdout: end quietly, as Unix tools do.
+process.stdout.on('error', (err) => {
+  if (err && err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 // When a command is done (or failed, or was stopped by a signal) it has closed what it opened,
 // each close within its deadline; a client socket still pending (kafkajs retrying a broker
 // that never answered) must not keep the process alive, so it ends a moment later.

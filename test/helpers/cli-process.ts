@@ -20,7 +20,13 @@ export interface CliRun {
  */
 export function runCli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; giveUpMs?: number; cwd?: string } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    giveUpMs?: number;
+    cwd?: string;
+    /** Close stdout's reading end at once, as `aestream ... | head` does once it has read enough. */
+    closeStdout?: boolean;
+  } = {},
 ): Promise<CliRun> {
   return new Promise((done) => {
     const child = spawn(
@@ -35,7 +41,8 @@ export function runCli(
     let stdout = '';
     let stderr = '';
     let hung = false;
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    if (options.closeStdout) child.stdout.destroy();
+    else child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => {
       hung = true;
