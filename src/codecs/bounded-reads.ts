@@ -49,8 +49,12 @@ const mapProto = (types as unknown as { MapType: { prototype: MapLikeType } }).M
 arrayProto._read = function (this: ArrayLikeType, tap: Tap): unknown[] {
   const items = this.itemsType;
   const mayBeEmpty = zeroSized(items);
-  const out: unknown[] = [];
-  let n: number;
+  let n = blockSize(tap, mayBeEmpty);
+  // One block (the usual case): an array of its exact length, not one grown by pushes
+  // (a decoded frame's values live as long as the frame is in flight).
+  const out: unknown[] = new Array<unknown>(n);
+  if (n === 0) return out;
+  for (let i = 0; i < out.length; i++) out[i] = items._read(tap);
   while ((n = blockSize(tap, mayBeEmpty))) {
     while (n--) out.push(items._read(tap));
   }

@@ -38,7 +38,8 @@ export interface SensorWindow<T> {
 class Ring<T> {
   readonly data: Float32Array;
   count = 0;
-  pending: T[] = [];
+  /** Items since the last window; null for none (most windows cover one item: no array grown by push). */
+  pending: T[] | null = null;
 
   constructor(size: number) {
     this.data = new Float32Array(size);
@@ -93,7 +94,8 @@ export class SensorWindows<T> {
     const slot = (ring.count % window) * this.rowSize;
     for (let i = 0; i < this.rowSize; i++) ring.data[slot + i] = values[i];
     ring.count++;
-    ring.pending.push(item);
+    if (ring.pending === null) ring.pending = [item];
+    else ring.pending.push(item);
     if (ring.count < window) return this.shape.pad ? this.padded(key, ring, item) : null;
     if ((ring.count - window) % stride !== 0) return null;
 
@@ -104,8 +106,8 @@ export class SensorWindows<T> {
     const tail = this.size - start;
     for (let i = 0; i < tail; i++) data[i] = ringData[start + i]!;
     for (let i = 0; i < start; i++) data[tail + i] = ringData[i]!;
-    const covered = ring.pending;
-    ring.pending = [];
+    const covered = ring.pending!;
+    ring.pending = null;
     return unjudged(key, data, item, covered, false);
   }
 
@@ -118,8 +120,8 @@ export class SensorWindows<T> {
     for (let i = 0; i < front; i++) data[i] = ringData[i % row]!;
     const have = ring.count * row;
     for (let i = 0; i < have; i++) data[front + i] = ringData[i]!;
-    const covered = ring.pending;
-    ring.pending = [];
+    const covered = ring.pending!;
+    ring.pending = null;
     return unjudged(key, data, item, covered, true);
   }
 
@@ -176,7 +178,7 @@ export class SensorWindows<T> {
   drop(key: string): T[] {
     const ring = this.rings.get(key);
     this.rings.delete(key);
-    return ring ? ring.pending : [];
+    return ring?.pending ?? [];
   }
 }
 

@@ -4,7 +4,7 @@ import { AeError, ErrorCodes, messageOf } from '../../core/errors';
 import { noteUncommitted } from '../../core/lifecycle';
 import { logger } from '../../observability/logger';
 import { createKafka } from './kafka-client';
-import type { KafkaRecord } from '../../core/kafka-record';
+import type { Headers, KafkaRecord } from '../../core/kafka-record';
 import { isRetriableKafkaError, kafkaError } from './kafka-errors';
 import { OffsetTracker } from './offset-tracker';
 import { waitForTopic } from './topic-wait';
@@ -352,24 +352,28 @@ export class KafkaSource {
       }
       const offset = Number(m.offset);
       tracker.track(offset);
-      const t = tracker;
-      subscriber.next({
-        topic,
-        partition,
-        offset: m.offset,
-        key: m.key,
-        timestamp: Number(m.timestamp),
-        headers: (m.headers ?? {}) as KafkaRecord['headers'],
-        value: m.value ?? Buffer.alloc(0),
-        ack: () => this.onAck(partition, t, offset),
-      });
+      subscriber.next(
+        new FetchedRecord(
+          topic,
+          partition,
+          m.offset,
+          m.key,
+          Number(m.timestamp),
+          (m.headers ?? {}) as Headers,
+          m.value ?? Buffer.alloc(0),
+          this,
+          tracker,
+          offset,
+        ),
+      );
       handedOn = m.offset;
     }
     if (handedOn !== undefined) resolveOffset(handedOn);
     await heartbeat();
   }
 
-  private onAck(partition: number, tracker: OffsetTracker, offset: number): void {
+  /** A record's ack (FetchedRecord.ack). */
+  onAck(partition: number, tracker: OffsetTracker, offset: number): void {
     tracker.ack(offset);
     if (this.trackers.get(partition) !== tracker) return; // from an older generation
     const resume = this.paused.get(partition);
@@ -479,5 +483,28 @@ export class KafkaSource {
     }
     this.onStopped({ drained, inFlight });
     return { drained, inFlight };
+  }
+}
+
+/**
+ * A fetched record. Its ack is a method, not a closure per record: the records in flight
+ * (up to maxInFlight per partition) are what every young-generation collection copies.
+ */
+class FetchedRecord implements KafkaRecord {
+  constructor(
+    public topic: string,
+    public partition: number,
+    public offset: string,
+    public key: Buffer | null,
+    public timestamp: number,
+    public headers: Headers,
+    public value: Buffer,
+    private readonly source: Pick<KafkaSource, 'onAck'>,
+    private readonly tracker: OffsetTracker,
+    private readonly at: number,
+  ) {}
+
+  ack(): void {
+    this.source.onAck(this.partition, this.tracker, this.at);
   }
 }
