@@ -106,7 +106,10 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
           frame.kind === 'sensor' ? config.rules : undefined,
           frame.kind === 'sensor' ? frame.features : 0,
           state?.rules,
-          (from, to) => parts.judge().scoreRatio?.(from, to),
+          {
+            ratio: (from, to) => parts.judge().scoreRatio?.(from, to),
+            reference: (version) => parts.judge().referenceScores?.(version),
+          },
         ),
         applyThresholds<Frame>(parts.judge),
         writeAndAck<Frame>(parts.sinks, undefined, state as BatchState<Frame, unknown> | undefined),

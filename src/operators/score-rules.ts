@@ -351,6 +351,11 @@ export class AnomalyLikelihood {
     return score > recentPeak ? score : score / 2;
   }
 
+  /** Starts the history from a model's raw scores on held-back normal windows (a new source). */
+  seed(scores: readonly number[]): void {
+    for (const x of scores) if (Number.isFinite(x)) this.raws.push(x);
+  }
+
   /** Carries the raw scores held over to a model whose scores run `f` times larger. */
   rescale(f: number): void {
     this.raws.scale(f);
@@ -433,16 +438,23 @@ interface SourceRules {
   version: string | undefined;
 }
 
-/** How much larger model `to`'s raw scores run than model `from`'s (undefined: unknown). */
-export type ScoreRatio = (from: string, to: string) => number | undefined;
+/** What the rules know of the models that give the scores (from the model store). */
+export interface ModelScores {
+  /** How much larger model `to`'s raw scores run than model `from`'s (undefined: unknown). */
+  ratio(from: string, to: string): number | undefined;
+  /** A version's raw scores on held-back normal windows at training (undefined: none stored). */
+  reference(version: string): readonly number[] | undefined;
+}
 
 /**
  * The score rules of every source, in stream order: the range rule checks the readings a
  * window brought in (the last `covered` rows), the likelihood replaces the score. A broken
  * range makes the score +Infinity, which the threshold step flags and keeps out of its
- * statistics. When a source's scores come from a new model version, the raw scores its
- * likelihood holds are first carried over by the ratio of the two models' error scales
- * (as thresholds are), so a swap neither floods nor blinds it. Each source's rules can be
+ * statistics. A new source's likelihood history starts from the model's scores on held-back
+ * normal windows at training, so it judges from its first window. When a source's scores
+ * come from a new model version, the raw scores its likelihood holds are first carried over
+ * by the ratio of the two models' error scales (as thresholds are), so a swap neither floods
+ * nor blinds it. Each source's rules can be
  * taken out and put back (the state changelog).
  *
  * @example
@@ -476,8 +488,8 @@ export class ScoreRules<F = unknown> {
     return s;
   }
 
-  /** Applies the rules to a batch in place (`ratio`: carries histories over a model swap). */
-  apply(batch: Scored<F>[], ratio?: ScoreRatio): Scored<F>[] {
+  /** Applies the rules to a batch in place (`models`: seeds and carries over histories). */
+  apply(batch: Scored<F>[], models?: ModelScores): Scored<F>[] {
     const features = this.features;
     for (const scored of batch) {
       const s = this.stateOf(scored.key);
@@ -492,8 +504,12 @@ export class ScoreRules<F = unknown> {
       // A padded window lacks context: it teaches the range but neither raises nor enters the history.
       if (scored.partial || !Number.isFinite(scored.score)) continue;
       if (s.likelihood && s.version !== scored.modelVersion) {
-        const f = s.version === undefined ? undefined : ratio?.(s.version, scored.modelVersion);
-        if (f !== undefined && f > 0 && Number.isFinite(f) && f !== 1) s.likelihood.rescale(f);
+        if (s.version === undefined) {
+          s.likelihood.seed(models?.reference(scored.modelVersion) ?? []);
+        } else {
+          const f = models?.ratio(s.version, scored.modelVersion);
+          if (f !== undefined && f > 0 && Number.isFinite(f) && f !== 1) s.likelihood.rescale(f);
+        }
         s.version = scored.modelVersion;
       }
       if (s.likelihood) scored.score = s.likelihood.update(scored.score, broken);
@@ -545,9 +561,9 @@ export function scoreRules<F>(
   config: ScoreRulesConfig | undefined,
   features: number,
   rules?: ScoreRules<F> | null,
-  ratio?: ScoreRatio,
+  models?: ModelScores,
 ): OperatorFunction<Scored<F>[], Scored<F>[]> {
   if (!config || (!config.likelihood && !config.range)) return (batches) => batches;
   const kept = rules ?? new ScoreRules<F>(config, features);
-  return map((batch) => kept.apply(batch, ratio));
+  return map((batch) => kept.apply(batch, models));
 }

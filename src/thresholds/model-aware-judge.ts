@@ -72,7 +72,6 @@ export class ModelAwareJudge implements ScoreJudge {
   ): void {
     if (validationLoss !== undefined && validationLoss > 0 && Number.isFinite(validationLoss))
       this.scales.set(version, validationLoss);
-    if (!this.modelScale) return;
     if (calibration) this.calibrations.set(version, calibration.scores);
   }
 
@@ -124,6 +123,11 @@ export class ModelAwareJudge implements ScoreJudge {
     const b = this.scales.get(to);
     if (a === undefined || b === undefined) return undefined;
     return this.modelError === 'mae' ? Math.sqrt(b / a) : b / a;
+  }
+
+  /** The raw scores a model version gave held-back normal windows at training, if stored. */
+  referenceScores(version: string): readonly number[] | undefined {
+    return this.calibrations.get(version);
   }
 
   /**

@@ -276,4 +276,6 @@ export interface ScoreJudge {
   useModel?(version: string): void;
   /** How much larger model `to`'s raw scores run than model `from`'s; undefined: unknown. */
   scoreRatio?(from: string, to: string): number | undefined;
+  /** A model version's raw scores on held-back normal windows at training, if stored. */
+  referenceScores?(version: string): readonly number[] | undefined;
 }

@@ -190,8 +190,9 @@ describe('ScoreRules across a model swap', () => {
       modelVersion: version,
     }) as unknown as Scored<unknown>;
   const likelihoods = (r: ScoreRules, ratio?: (from: string, to: string) => number) => {
-    for (let i = 0; i < 600; i++) r.apply([window(i, 'v1', 1)], ratio);
-    return Array.from({ length: 50 }, (_, i) => r.apply([window(i, 'v2', 2)], ratio)[0]!.score);
+    const models = ratio && { ratio, reference: () => undefined };
+    for (let i = 0; i < 600; i++) r.apply([window(i, 'v1', 1)], models);
+    return Array.from({ length: 50 }, (_, i) => r.apply([window(i, 'v2', 2)], models)[0]!.score);
   };
 
   it('carries the history over by the ratio of the two models: normal scores stay normal', () => {
@@ -201,6 +202,18 @@ describe('ScoreRules across a model swap', () => {
     // Without the ratio, every one of the new model's first 50 normal scores would be an
     // alarm at the multivariate preset's level (0.14).
     expect(Math.min(...likelihoods(rules()))).toBeGreaterThan(0.14);
+  });
+
+  it("starts a new source's history from the model's held-back scores: it judges its first window", () => {
+    const heldBack = Array.from({ length: 200 }, (_, i) => 1 + 0.1 * Math.sin(i * 1.7));
+    const models = {
+      ratio: () => undefined,
+      reference: (v: string) => (v === 'v1' ? heldBack : undefined),
+    };
+    const anomalous = { ...window(0, 'v1', 1), score: 3 } as Scored<unknown>;
+    expect(rules().apply([{ ...anomalous }], models)[0]!.score).toBeGreaterThan(0.5);
+    // Without a stored calibration it waits for 100 scores of its own.
+    expect(rules().apply([{ ...anomalous }])[0]!.score).toBe(0);
   });
 });
 
