@@ -52,25 +52,18 @@ export class AnomalyEventSink<F> implements BatchSink<F> {
 
   /** The event rules' per-source state (kept in the state changelog by `detect`). */
   readonly rules: EventRules;
-  /** Per batch (one entry each, not one per input: the inputs in flight are many), its decisions. */
-  private readonly decided = new WeakMap<readonly Judged<F>[], EventDecision[]>();
+  private readonly decided = new WeakMap<Judged<F>, EventDecision>();
 
   /** Decides the batch's events now, in judge order: its sources' rule state is then this batch's. */
   prepare(batch: readonly Judged<F>[]): void {
-    if (!this.rules.stateful) return; // `every` decides on the verdict alone, at write
-    this.decided.set(
-      batch,
-      batch.map((j) => this.rules.decide(j)),
-    );
+    for (const j of batch) this.decided.set(j, this.rules.decide(j));
   }
 
   async write(batch: readonly Judged<F>[]): Promise<void> {
     const now = Date.now();
     const messages: OutboundMessage[] = [];
-    const decided = this.decided.get(batch);
-    for (let i = 0; i < batch.length; i++) {
-      const judged = batch[i]!;
-      const decision = decided?.[i] ?? this.rules.decide(judged);
+    for (const judged of batch) {
+      const decision = this.decided.get(judged) ?? this.rules.decide(judged);
       if (decision === 'none') continue;
       const event = toAnomalyEvent(judged, this.pipeline, now);
       const end = decision === 'end';

@@ -49,11 +49,6 @@ export class EventRules {
 
   constructor(private readonly config: EventRulesConfig) {}
 
-  /** Whether a decision depends on earlier verdicts (`every` decides on the verdict alone). */
-  get stateful(): boolean {
-    return this.config.rule !== 'every';
-  }
-
   decide<F>(judged: Judged<F>): EventDecision {
     const anomaly = judged.verdict === 'anomaly';
     if (this.config.rule === 'every') return anomaly ? 'event' : 'none';
