@@ -37,6 +37,8 @@ export interface ModelInput<F> {
 
 export interface Scored<F> extends ModelInput<F> {
   score: number;
+  /** Sensor windows: the same score of the newest reading alone (NaN when not scored). */
+  newest?: number;
   /** The largest contributions, largest first (top-k of the pipeline's model.topK). */
   contributions: Contribution[];
   modelVersion: string;
@@ -88,6 +90,7 @@ export function unjudged<T, D extends Float32Array | Uint8Array>(
     covered,
     partial,
     score: NaN,
+    newest: NaN,
     contributions: NO_CONTRIBUTIONS,
     modelVersion: '',
     reconstruction: undefined as Float32Array | undefined,

@@ -19,7 +19,7 @@ export function scoreHeldBack(model: ModelConfig): HeldBackScorer {
   return async (ae, raw, count, standards) => {
     const kind = scoreKindOf(model);
     // Without standards the detector refuses a standardized score: nothing to calibrate.
-    if (kind !== 'mean' && standards === undefined) return [];
+    if (kind !== 'mean' && standards === undefined) return { scores: [] };
     const engine = await createTfjsEngine(ae);
     const scorer = createScorer(
       engine,
@@ -31,12 +31,14 @@ export function scoreHeldBack(model: ModelConfig): HeldBackScorer {
     );
     const size = raw.length / count;
     const scores = new Float64Array(count);
+    let newest: Float64Array | undefined;
     for (let from = 0; from < count; from += BATCH) {
       const to = Math.min(count, from + BATCH);
       const batch = await scorer.score(raw.subarray(from * size, to * size), to - from);
       scores.set(batch.scores, from);
+      if (batch.newest) (newest ??= new Float64Array(count)).set(batch.newest, from);
     }
     await engine.dispose();
-    return scores;
+    return newest ? { scores, newest } : { scores };
   };
 }

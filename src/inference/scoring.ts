@@ -29,6 +29,11 @@ export interface BatchScores {
   scores: Float32Array;
   /** The `topK` largest contributions of each frame, largest first. */
   top: Contribution[][];
+  /**
+   * Sensor windows: per frame the same score of its newest reading alone (the error of the
+   * last time step), which a likelihood rule may judge beside the window's score.
+   */
+  newest?: Float32Array;
 }
 
 /** How values of a frame group into contributions. */
@@ -101,20 +106,26 @@ export function scoreBatch(
   const top: Contribution[][] = new Array<Contribution[]>(n);
   const means = new Float64Array(slots);
   const picked = new Uint8Array(slots);
+  // The newest reading: the last `features` values of a sensor window.
+  const last = layout.kind === 'feature' ? size - layout.features : size;
+  const newest = layout.kind === 'feature' ? new Float32Array(n) : undefined;
   for (let f = 0; f < n; f++) {
     sums.fill(0);
     let total = 0;
+    let lastTotal = 0;
     const base = f * size;
     for (let i = from; i < size; i++) {
       const d = (x[base + i] as number) - (y[base + i] as number);
       const e = error === 'mse' ? d * d : Math.abs(d);
       total += e;
+      if (i >= last) lastTotal += e;
       sums[slotOf[i] as number]! += e;
     }
     scores[f] = total / (size - from);
+    if (newest) newest[f] = lastTotal / (size - last);
     top[f] = topContributions(sums, counts, topK, means, picked);
   }
-  return { scores, top };
+  return newest ? { scores, top, newest } : { scores, top };
 }
 
 type Scratch = ReturnType<typeof newScratch>;
@@ -166,12 +177,16 @@ function scoreStandardized(
   const precision = standards.precision;
   w.counts.fill(steps);
   const scores = new Float32Array(n);
+  const newest = new Float32Array(n);
   const top: Contribution[][] = new Array<Contribution[]>(n);
   for (let f = 0; f < n; f++) {
     w.sums.fill(0);
     const base = f * size;
     let total = 0;
+    let before = 0;
     for (let t = first; t < first + steps; t++) {
+      // The newest step is the last of the loop: the total before it gives its share.
+      if (t === first + steps - 1) before = total;
       const at = base + t * d;
       if (kind === 'mahalanobis') {
         for (let c = 0; c < d; c++) w.z[c] = x[at + c]! - y[at + c]! - mean[c]!;
@@ -192,6 +207,7 @@ function scoreStandardized(
         }
       }
     }
+    newest[f] = (total - before) / d;
     top[f] = topContributions(w.sums, w.counts, topK, w.means, w.picked);
     if (kind === 'max-channel') {
       let max = -Infinity;
@@ -201,7 +217,7 @@ function scoreStandardized(
       scores[f] = total / (steps * d);
     }
   }
-  return { scores, top };
+  return { scores, top, newest };
 }
 
 /** Index of the first value a frame's score covers (its newest `lastSteps` readings). */

@@ -109,6 +109,7 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
           {
             ratio: (from, to) => parts.judge().scoreRatio?.(from, to),
             reference: (version) => parts.judge().referenceScores?.(version),
+            referenceNewest: (version) => parts.judge().referenceNewest?.(version),
           },
         ),
         applyThresholds<Frame>(parts.judge),

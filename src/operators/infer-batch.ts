@@ -51,16 +51,16 @@ export function inferBatch<F>(
       const k = out.latentSize;
       for (let i = 0; i < scored.length; i++) {
         const s = scored[i]!;
-        setScore(s, out.scores[i]!, out.top[i]!, model.version);
+        setScore(s, out.scores[i]!, out.top[i]!, model.version, out.newest?.[i]);
         s.reconstruction = out.reconstruction.subarray(i * size, (i + 1) * size);
         s.latent = out.latent.subarray(i * k, (i + 1) * k);
       }
       return scored;
     }
-    const { scores, top } = await model.scorer.score(x, batch.length);
+    const { scores, top, newest } = await model.scorer.score(x, batch.length);
     observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
     for (let i = 0; i < scored.length; i++)
-      setScore(scored[i]!, scores[i]!, top[i]!, model.version);
+      setScore(scored[i]!, scores[i]!, top[i]!, model.version, newest?.[i]);
     return scored;
   }
 }
@@ -75,8 +75,10 @@ function setScore<F>(
   score: number,
   contributions: Contribution[],
   modelVersion: string,
+  newest = NaN,
 ): void {
   s.score = score;
+  s.newest = newest;
   s.contributions = contributions;
   s.modelVersion = modelVersion;
 }

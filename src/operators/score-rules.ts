@@ -29,6 +29,12 @@ export const scoreRulesSchema = z
           .describe(
             'Windows after a peak in which a likelihood that does not beat it is halved (0 = off).',
           ),
+        newest: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Also judge the error of each window's newest reading, against its own history: the larger of the two likelihoods is the score. The window's score catches anomalies spread over it, the newest reading's a break as it starts.",
+          ),
       })
       .optional()
       .describe(
@@ -289,12 +295,17 @@ export interface BlockWindowState {
   partCount: number;
 }
 
-/** An AnomalyLikelihood as the state changelog keeps it. */
-export interface LikelihoodState {
+/** The history and short window of one score the likelihood judges. */
+export interface ScoreHistoryState {
   raws: BlockWindowState;
   recent: RollingWindowState;
+}
+
+/** An AnomalyLikelihood as the state changelog keeps it (`newest`: null when that is off). */
+export interface LikelihoodState extends ScoreHistoryState {
   peaks: number[];
   row: number;
+  newest: ScoreHistoryState | null;
 }
 
 /** A RangeRule as the state changelog keeps it: per channel, the extremes seen. */
@@ -313,6 +324,46 @@ export interface AnomalyLikelihoodArgs {
   history: number;
   short: number;
   suppress: number;
+  newest?: boolean;
+}
+
+/** One score's history and short-term window, and its z against them. */
+class ScoreHistory {
+  readonly raws: BlockWindow;
+  readonly recent: RollingWindow;
+
+  constructor(history: number, short: number) {
+    this.raws = new BlockWindow(history);
+    this.recent = new RollingWindow(short);
+  }
+
+  /** The z of the short-term mean with `raw` against the history before it; then learns `raw`. */
+  update(raw: number, ready: number): number {
+    this.recent.push(raw);
+    const z =
+      this.raws.count >= ready
+        ? (this.recent.mean - this.raws.mean) / Math.max(this.raws.sd, 1e-4)
+        : -Infinity;
+    this.raws.push(raw);
+    return z;
+  }
+
+  seed(scores: readonly number[]): void {
+    for (const x of scores) if (Number.isFinite(x)) this.raws.push(x);
+  }
+
+  rescale(f: number): void {
+    this.raws.scale(f);
+    this.recent.scale(f);
+  }
+
+  snapshot(): ScoreHistoryState {
+    return { raws: this.raws.snapshot(), recent: this.recent.snapshot() };
+  }
+
+  restore(s: ScoreHistoryState): boolean {
+    return this.raws.restore(s.raws) && this.recent.restore(s.recent);
+  }
 }
 
 /**
@@ -323,27 +374,28 @@ export interface AnomalyLikelihoodArgs {
  * alarm per incident, not one per row.
  */
 export class AnomalyLikelihood {
-  private readonly raws: BlockWindow;
-  private readonly recent: RollingWindow;
+  private readonly main: ScoreHistory;
+  private readonly newest: ScoreHistory | null;
   private readonly peaks: Float64Array;
+  private readonly ready: number;
   private row = 0;
 
   constructor(readonly args: AnomalyLikelihoodArgs) {
-    this.raws = new BlockWindow(args.history);
-    this.recent = new RollingWindow(args.short);
+    this.main = new ScoreHistory(args.history, args.short);
+    this.newest = args.newest ? new ScoreHistory(args.history, args.short) : null;
     this.peaks = new Float64Array(Math.max(1, args.suppress));
+    this.ready = Math.min(100, args.history);
   }
 
-  /** The score of the next raw score; `certain` (e.g. a broken range) scores 1 outright. */
-  update(raw: number, certain = false): number {
-    this.recent.push(raw);
-    let score = 0;
-    if (certain) score = 1;
-    else if (this.raws.count >= Math.min(100, this.args.history)) {
-      const z = (this.recent.mean - this.raws.mean) / Math.max(this.raws.sd, 1e-4);
-      score = z > 0 ? z / (z + 10) : 0;
-    }
-    this.raws.push(raw);
+  /**
+   * The score of the next raw score (and of its newest reading's, when that is judged too:
+   * the larger likelihood); `certain` (e.g. a broken range) scores 1 outright.
+   */
+  update(raw: number, certain = false, newest = NaN): number {
+    let z = this.main.update(raw, this.ready);
+    if (this.newest && Number.isFinite(newest))
+      z = Math.max(z, this.newest.update(newest, this.ready));
+    const score = certain ? 1 : z > 0 ? z / (z + 10) : 0;
     if (this.args.suppress <= 0) return score;
     let recentPeak = 0;
     for (const p of this.peaks) if (p > recentPeak) recentPeak = p;
@@ -351,30 +403,33 @@ export class AnomalyLikelihood {
     return score > recentPeak ? score : score / 2;
   }
 
-  /** Starts the history from a model's raw scores on held-back normal windows (a new source). */
-  seed(scores: readonly number[]): void {
-    for (const x of scores) if (Number.isFinite(x)) this.raws.push(x);
+  /** Starts the histories from a model's raw scores on held-back normal windows (a new source). */
+  seed(scores: readonly number[], newest: readonly number[] = []): void {
+    this.main.seed(scores);
+    this.newest?.seed(newest);
   }
 
   /** Carries the raw scores held over to a model whose scores run `f` times larger. */
   rescale(f: number): void {
-    this.raws.scale(f);
-    this.recent.scale(f);
+    this.main.rescale(f);
+    this.newest?.rescale(f);
   }
 
   snapshot(): LikelihoodState {
     return {
-      raws: this.raws.snapshot(),
-      recent: this.recent.snapshot(),
+      ...this.main.snapshot(),
       peaks: Array.from(this.peaks),
       row: this.row,
+      newest: this.newest?.snapshot() ?? null,
     };
   }
 
   /** Continues from a snapshot taken with the same arguments (false: it does not fit). */
   restore(s: LikelihoodState): boolean {
     if (s.peaks.length !== this.peaks.length) return false;
-    if (!this.raws.restore(s.raws) || !this.recent.restore(s.recent)) return false;
+    if ((s.newest === null) !== (this.newest === null)) return false;
+    if (!this.main.restore(s)) return false;
+    if (this.newest && s.newest && !this.newest.restore(s.newest)) return false;
     this.peaks.set(s.peaks);
     this.row = s.row;
     return true;
@@ -444,6 +499,8 @@ export interface ModelScores {
   ratio(from: string, to: string): number | undefined;
   /** A version's raw scores on held-back normal windows at training (undefined: none stored). */
   reference(version: string): readonly number[] | undefined;
+  /** The same windows' scores of their newest readings alone (undefined: none stored). */
+  referenceNewest?(version: string): readonly number[] | undefined;
 }
 
 /**
@@ -505,14 +562,18 @@ export class ScoreRules<F = unknown> {
       if (scored.partial || !Number.isFinite(scored.score)) continue;
       if (s.likelihood && s.version !== scored.modelVersion) {
         if (s.version === undefined) {
-          s.likelihood.seed(models?.reference(scored.modelVersion) ?? []);
+          const version = scored.modelVersion;
+          s.likelihood.seed(
+            models?.reference(version) ?? [],
+            models?.referenceNewest?.(version) ?? [],
+          );
         } else {
           const f = models?.ratio(s.version, scored.modelVersion);
           if (f !== undefined && f > 0 && Number.isFinite(f) && f !== 1) s.likelihood.rescale(f);
         }
         s.version = scored.modelVersion;
       }
-      if (s.likelihood) scored.score = s.likelihood.update(scored.score, broken);
+      if (s.likelihood) scored.score = s.likelihood.update(scored.score, broken, scored.newest);
       if (broken) scored.score = Infinity;
     }
     return batch;
@@ -537,7 +598,7 @@ export class ScoreRules<F = unknown> {
     // A rule the state lacks (written before it was on) starts over; one that differs is a misfit.
     const misfit =
       s.likelihood && state.likelihood && !s.likelihood.restore(state.likelihood)
-        ? 'a likelihood of another history, short or suppress'
+        ? 'a likelihood of another history, short, suppress or newest'
         : s.range && state.range && !s.range.restore(state.range)
           ? 'a range of another channel count'
           : null;

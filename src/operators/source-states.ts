@@ -34,7 +34,7 @@ export interface SourceStateRecord {
  */
 export function sourceStateCodec(): AvroCodec<SourceStateRecord> {
   return createAvroCodec<SourceStateRecord>('SourceState', {
-    writers: ['history/source-state-v1.avsc'],
+    writers: ['history/source-state-v1.avsc', 'history/source-state-v2.avsc'],
   });
 }
 

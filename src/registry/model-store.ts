@@ -53,6 +53,8 @@ export interface ScoreCalibration {
   count: number;
   /** Their scores in random order (at most CALIBRATION_SCORES of them). */
   scores: number[];
+  /** Sensor windows: the scores of their newest readings alone, in the same order. */
+  newest?: number[];
 }
 
 export interface ModelMetadata {

@@ -46,7 +46,13 @@ export type HeldBackScorer = (
   raw: Float32Array,
   count: number,
   errorStandards: ErrorStandards | undefined,
-) => Promise<ArrayLike<number>>;
+) => Promise<HeldBackScores>;
+
+/** The held-back samples' scores, and for sensor windows those of their newest readings. */
+export interface HeldBackScores {
+  scores: ArrayLike<number>;
+  newest?: ArrayLike<number>;
+}
 
 /** Calibration scores kept with a model: enough for a SPOT fit at risk 1e-4 and beyond. */
 export const CALIBRATION_SCORES = 10000;
@@ -179,6 +185,10 @@ async function calibrate(
   const picked = heldBack.subarray(0, CALIBRATION_SCORES);
   const raw = new Float32Array(picked.length * size);
   picked.forEach((i, k) => raw.set(data.raw.subarray(i * size, (i + 1) * size), k * size));
-  const scores = Array.from(await score(ae, raw, picked.length, errorStandards), Number);
-  return scores.length > 0 ? { count: scores.length, scores } : undefined;
+  const out = await score(ae, raw, picked.length, errorStandards);
+  const scores = Array.from(out.scores, Number);
+  if (scores.length === 0) return undefined;
+  return out.newest
+    ? { count: scores.length, scores, newest: Array.from(out.newest, Number) }
+    : { count: scores.length, scores };
 }

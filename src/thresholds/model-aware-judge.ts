@@ -27,6 +27,7 @@ export interface JudgedPipeline {
 export class ModelAwareJudge implements ScoreJudge {
   private readonly scales = new Map<string, number>();
   private readonly calibrations = new Map<string, readonly number[]>();
+  private readonly newest = new Map<string, readonly number[]>();
   private version: string | undefined;
 
   constructor(
@@ -68,11 +69,12 @@ export class ModelAwareJudge implements ScoreJudge {
   addModel(
     version: string,
     validationLoss: number | undefined,
-    calibration?: { scores: readonly number[] },
+    calibration?: { scores: readonly number[]; newest?: readonly number[] },
   ): void {
     if (validationLoss !== undefined && validationLoss > 0 && Number.isFinite(validationLoss))
       this.scales.set(version, validationLoss);
     if (calibration) this.calibrations.set(version, calibration.scores);
+    if (calibration?.newest) this.newest.set(version, calibration.newest);
   }
 
   useModel(version: string): void {
@@ -128,6 +130,11 @@ export class ModelAwareJudge implements ScoreJudge {
   /** The raw scores a model version gave held-back normal windows at training, if stored. */
   referenceScores(version: string): readonly number[] | undefined {
     return this.calibrations.get(version);
+  }
+
+  /** The same windows' scores of their newest readings alone, if stored. */
+  referenceNewest(version: string): readonly number[] | undefined {
+    return this.newest.get(version);
   }
 
   /**

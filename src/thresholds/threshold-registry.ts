@@ -278,4 +278,6 @@ export interface ScoreJudge {
   scoreRatio?(from: string, to: string): number | undefined;
   /** A model version's raw scores on held-back normal windows at training, if stored. */
   referenceScores?(version: string): readonly number[] | undefined;
+  /** The same windows' scores of their newest readings alone, if stored. */
+  referenceNewest?(version: string): readonly number[] | undefined;
 }

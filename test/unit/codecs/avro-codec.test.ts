@@ -243,6 +243,22 @@ describe('round trips (property-based)', () => {
     expect(back).toEqual({ ...old, rules: null, events: null });
   });
 
+  it("a SourceState of the second schema (before the newest reading's likelihood) reads with it null", () => {
+    const v2 = loadSchema(join(SCHEMAS_DIR, 'history', 'source-state-v2.avsc'));
+    const reader = createAvroCodec<Record<string, unknown>>('SourceState', { writers: [v2] });
+    const golden = JSON.parse(readFileSync(join(FIXTURES, 'source-state.golden.json'), 'utf8')) as {
+      value: { rules: { likelihood: Record<string, unknown> } };
+    };
+    const value = revive(golden.value) as typeof golden.value;
+    const { newest: _newest, ...likelihood } = value.rules.likelihood;
+    const old = { ...value, rules: { ...value.rules, likelihood } };
+    const back = reader.decode(v2.toBuffer(old), { [SCHEMA_HEADER]: fingerprintOf(v2) });
+    expect(back).toEqual({
+      ...old,
+      rules: { ...old.rules, likelihood: { ...likelihood, newest: null } },
+    });
+  });
+
   it('encodes values of any size exactly as avsc writes them, each into bytes of its own', () => {
     const codec = createAvroCodec<ImageFrame>('ImageFrame');
     const frame = (size: number, fill: number): ImageFrame => ({

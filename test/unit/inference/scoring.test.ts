@@ -19,6 +19,25 @@ describe('scoreBatch', () => {
     ]);
   });
 
+  it("gives each window's newest reading's score beside the window's, plain and standardized", () => {
+    // frame 1's newest reading errs by 0, 2 and 0.
+    const plain = scoreBatch(x, y, 2, layout, 'mse', 1);
+    expect(plain.newest![0]).toBe(0);
+    expect(plain.newest![1]).toBeCloseTo(4 / 3);
+    expect(scoreBatch(x, y, 2, layout, 'mae', 1).newest![1]).toBeCloseTo(2 / 3);
+    const standards = {
+      mean: [0, 0, 0],
+      std: [1, 2, 1],
+      precision: [1, 0, 0, 0, 0.25, 0, 0, 0, 1],
+      count: 10,
+    };
+    const std = scoreBatch(x, y, 2, layout, 'mse', 1, { kind: 'standardized', standards });
+    expect(std.newest![1]).toBeCloseTo((2 / 2) ** 2 / 3);
+    // Images have no newest reading.
+    const image = { kind: 'region', height: 2, width: 3, channels: 1, region: 2 } as const;
+    expect(scoreBatch(x, y, 2, image, 'mse', 1).newest).toBeUndefined();
+  });
+
   it('scores only the newest readings of a window with lastSteps, plain and standardized', () => {
     // frame 1: reading 0 errs on feature 1 by 1, reading 1 (the newest) by 2.
     const newest = { ...layout, lastSteps: 1 };

@@ -26,6 +26,23 @@ describe('AnomalyLikelihood', () => {
     expect(d[255]).toBeCloseTo(p[255]! / 2, 12);
   });
 
+  it("with newest, judges the larger of the window's and its newest reading's likelihood", () => {
+    const args = { history: 200, short: 1, suppress: 0 };
+    const plain = new AnomalyLikelihood(args);
+    const both = new AnomalyLikelihood({ ...args, newest: true });
+    // A break in the newest reading that the window's mean error barely shows.
+    const window = (i: number) => (i === 300 ? 1.02 : 1 + 0.05 * Math.sin(i * 1.7));
+    const newest = (i: number) => (i === 300 ? 5 : 1 + 0.3 * Math.sin(i * 1.3));
+    const p = Array.from({ length: 301 }, (_, i) => plain.update(window(i)));
+    const b = Array.from({ length: 301 }, (_, i) => both.update(window(i), false, newest(i)));
+    expect(p[300]).toBeLessThan(0.1);
+    expect(b[300]).toBeGreaterThan(0.5);
+    for (let i = 0; i < 300; i++) expect(b[i]).toBeGreaterThanOrEqual(p[i]!);
+    // Without a newest score (NaN: images, or a model that gives none) it is the plain rule.
+    const none = new AnomalyLikelihood({ ...args, newest: true });
+    expect(Array.from({ length: 301 }, (_, i) => none.update(window(i)))).toEqual(p);
+  });
+
   it('scores 1 outright when certain, and stays in [0, 1) otherwise', () => {
     const l = new AnomalyLikelihood({ history: 200, short: 1, suppress: 0 });
     const scores = Array.from({ length: 400 }, (_, i) => l.update(i === 300 ? 1e6 : (i % 5) / 5));
@@ -171,7 +188,7 @@ output: {}
       { env: {}, baseDir: process.cwd() },
     );
     expect(config.rules).toEqual({
-      likelihood: { history: 1000, short: 1, suppress: 0 },
+      likelihood: { history: 1000, short: 1, suppress: 0, newest: false },
       range: { tolerance: 0.1 },
     });
   });
@@ -200,8 +217,8 @@ describe('ScoreRules across a model swap', () => {
     // A sine peaks at √2 of its sd: z ≤ 1.42, a likelihood ≤ 0.124.
     expect(Math.max(...carried)).toBeLessThan(0.125);
     // Without the ratio, every one of the new model's first 50 normal scores would be an
-    // alarm at the multivariate preset's level (0.14).
-    expect(Math.min(...likelihoods(rules()))).toBeGreaterThan(0.14);
+    // alarm at the multivariate preset's level (0.16).
+    expect(Math.min(...likelihoods(rules()))).toBeGreaterThan(0.16);
   });
 
   it("starts a new source's history from the model's held-back scores: it judges its first window", () => {
@@ -215,11 +232,26 @@ describe('ScoreRules across a model swap', () => {
     // Without a stored calibration it waits for 100 scores of its own.
     expect(rules().apply([{ ...anomalous }])[0]!.score).toBe(0);
   });
+
+  it("starts the newest reading's history from the model's held-back newest scores", () => {
+    const newestRules = () =>
+      new ScoreRules(scoreRulesSchema.parse({ likelihood: { history: 500, newest: true } }), 1);
+    const heldBack = Array.from({ length: 200 }, (_, i) => 1 + 0.1 * Math.sin(i * 1.7));
+    const models = {
+      ratio: () => undefined,
+      reference: (v: string) => (v === 'v1' ? heldBack : undefined),
+      referenceNewest: (v: string) => (v === 'v1' ? heldBack : undefined),
+    };
+    // The window's score is normal, its newest reading is not.
+    const breaking = { ...window(0, 'v1', 1), score: 1, newest: 3 } as Scored<unknown>;
+    expect(newestRules().apply([{ ...breaking }], models)[0]!.score).toBeGreaterThan(0.5);
+    expect(rules().apply([{ ...breaking }], models)[0]!.score).toBeLessThan(0.1);
+  });
 });
 
-describe('ScoreRules state', () => {
+describe.each([false, true])('ScoreRules state (newest reading judged too: %s)', (newest) => {
   const config = scoreRulesSchema.parse({
-    likelihood: { history: 40, short: 3, suppress: 5 },
+    likelihood: { history: 40, short: 3, suppress: 5, newest },
     range: { tolerance: 0.05 },
   });
   const codec = createAvroCodec<SourceStateRecord>('SourceState');
@@ -232,6 +264,7 @@ describe('ScoreRules state', () => {
         data: new Float32Array([v, -v, v * 0.5, v]),
         covered: [{}],
         score: Math.abs(Math.cos(i / 3)) + (i === 70 ? 5 : 0) + (i % 13) / 50,
+        newest: Math.abs(Math.sin(i / 2)) + (i === 90 ? 7 : 0),
         partial: i < 2,
       } as unknown as Scored<unknown>;
     });
