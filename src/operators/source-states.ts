@@ -5,6 +5,7 @@ import type { Accepted, KafkaRecord } from '../core/kafka-record';
 import type { Judged } from '../core/model-input';
 import type { EventRulesState } from '../outputs/event-rules';
 import type { ThresholdState } from '../thresholds/threshold';
+import { decodeThresholdState, encodeThresholdState } from '../thresholds/threshold-state-codec';
 import { ScoreRules, type ScoreRulesConfig, type ScoreRulesState } from './score-rules';
 import { SensorWindows, windowTail } from './sensor-windows';
 
@@ -20,7 +21,8 @@ export interface SourceStateRecord {
   features: number;
   values: number[];
   times: number[];
-  threshold: string | null;
+  /** The threshold state: `encodeThresholdState` bytes, or JSON text in records written before them. */
+  threshold: Buffer | string | null;
   /** The score rules' state (likelihood history, range), when the pipeline has rules. */
   rules: ScoreRulesState | null;
   /** The event rules' state (last verdicts, open incident), for `k-of-n` and `incident`. */
@@ -34,7 +36,11 @@ export interface SourceStateRecord {
  */
 export function sourceStateCodec(): AvroCodec<SourceStateRecord> {
   return createAvroCodec<SourceStateRecord>('SourceState', {
-    writers: ['history/source-state-v1.avsc', 'history/source-state-v2.avsc'],
+    writers: [
+      'history/source-state-v1.avsc',
+      'history/source-state-v2.avsc',
+      'history/source-state-v3.avsc',
+    ],
   });
 }
 
@@ -109,7 +115,8 @@ export interface Snapshot {
   readonly readings: number;
   readonly data: Float32Array | null;
   readonly times: number[];
-  readonly threshold: ThresholdState | null;
+  /** Encoded as the cut is taken: one buffer instead of a copy of the threshold's arrays. */
+  readonly threshold: Buffer | null;
   readonly rules: ScoreRulesState | null;
   readonly events: EventRulesState | null;
   readonly modelVersion: string;
@@ -294,6 +301,7 @@ export class SourceStates<F = unknown> {
     for (const key of this.touched) {
       const source = this.sources.get(key);
       if (source === undefined) continue;
+      const threshold = judge.snapshotKey(key);
       snapshots.push({
         key,
         source,
@@ -302,7 +310,7 @@ export class SourceStates<F = unknown> {
         readings: source.readings,
         data: source.data,
         times: this.timesOf(source),
-        threshold: judge.snapshotKey(key),
+        threshold: threshold ? encodeThresholdState(threshold) : null,
         rules: this.rules?.snapshotKey(key) ?? null,
         events: this.events?.snapshotKey(key) ?? null,
         modelVersion: source.modelVersion,
@@ -387,7 +395,7 @@ export class SourceStates<F = unknown> {
       features: shape?.features ?? 0,
       values: shape && s.data ? windowTail(s.data, s.readings, shape) : [],
       times: s.times,
-      threshold: s.threshold ? JSON.stringify(s.threshold) : null,
+      threshold: s.threshold,
       rules: s.rules,
       events: s.events,
       writtenAt,
@@ -461,14 +469,19 @@ export class SourceStates<F = unknown> {
       fail(`${r.values.length} values and ${r.times.length} times for ${r.readings} readings`);
     let threshold: ThresholdState | null = null;
     try {
-      threshold = r.threshold === null ? null : (JSON.parse(r.threshold) as ThresholdState);
+      threshold =
+        r.threshold === null
+          ? null
+          : typeof r.threshold === 'string'
+            ? (JSON.parse(r.threshold) as ThresholdState)
+            : decodeThresholdState(r.threshold);
       if (threshold !== null && typeof threshold.kind !== 'string')
         fail('threshold without a kind');
       const judge = this.judge();
       if (threshold) judge.restoreKey(r.source, threshold, r.modelVersion, currentModel);
       else judge.forgetKey(r.source);
     } catch (err) {
-      if (err instanceof AeError) throw err;
+      if (err instanceof AeError && err.code === ErrorCodes.STATE_DECODE) throw err;
       fail(`threshold: ${messageOf(err)}`);
     }
     const misfit = this.rules?.restoreKey(r.source, r.rules ?? null, r.modelVersion);

@@ -238,7 +238,9 @@ describe('round trips (property-based)', () => {
     const golden = JSON.parse(readFileSync(join(FIXTURES, 'source-state.golden.json'), 'utf8')) as {
       value: Record<string, unknown>;
     };
-    const { rules: _rules, events: _events, ...old } = golden.value;
+    // Its threshold was JSON text then.
+    const { rules: _rules, events: _events, ...rest } = golden.value;
+    const old = { ...rest, threshold: '{"kind":"static","value":0.4}' };
     const back = reader.decode(v1.toBuffer(old), { [SCHEMA_HEADER]: fingerprintOf(v1) });
     expect(back).toEqual({ ...old, rules: null, events: null });
   });
@@ -251,12 +253,28 @@ describe('round trips (property-based)', () => {
     };
     const value = revive(golden.value) as typeof golden.value;
     const { newest: _newest, ...likelihood } = value.rules.likelihood;
-    const old = { ...value, rules: { ...value.rules, likelihood } };
+    // Its threshold was JSON text then.
+    const old = {
+      ...value,
+      threshold: '{"kind":"static","value":0.4}',
+      rules: { ...value.rules, likelihood },
+    };
     const back = reader.decode(v2.toBuffer(old), { [SCHEMA_HEADER]: fingerprintOf(v2) });
     expect(back).toEqual({
       ...old,
       rules: { ...old.rules, likelihood: { ...likelihood, newest: null } },
     });
+  });
+
+  it('a SourceState of the third schema (threshold as JSON text) reads with its text', () => {
+    const v3 = loadSchema(join(SCHEMAS_DIR, 'history', 'source-state-v3.avsc'));
+    const reader = createAvroCodec<Record<string, unknown>>('SourceState', { writers: [v3] });
+    const golden = JSON.parse(readFileSync(join(FIXTURES, 'source-state.golden.json'), 'utf8')) as {
+      value: Record<string, unknown>;
+    };
+    const old = { ...(revive(golden.value) as object), threshold: '{"kind":"static","value":0.4}' };
+    const back = reader.decode(v3.toBuffer(old), { [SCHEMA_HEADER]: fingerprintOf(v3) });
+    expect(back).toEqual(old);
   });
 
   it('encodes values of any size exactly as avsc writes them, each into bytes of its own', () => {

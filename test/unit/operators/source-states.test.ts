@@ -1,5 +1,6 @@
 import { from, lastValueFrom, toArray, concatMap } from 'rxjs';
-import { createAvroCodec } from '../../../src/codecs/avro-codec';
+import { createAvroCodec, SCHEMA_HEADER } from '../../../src/codecs/avro-codec';
+import { fingerprintOf, loadSchema } from '../../../src/codecs/schema-loader';
 import { parsePipeline } from '../../../src/config/load-pipeline';
 import { AeError, ErrorCodes } from '../../../src/core/errors';
 import type { KafkaRecord } from '../../../src/core/kafka-record';
@@ -8,10 +9,15 @@ import type { AnomalyEvent, Frame, SensorFrame } from '../../../src/core/records
 import type { ActiveModel } from '../../../src/inference/active-model';
 import { detectFlow } from '../../../src/operators/detect-flow';
 import { SensorWindows, windowTail } from '../../../src/operators/sensor-windows';
-import { SourceStates, type SourceStateRecord } from '../../../src/operators/source-states';
+import {
+  SourceStates,
+  sourceStateCodec,
+  type SourceStateRecord,
+} from '../../../src/operators/source-states';
 import { AnomalyEventSink } from '../../../src/outputs/anomaly-event-sink';
 import { ModelAwareJudge } from '../../../src/thresholds/model-aware-judge';
 import { createThresholdRegistry } from '../../../src/thresholds/threshold-registry';
+import { decodeThresholdState } from '../../../src/thresholds/threshold-state-codec';
 import { seededRandom } from '../../../src/core/seeded-random';
 
 const pipelineText = `
@@ -339,6 +345,32 @@ describe('SourceStates', () => {
     ]);
   });
 
+  it('continues exactly from records whose threshold is JSON text (written before the binary form)', async () => {
+    const records = makeRecords(300, new Set());
+    const reference = new Map((await detector().run(records)).map((j) => [id(j), j]));
+    const first = detector();
+    await first.run(records.slice(0, 700));
+    const v3 = loadSchema('history/source-state-v3.avsc');
+    const saved = (await flushed(first.states)).map((r) => {
+      expect(Buffer.isBuffer(r.threshold)).toBe(true);
+      const json = JSON.stringify(decodeThresholdState(r.threshold as Buffer));
+      // As a detector of that schema wrote it, read back through today's codec.
+      const old = v3.toBuffer({ ...r, threshold: json });
+      return sourceStateCodec().decode(old, { [SCHEMA_HEADER]: fingerprintOf(v3) });
+    });
+    expect(saved.every((r) => typeof r.threshold === 'string')).toBe(true);
+    const second = detector();
+    for (const r of saved) second.states.restore(r, 'v1');
+    const judged = await second.run(records.slice(700));
+    expect(judged.length).toBe(records.length - 700);
+    for (const j of judged) {
+      const ref = reference.get(id(j))!;
+      expect(j.score).toBeCloseTo(ref.score, 9);
+      expect(j.verdict).toBe(ref.verdict);
+      expect(j.threshold).toBe(ref.threshold);
+    }
+  });
+
   it('carries a threshold learned on another model version over to the current one', async () => {
     const first = detector('v1');
     await first.run(makeRecords(200, new Set()));
@@ -357,6 +389,8 @@ describe('SourceStates', () => {
     const bad: SourceStateRecord[] = [
       { ...good!, threshold: '{"kind":"spot","pot":' },
       { ...good!, threshold: '{"kind":"nope"}' },
+      { ...good!, threshold: (good!.threshold as Buffer).subarray(0, 20) },
+      { ...good!, threshold: Buffer.from([9, 0]) },
       { ...good!, window: 8 },
       { ...good!, values: good!.values.length > 0 ? [1] : [1, 2] },
       { ...good!, pipeline: 'other' },
