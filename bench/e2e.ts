@@ -36,7 +36,8 @@
  *   npm run bench:e2e -- [--frames 1000000] [--sources 10000] [--latency-seconds 600]
  *                        [--latency-rate N (default half the detect rate)]
  *                        [--warmup-seconds 60] [--batch-max-size 256]
- *                        [--max-in-flight 10000] [--state true|false] [--skip-limits] [--skip-passthrough]
+ *                        [--max-in-flight 10000] [--commit-interval-ms 1000] [--state true|false]
+ *                        [--skip-limits] [--skip-passthrough]
  *                        [--skip-scale] [--skip-latency] [--skip-images] [--skip-anchors]
  *                        [--skip-state-cost]
  *                        [--profile DIR] [--detector-node-args "..."] [--detector-log FILE]
@@ -97,6 +98,8 @@ const profileDir = arg('profile', '');
 // The detector's settings that bound how much is in flight (the pipeline defaults).
 const batchMaxSize = Number(arg('batch-max-size', '256'));
 const maxInFlight = Number(arg('max-in-flight', '10000'));
+// How often offsets are committed, and so the state written (empty: the pipeline default, 1 s).
+const commitIntervalMs = arg('commit-interval-ms', '');
 // The per-source state changelog (on by default, as in a deployed pipeline); `--state false` for comparison.
 const stateEnabled = arg('state', 'true') === 'true';
 
@@ -227,7 +230,7 @@ function writePipeline(
   const group = `bench-e2e-${name}-${stamp}`;
   const yaml = `name: ${name}
 input:
-  kafka: { brokers: '${brokers}', topic: ${o.topic}, group: ${group}, fromBeginning: true, maxInFlight: ${maxInFlight} }
+  kafka: { brokers: '${brokers}', topic: ${o.topic}, group: ${group}, fromBeginning: true, maxInFlight: ${maxInFlight}${commitIntervalMs ? `, commitIntervalMs: ${commitIntervalMs}` : ''} }
   schema: ${join(root, 'schemas', 'sensor-frame.avsc')}
 frame: { kind: sensor, features: ${features}, window: ${window}, stride: 1 }
 model: { kind: dense-ae, hidden: [32, 8], store: ${o.store}, engine: auto, releases: { follow: false } }
@@ -815,6 +818,7 @@ async function main(): Promise<void> {
     partitions,
     batchMaxSize,
     maxInFlight,
+    commitIntervalMs: commitIntervalMs ? Number(commitIntervalMs) : 1000,
     stateEnabled,
     meanValueBytes: pre.meanValueBytes,
     scaledDown:

@@ -1,5 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
+import { bytesToDoubles, doublesToBytes } from '../codecs/packed-numbers';
 import type { Scored } from '../core/model-input';
 
 /** Optional rules between the model's score and the threshold, per source (sensor pipelines). */
@@ -253,24 +254,6 @@ export class BlockWindow {
       this.sumSq += this.sumSqs[i]!;
     }
   }
-}
-
-/** Whether this machine stores doubles little-endian (then bytes are copied as they are). */
-const LITTLE_ENDIAN = new Uint8Array(new Float64Array([1]).buffer)[7] === 0x3f;
-
-/** Doubles as little-endian IEEE 754 bytes: exact, and cheap to encode in bulk. */
-function doublesToBytes(values: Float64Array): Buffer {
-  if (LITTLE_ENDIAN) return Buffer.from(values.slice().buffer);
-  const out = Buffer.allocUnsafe(values.length * 8);
-  for (let i = 0; i < values.length; i++) out.writeDoubleLE(values[i]!, i * 8);
-  return out;
-}
-
-/** Reads `doublesToBytes` back into the start of `into`. */
-function bytesToDoubles(bytes: Buffer, into: Float64Array): void {
-  const n = bytes.length / 8;
-  if (LITTLE_ENDIAN) new Uint8Array(into.buffer, into.byteOffset, n * 8).set(bytes);
-  else for (let i = 0; i < n; i++) into[i] = bytes.readDoubleLE(i * 8);
 }
 
 /** A RollingWindow as the state changelog keeps it (schemas/source-state.avsc). */

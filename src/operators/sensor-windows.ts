@@ -184,9 +184,8 @@ export class SensorWindows<T> {
 
 /**
  * What `restore` takes back from a window the source closed after `readings` readings: its
- * min(readings, W-1) latest readings (the window without its oldest row), copied into a
- * plain array (what the state record's Avro array takes; `Array.from` of a typed array
- * made an iterator result per value).
+ * min(readings, W-1) latest readings (the window without its oldest row), a view into
+ * `data`.
  *
  * @example windowTail(w.data, 70, { window: 64, features: 1 }) // the 63 latest values
  */
@@ -194,12 +193,10 @@ export function windowTail(
   data: Float32Array,
   readings: number,
   shape: { window: number; features: number },
-): number[] {
+): Float32Array {
   const n = Math.min(readings, shape.window - 1);
   const from = (shape.window - n) * shape.features;
-  const out = new Array<number>(n * shape.features);
-  for (let i = 0; i < out.length; i++) out[i] = data[from + i]!;
-  return out;
+  return data.subarray(from, from + n * shape.features);
 }
 
 /**

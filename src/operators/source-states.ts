@@ -1,5 +1,11 @@
 import { filter, type MonoTypeOperatorFunction } from 'rxjs';
 import { createAvroCodec, type AvroCodec } from '../codecs/avro-codec';
+import {
+  bytesToFloats,
+  bytesToIntegers,
+  floatsToBytes,
+  integersToBytes,
+} from '../codecs/packed-numbers';
 import { AeError, ErrorCodes, messageOf } from '../core/errors';
 import type { Accepted, KafkaRecord } from '../core/kafka-record';
 import type { Judged } from '../core/model-input';
@@ -8,6 +14,8 @@ import type { ThresholdState } from '../thresholds/threshold';
 import { decodeThresholdState, encodeThresholdState } from '../thresholds/threshold-state-codec';
 import { ScoreRules, type ScoreRulesConfig, type ScoreRulesState } from './score-rules';
 import { SensorWindows, windowTail } from './sensor-windows';
+
+const NO_BYTES = Buffer.alloc(0);
 
 /** One source's state as the changelog keeps it (schemas/source-state.avsc). */
 export interface SourceStateRecord {
@@ -19,10 +27,12 @@ export interface SourceStateRecord {
   readings: number;
   window: number;
   features: number;
-  values: number[];
-  times: number[];
-  /** The threshold state: `encodeThresholdState` bytes, or JSON text in records written before them. */
-  threshold: Buffer | string | null;
+  /** Little-endian floats (`floatsToBytes`), or an array in records of earlier schemas. */
+  values: Buffer | number[];
+  /** Zigzag varint differences (`integersToBytes`), or an array in records of earlier schemas. */
+  times: Buffer | number[];
+  /** The threshold state: `encodeThresholdState` bytes, or JSON text (records of schemas before v5). */
+  threshold: Buffer | null;
   /** The score rules' state (likelihood history, range), when the pipeline has rules. */
   rules: ScoreRulesState | null;
   /** The event rules' state (last verdicts, open incident), for `k-of-n` and `incident`. */
@@ -40,6 +50,7 @@ export function sourceStateCodec(): AvroCodec<SourceStateRecord> {
       'history/source-state-v1.avsc',
       'history/source-state-v2.avsc',
       'history/source-state-v3.avsc',
+      'history/source-state-v4.avsc',
     ],
   });
 }
@@ -393,8 +404,8 @@ export class SourceStates<F = unknown> {
       readings: s.readings,
       window: shape?.window ?? 0,
       features: shape?.features ?? 0,
-      values: shape && s.data ? windowTail(s.data, s.readings, shape) : [],
-      times: s.times,
+      values: shape && s.data ? floatsToBytes(windowTail(s.data, s.readings, shape)) : NO_BYTES,
+      times: integersToBytes(s.times) ?? s.times,
       threshold: s.threshold,
       rules: s.rules,
       events: s.events,
@@ -460,21 +471,24 @@ export class SourceStates<F = unknown> {
         `windows of ${r.window} x ${r.features}, the pipeline has ${shape?.window ?? 0} x ${shape?.features ?? 0}`,
       );
     const n = Math.min(r.readings, this.ringSize);
+    let values: ArrayLike<number> = [];
+    let times: readonly number[] = [];
+    try {
+      values = Buffer.isBuffer(r.values) ? bytesToFloats(r.values) : r.values;
+      times = Buffer.isBuffer(r.times) ? bytesToIntegers(r.times) : r.times;
+    } catch (err) {
+      fail(messageOf(err));
+    }
     if (
       r.readings < 0 ||
       r.offset < 0 ||
-      r.values.length !== n * (shape?.features ?? 0) ||
-      r.times.length !== n
+      values.length !== n * (shape?.features ?? 0) ||
+      times.length !== n
     )
-      fail(`${r.values.length} values and ${r.times.length} times for ${r.readings} readings`);
+      fail(`${values.length} values and ${times.length} times for ${r.readings} readings`);
     let threshold: ThresholdState | null = null;
     try {
-      threshold =
-        r.threshold === null
-          ? null
-          : typeof r.threshold === 'string'
-            ? (JSON.parse(r.threshold) as ThresholdState)
-            : decodeThresholdState(r.threshold);
+      threshold = r.threshold === null ? null : thresholdOf(r.threshold);
       if (threshold !== null && typeof threshold.kind !== 'string')
         fail('threshold without a kind');
       const judge = this.judge();
@@ -490,11 +504,20 @@ export class SourceStates<F = unknown> {
       fail(`score rules: ${misfit}`);
     }
     this.events?.restoreKey(r.source, r.events ?? null);
-    if (this.windows) this.windows.restore(r.source, { readings: r.readings, values: r.values });
+    if (this.windows) this.windows.restore(r.source, { readings: r.readings, values });
     this.departed.delete(r.source);
     this.dirty.delete(r.source);
-    const s = this.fresh(r.source, r.partition, r.offset, r.readings, r.times);
-    const time = r.times[r.times.length - 1];
+    const s = this.fresh(r.source, r.partition, r.offset, r.readings, times);
+    const time = times[times.length - 1];
     if (time !== undefined) s.claim = { offset: r.offset, time };
   }
 }
+
+/** A record's threshold state: binary (`encodeThresholdState`) or the JSON text older ones hold. */
+function thresholdOf(bytes: Buffer): ThresholdState {
+  if (bytes[0] === JSON_OBJECT) return JSON.parse(bytes.toString('utf8')) as ThresholdState;
+  return decodeThresholdState(bytes);
+}
+
+/** `{`: the first byte of a threshold state as JSON; a binary one starts with its version, 1. */
+const JSON_OBJECT = 0x7b;

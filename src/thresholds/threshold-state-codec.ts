@@ -143,9 +143,23 @@ function writeDouble(w: Cursor, x: number): boolean {
   return true;
 }
 
+/** Keys and kinds are short ASCII: written byte by byte, not through a native call each. */
 function writeString(w: Cursor, s: string): boolean {
-  const n = Buffer.byteLength(s);
-  if (!writeLength(w, n) || w.at + n > w.buf.length) return false;
+  const n = s.length;
+  if (n < 64 && w.at + 1 + n <= w.buf.length) {
+    const start = w.at;
+    w.buf[w.at++] = n;
+    let i = 0;
+    for (; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) break;
+      w.buf[w.at++] = c;
+    }
+    if (i === n) return true;
+    w.at = start;
+  }
+  const bytes = Buffer.byteLength(s);
+  if (!writeLength(w, bytes) || w.at + bytes > w.buf.length) return false;
   w.at += w.buf.write(s, w.at);
   return true;
 }
@@ -206,9 +220,14 @@ function writeArray(w: Cursor, xs: readonly unknown[]): boolean {
 }
 
 function writeObject(w: Cursor, o: Record<string, unknown>): boolean {
-  const keys = Object.keys(o).filter((k) => o[k] !== undefined);
-  if (!writeTag(w, OBJECT) || !writeLength(w, keys.length)) return false;
-  for (const k of keys) if (!writeString(w, k) || !writeValue(w, o[k])) return false;
+  const keys = Object.keys(o);
+  let n = 0;
+  for (const k of keys) if (o[k] !== undefined) n++;
+  if (!writeTag(w, OBJECT) || !writeLength(w, n)) return false;
+  for (const k of keys) {
+    const v = o[k];
+    if (v !== undefined && (!writeString(w, k) || !writeValue(w, v))) return false;
+  }
   return true;
 }
 

@@ -1,6 +1,7 @@
 import { ConfigResourceTypes } from 'kafkajs';
 import { register } from 'prom-client';
 import { startDetector } from '../../src/app/detect';
+import { bytesToFloats } from '../../src/codecs/packed-numbers';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import { ensureStateTopic } from '../../src/connectors/kafka/state-topic';
 import { AeError, ErrorCodes } from '../../src/core/errors';
@@ -127,7 +128,9 @@ describe('the state topic (real Kafka)', () => {
       .filter((m) => !(m.offset === '0' && m.partition <= 1)) // the two records put there above
       .map((m) => codec.decode(m.value, m.headers as never));
     expect(new Set(written.map((r) => r.source))).toEqual(new Set(['s-1', 's-2']));
-    expect(written.every((r) => r.window === 16 && r.values.length === 15)).toBe(true);
+    expect(
+      written.every((r) => r.window === 16 && bytesToFloats(r.values as Buffer).length === 15),
+    ).toBe(true);
   });
 
   it('drops the state of another input (a recreated topic) as stale, reports it, and scores every frame', async () => {

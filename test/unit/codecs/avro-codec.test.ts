@@ -2,6 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { SCHEMA_HEADER, createAvroCodec } from '../../../src/codecs/avro-codec';
+import { bytesToFloats, bytesToIntegers } from '../../../src/codecs/packed-numbers';
 import type { Headers } from '../../../src/core/kafka-record';
 import {
   loadSchema,
@@ -232,49 +233,70 @@ describe('round trips (property-based)', () => {
     );
   });
 
+  /** The golden SourceState's threshold, values and times as schemas before v5 wrote them. */
+  const earlier = {
+    threshold: '{"kind":"static","value":0.4}',
+    values: [0.5, -1.25, 2, 3.5, 0.125, 8],
+    times: [1767323045000, 1767323046000, 1767323047000],
+  };
+  const goldenState = () =>
+    revive(
+      (
+        JSON.parse(readFileSync(join(FIXTURES, 'source-state.golden.json'), 'utf8')) as {
+          value: unknown;
+        }
+      ).value,
+    ) as Record<string, unknown> & {
+      values: Buffer;
+      times: Buffer;
+      rules: { likelihood: Record<string, unknown> };
+    };
+
+  /** What today's reader gives for a record written with `old`'s earlier schema. */
+  const asRead = (old: Record<string, unknown>) => ({
+    ...old,
+    threshold: Buffer.from(earlier.threshold),
+  });
+
+  it('a SourceState packs its values as little-endian floats and its times as varint differences', () => {
+    const state = goldenState();
+    expect(Array.from(bytesToFloats(state.values))).toEqual(earlier.values);
+    expect(bytesToIntegers(state.times)).toEqual(earlier.times);
+  });
+
   it('a SourceState of the first schema (before rules and events were kept) reads with them null', () => {
     const v1 = loadSchema(join(SCHEMAS_DIR, 'history', 'source-state-v1.avsc'));
     const reader = createAvroCodec<Record<string, unknown>>('SourceState', { writers: [v1] });
-    const golden = JSON.parse(readFileSync(join(FIXTURES, 'source-state.golden.json'), 'utf8')) as {
-      value: Record<string, unknown>;
-    };
-    // Its threshold was JSON text then.
-    const { rules: _rules, events: _events, ...rest } = golden.value;
-    const old = { ...rest, threshold: '{"kind":"static","value":0.4}' };
+    const { rules: _rules, events: _events, ...rest } = goldenState();
+    const old = { ...rest, ...earlier };
     const back = reader.decode(v1.toBuffer(old), { [SCHEMA_HEADER]: fingerprintOf(v1) });
-    expect(back).toEqual({ ...old, rules: null, events: null });
+    expect(back).toEqual({ ...asRead(old), rules: null, events: null });
   });
 
   it("a SourceState of the second schema (before the newest reading's likelihood) reads with it null", () => {
     const v2 = loadSchema(join(SCHEMAS_DIR, 'history', 'source-state-v2.avsc'));
     const reader = createAvroCodec<Record<string, unknown>>('SourceState', { writers: [v2] });
-    const golden = JSON.parse(readFileSync(join(FIXTURES, 'source-state.golden.json'), 'utf8')) as {
-      value: { rules: { likelihood: Record<string, unknown> } };
-    };
-    const value = revive(golden.value) as typeof golden.value;
+    const value = goldenState();
     const { newest: _newest, ...likelihood } = value.rules.likelihood;
-    // Its threshold was JSON text then.
-    const old = {
-      ...value,
-      threshold: '{"kind":"static","value":0.4}',
-      rules: { ...value.rules, likelihood },
-    };
+    const old = { ...value, ...earlier, rules: { ...value.rules, likelihood } };
     const back = reader.decode(v2.toBuffer(old), { [SCHEMA_HEADER]: fingerprintOf(v2) });
     expect(back).toEqual({
-      ...old,
+      ...asRead(old),
       rules: { ...old.rules, likelihood: { ...likelihood, newest: null } },
     });
   });
 
-  it('a SourceState of the third schema (threshold as JSON text) reads with its text', () => {
-    const v3 = loadSchema(join(SCHEMAS_DIR, 'history', 'source-state-v3.avsc'));
-    const reader = createAvroCodec<Record<string, unknown>>('SourceState', { writers: [v3] });
-    const golden = JSON.parse(readFileSync(join(FIXTURES, 'source-state.golden.json'), 'utf8')) as {
-      value: Record<string, unknown>;
-    };
-    const old = { ...(revive(golden.value) as object), threshold: '{"kind":"static","value":0.4}' };
-    const back = reader.decode(v3.toBuffer(old), { [SCHEMA_HEADER]: fingerprintOf(v3) });
-    expect(back).toEqual(old);
+  it('SourceStates of the third and fourth schemas (JSON or binary threshold, arrays) read as written', () => {
+    const { threshold: _threshold, ...arrays } = earlier;
+    for (const [version, old, read] of [
+      ['v3', { ...goldenState(), ...earlier }, asRead],
+      ['v4', { ...goldenState(), ...arrays }, (x: object) => x],
+    ] as const) {
+      const writer = loadSchema(join(SCHEMAS_DIR, 'history', `source-state-${version}.avsc`));
+      const reader = createAvroCodec<Record<string, unknown>>('SourceState', { writers: [writer] });
+      const back = reader.decode(writer.toBuffer(old), { [SCHEMA_HEADER]: fingerprintOf(writer) });
+      expect(back).toEqual(read(old));
+    }
   });
 
   it('encodes values of any size exactly as avsc writes them, each into bytes of its own', () => {

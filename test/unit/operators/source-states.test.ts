@@ -1,5 +1,6 @@
 import { from, lastValueFrom, toArray, concatMap } from 'rxjs';
 import { createAvroCodec, SCHEMA_HEADER } from '../../../src/codecs/avro-codec';
+import { bytesToFloats, bytesToIntegers } from '../../../src/codecs/packed-numbers';
 import { fingerprintOf, loadSchema } from '../../../src/codecs/schema-loader';
 import { parsePipeline } from '../../../src/config/load-pipeline';
 import { AeError, ErrorCodes } from '../../../src/core/errors';
@@ -345,31 +346,42 @@ describe('SourceStates', () => {
     ]);
   });
 
-  it('continues exactly from records whose threshold is JSON text (written before the binary form)', async () => {
-    const records = makeRecords(300, new Set());
-    const reference = new Map((await detector().run(records)).map((j) => [id(j), j]));
-    const first = detector();
-    await first.run(records.slice(0, 700));
-    const v3 = loadSchema('history/source-state-v3.avsc');
-    const saved = (await flushed(first.states)).map((r) => {
-      expect(Buffer.isBuffer(r.threshold)).toBe(true);
-      const json = JSON.stringify(decodeThresholdState(r.threshold as Buffer));
-      // As a detector of that schema wrote it, read back through today's codec.
-      const old = v3.toBuffer({ ...r, threshold: json });
-      return sourceStateCodec().decode(old, { [SCHEMA_HEADER]: fingerprintOf(v3) });
-    });
-    expect(saved.every((r) => typeof r.threshold === 'string')).toBe(true);
-    const second = detector();
-    for (const r of saved) second.states.restore(r, 'v1');
-    const judged = await second.run(records.slice(700));
-    expect(judged.length).toBe(records.length - 700);
-    for (const j of judged) {
-      const ref = reference.get(id(j))!;
-      expect(j.score).toBeCloseTo(ref.score, 9);
-      expect(j.verdict).toBe(ref.verdict);
-      expect(j.threshold).toBe(ref.threshold);
-    }
-  });
+  it.each([
+    ['v3', true],
+    ['v4', false],
+  ])(
+    'continues exactly from records of schema %s (arrays of values and times; JSON threshold: %s)',
+    async (version, jsonThreshold) => {
+      const records = makeRecords(300, new Set());
+      const reference = new Map((await detector().run(records)).map((j) => [id(j), j]));
+      const first = detector();
+      await first.run(records.slice(0, 700));
+      const writer = loadSchema(`history/source-state-${version}.avsc`);
+      const saved = (await flushed(first.states)).map((r) => {
+        const threshold = r.threshold as Buffer;
+        // As a detector of that schema wrote it, read back through today's codec.
+        const old = writer.toBuffer({
+          ...r,
+          values: Array.from(bytesToFloats(r.values as Buffer)),
+          times: bytesToIntegers(r.times as Buffer),
+          threshold: jsonThreshold ? JSON.stringify(decodeThresholdState(threshold)) : threshold,
+        });
+        return sourceStateCodec().decode(old, { [SCHEMA_HEADER]: fingerprintOf(writer) });
+      });
+      expect(saved.every((r) => Array.isArray(r.values) && Array.isArray(r.times))).toBe(true);
+      const second = detector();
+      for (const r of saved) second.states.restore(r, 'v1');
+      const judged = await second.run(records.slice(700));
+      expect(judged.length).toBe(records.length - 700);
+      for (const j of judged) {
+        const ref = reference.get(id(j))!;
+        expect(j.partial).toBeFalsy();
+        expect(j.score).toBeCloseTo(ref.score, 9);
+        expect(j.verdict).toBe(ref.verdict);
+        expect(j.threshold).toBe(ref.threshold);
+      }
+    },
+  );
 
   it('carries a threshold learned on another model version over to the current one', async () => {
     const first = detector('v1');
@@ -387,10 +399,12 @@ describe('SourceStates', () => {
     const [good] = await flushed(first.states);
     const second = detector();
     const bad: SourceStateRecord[] = [
-      { ...good!, threshold: '{"kind":"spot","pot":' },
-      { ...good!, threshold: '{"kind":"nope"}' },
+      { ...good!, threshold: Buffer.from('{"kind":"spot","pot":') },
+      { ...good!, threshold: Buffer.from('{"kind":"nope"}') },
       { ...good!, threshold: (good!.threshold as Buffer).subarray(0, 20) },
       { ...good!, threshold: Buffer.from([9, 0]) },
+      { ...good!, values: (good!.values as Buffer).subarray(1) },
+      { ...good!, times: Buffer.from([0x80]) },
       { ...good!, window: 8 },
       { ...good!, values: good!.values.length > 0 ? [1] : [1, 2] },
       { ...good!, pipeline: 'other' },
