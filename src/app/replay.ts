@@ -30,7 +30,7 @@ import type { ActiveModel } from '../inference/active-model';
 import { logger } from '../observability/logger';
 import type { BatchSink } from '../core/model-input';
 import { encodeRegistryState } from '../thresholds/threshold-state-codec';
-import type { ThresholdRegistry } from '../thresholds/threshold-registry';
+import type { ScoreJudge, ThresholdRegistry } from '../thresholds/threshold-registry';
 import { detectFlow } from '../operators/detect-flow';
 import {
   SourceStates,
@@ -344,6 +344,7 @@ async function scoreRange(
 ) {
   const { config, options } = run;
   const state = restored ? restoredStates(run, model.version, outputs.eventRules, restored) : null;
+  const judge = replayJudge(run.registry, model);
   const source = new KafkaRangeSource({
     kafka: run.kafka,
     topic: config.input.kafka.topic,
@@ -379,7 +380,7 @@ async function scoreRange(
               inRange(record) ? dlq.send(record, error) : Promise.resolve(),
           },
           model: () => model,
-          judge: () => run.registry,
+          judge: () => judge,
           sinks: outputs.sinks,
           ...(state ? { state } : {}),
         }),
@@ -411,6 +412,22 @@ async function scoreRange(
     );
   }
   return { scored, anomalies, frames, durationMs };
+}
+
+/**
+ * The replay's thresholds, with the model's held-back scores for the score rules: a source's
+ * likelihood history starts from them as in production (the thresholds' own start is
+ * `modelCalibration`'s).
+ */
+function replayJudge(registry: ThresholdRegistry, model: ActiveModel): ScoreJudge {
+  const { calibration } = model.stored.metadata;
+  const of = (version: string, scores: readonly number[] | undefined) =>
+    version === model.version ? scores : undefined;
+  return {
+    apply: (key, score) => registry.apply(key, score),
+    referenceScores: (version) => of(version, calibration?.scores),
+    referenceNewest: (version) => of(version, calibration?.newest),
+  };
 }
 
 /** The model's held-back scores when the pipeline's thresholds start from them (not under a likelihood rule). */

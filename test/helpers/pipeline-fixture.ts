@@ -11,6 +11,7 @@ import { createKafka } from '../../src/connectors/kafka/kafka-client';
 import { KafkaSink, type OutboundMessage } from '../../src/connectors/kafka/kafka-sink';
 import type { AnomalyEvent, Frame } from '../../src/core/records';
 import { trainFromFile, type TrainedVersion } from '../../src/registry/train-and-store';
+import { scoreHeldBack } from '../../src/inference/held-back-scores';
 import { builtCli, spawnDetector, type DetectorProcess } from './detector-process';
 import { uniqueName } from './names';
 import { merge, type PipelineOverrides } from './pipeline-config';
@@ -47,6 +48,8 @@ export interface TrainSpec {
   epochs?: number;
   /** The pipeline the model is trained for (default the fixture's). */
   config?: PipelineConfig;
+  /** Store the model's scores on held-back windows, as `aestream train` does. */
+  calibrate?: boolean;
 }
 
 export type Topics = {
@@ -220,8 +223,10 @@ export async function pipelineFixture(
       const rows = Array.from({ length: spec.rows ?? 500 }, (_, i) => String(value(i)));
       const csv = join(dir, `train-${Date.now().toString(36)}.csv`);
       writeFileSync(csv, ['value', ...rows].join('\n'));
-      return trainFromFile(spec.config ?? f.config, {
+      const config = spec.config ?? f.config;
+      return trainFromFile(config, {
         data: csv,
+        ...(spec.calibrate ? { scoreHeldBack: scoreHeldBack(config.model) } : {}),
         ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
         ...(spec.epochs !== undefined ? { epochs: spec.epochs } : {}),
       });
