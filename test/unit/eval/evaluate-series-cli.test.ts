@@ -1,11 +1,12 @@
 /**
  * @jest-environment ./test/helpers/shared-typed-arrays-env.js
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runMain as runCli } from '../../helpers/cli-process';
+import { writeSeriesFolder } from '../../helpers/series-folder';
 
 const ROWS = 600;
 const CHANNELS = 3;
@@ -26,24 +27,18 @@ function rows(offset: number, spike?: [number, number]): string[] {
 
 /** An SMD-like folder (gzipped, no header) with two machines, each spiking once. */
 function makeData(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'series-data-'));
-  for (const d of ['train', 'test', 'test_label']) mkdirSync(join(dir, d));
   const spikes: Record<string, [number, number]> = { 'm-1.txt': [300, 310], 'm-2.txt': [590, 600] };
-  for (const [name, spike] of Object.entries(spikes)) {
-    writeFileSync(join(dir, 'train', `${name}.gz`), gzipSync(rows(0).join('\n') + '\n'));
-    writeFileSync(join(dir, 'test', `${name}.gz`), gzipSync(rows(ROWS, spike).join('\n') + '\n'));
-    const labels = Array.from({ length: ROWS }, (_, i) => (i >= spike[0] && i < spike[1] ? 1 : 0));
-    writeFileSync(join(dir, 'test_label', `${name}.gz`), gzipSync(labels.join('\n') + '\n'));
-  }
-  writeFileSync(
-    join(dir, 'aestream-layout.json'),
-    JSON.stringify({
-      test: { dir: 'test', pattern: '*.txt.gz' },
-      train: { dir: 'train' },
-      labels: { dir: 'test_label' },
-    }),
+  const machines = Object.fromEntries(
+    Object.entries(spikes).map(([name, spike]) => [
+      name,
+      {
+        train: rows(0),
+        test: rows(ROWS, spike),
+        labels: Array.from({ length: ROWS }, (_, i) => (i >= spike[0] && i < spike[1] ? 1 : 0)),
+      },
+    ]),
   );
-  return dir;
+  return writeSeriesFolder(mkdtempSync(join(tmpdir(), 'series-data-')), machines);
 }
 
 const PIPELINE = `

@@ -1,14 +1,13 @@
 /**
  * @jest-environment ./test/helpers/shared-typed-arrays-env.js
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { evaluateSeries } from '../../../src/app/evaluate-series';
 import { loadPipeline } from '../../../src/config/load-pipeline';
 import { seededRandom } from '../../../src/core/seeded-random';
 import { readSeriesLayout } from '../../../src/eval/series-data';
 import { tempDir } from '../../helpers/temp-dir';
+import { writeSeriesFolder } from '../../helpers/series-folder';
 
 const CHANNELS = 8;
 const TRAIN = 400;
@@ -21,31 +20,20 @@ const BREAK = { from: 300, to: 312 };
  * 400 rows to train on, 750 to test, one short break in one channel.
  */
 function makeData(): string {
-  const dir = tempDir('multivariate-preset-');
-  for (const d of ['train', 'test', 'test_label']) mkdirSync(join(dir, d));
   const random = seededRandom(11);
   const row = (t: number, hit: boolean) =>
     Array.from({ length: CHANNELS }, (_, c) => {
       const v = Math.sin((2 * Math.PI * t) / (30 + 7 * c)) + 0.2 * (random() - 0.5);
       return (v + (hit && c === 3 ? 4 * 0.75 : 0)).toFixed(4);
     }).join(',');
-  const train = Array.from({ length: TRAIN }, (_, t) => row(t, false));
-  const test = Array.from({ length: TEST }, (_, i) =>
-    row(TRAIN + i, i >= BREAK.from && i < BREAK.to),
-  );
-  const labels = Array.from({ length: TEST }, (_, i) => (i >= BREAK.from && i < BREAK.to ? 1 : 0));
-  writeFileSync(join(dir, 'train', 'm.txt.gz'), gzipSync(train.join('\n') + '\n'));
-  writeFileSync(join(dir, 'test', 'm.txt.gz'), gzipSync(test.join('\n') + '\n'));
-  writeFileSync(join(dir, 'test_label', 'm.txt.gz'), gzipSync(labels.join('\n') + '\n'));
-  writeFileSync(
-    join(dir, 'aestream-layout.json'),
-    JSON.stringify({
-      test: { dir: 'test', pattern: '*.txt.gz' },
-      train: { dir: 'train' },
-      labels: { dir: 'test_label' },
-    }),
-  );
-  return dir;
+  const inBreak = (i: number) => i >= BREAK.from && i < BREAK.to;
+  return writeSeriesFolder(tempDir('multivariate-preset-'), {
+    'm.txt': {
+      train: Array.from({ length: TRAIN }, (_, t) => row(t, false)),
+      test: Array.from({ length: TEST }, (_, i) => row(TRAIN + i, inBreak(i))),
+      labels: Array.from({ length: TEST }, (_, i) => (inBreak(i) ? 1 : 0)),
+    },
+  });
 }
 
 describe('pipelines/multivariate.yaml on a short series', () => {

@@ -7,6 +7,13 @@ describe('scoreBatch', () => {
   const x = new Float32Array([0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
   const y = new Float32Array([0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 3, 1]);
   const layout = { kind: 'feature', features: 3 } as const;
+  // Feature 1's residuals spread twice as wide as the others'.
+  const standards = {
+    mean: [0, 0, 0],
+    std: [1, 2, 1],
+    precision: [1, 0, 0, 0, 0.25, 0, 0, 0, 1],
+    count: 10,
+  };
 
   it('scores each frame by its mean squared error and ranks features', () => {
     const { scores, top } = scoreBatch(x, y, 2, layout, 'mse', 2);
@@ -25,12 +32,6 @@ describe('scoreBatch', () => {
     expect(plain.newest![0]).toBe(0);
     expect(plain.newest![1]).toBeCloseTo(4 / 3);
     expect(scoreBatch(x, y, 2, layout, 'mae', 1).newest![1]).toBeCloseTo(2 / 3);
-    const standards = {
-      mean: [0, 0, 0],
-      std: [1, 2, 1],
-      precision: [1, 0, 0, 0, 0.25, 0, 0, 0, 1],
-      count: 10,
-    };
     const std = scoreBatch(x, y, 2, layout, 'mse', 1, { kind: 'standardized', standards });
     expect(std.newest![1]).toBeCloseTo((2 / 2) ** 2 / 3);
     // Images have no newest reading.
@@ -44,12 +45,6 @@ describe('scoreBatch', () => {
     const { scores, top } = scoreBatch(x, y, 2, newest, 'mse', 1);
     expect(scores[1]).toBeCloseTo(4 / 3);
     expect(top[1]).toEqual([{ index: 1, error: 4 }]);
-    const standards = {
-      mean: [0, 0, 0],
-      std: [1, 2, 1],
-      precision: [1, 0, 0, 0, 0.25, 0, 0, 0, 1],
-      count: 10,
-    };
     const std = scoreBatch(x, y, 2, newest, 'mse', 1, { kind: 'standardized', standards });
     expect(std.scores[1]).toBeCloseTo((2 / 2) ** 2 / 3);
     // a lastSteps beyond the window scores the whole window
