@@ -106,23 +106,29 @@ export function scoreBatch(
   const top: Contribution[][] = new Array<Contribution[]>(n);
   const means = new Float64Array(slots);
   const picked = new Uint8Array(slots);
-  // The newest reading: the last `features` values of a sensor window.
+  // The newest reading: the last `features` values of a sensor window (after the loop, so
+  // the loop over every value stays as it is).
   const last = layout.kind === 'feature' ? size - layout.features : size;
   const newest = layout.kind === 'feature' ? new Float32Array(n) : undefined;
   for (let f = 0; f < n; f++) {
     sums.fill(0);
     let total = 0;
-    let lastTotal = 0;
     const base = f * size;
     for (let i = from; i < size; i++) {
       const d = (x[base + i] as number) - (y[base + i] as number);
       const e = error === 'mse' ? d * d : Math.abs(d);
       total += e;
-      if (i >= last) lastTotal += e;
       sums[slotOf[i] as number]! += e;
     }
     scores[f] = total / (size - from);
-    if (newest) newest[f] = lastTotal / (size - last);
+    if (newest) {
+      let lastTotal = 0;
+      for (let i = last; i < size; i++) {
+        const d = (x[base + i] as number) - (y[base + i] as number);
+        lastTotal += error === 'mse' ? d * d : Math.abs(d);
+      }
+      newest[f] = lastTotal / (size - last);
+    }
     top[f] = topContributions(sums, counts, topK, means, picked);
   }
   return newest ? { scores, top, newest } : { scores, top };

@@ -18,6 +18,12 @@ import type { ThresholdState } from './threshold';
  * judge.addModel('v000001', 0.012);
  * source.pipe(..., applyThresholds(() => judge));
  */
+/** A model's scores on held-back normal windows (and those of their newest readings). */
+interface ModelCalibration {
+  scores: readonly number[];
+  newest?: readonly number[];
+}
+
 /** The parts of a pipeline file that decide the scale of its judged scores. */
 export interface JudgedPipeline {
   model: { error: 'mse' | 'mae' };
@@ -26,8 +32,7 @@ export interface JudgedPipeline {
 
 export class ModelAwareJudge implements ScoreJudge {
   private readonly scales = new Map<string, number>();
-  private readonly calibrations = new Map<string, readonly number[]>();
-  private readonly newest = new Map<string, readonly number[]>();
+  private readonly calibrations = new Map<string, ModelCalibration>();
   private version: string | undefined;
 
   constructor(
@@ -69,12 +74,11 @@ export class ModelAwareJudge implements ScoreJudge {
   addModel(
     version: string,
     validationLoss: number | undefined,
-    calibration?: { scores: readonly number[]; newest?: readonly number[] },
+    calibration?: ModelCalibration,
   ): void {
     if (validationLoss !== undefined && validationLoss > 0 && Number.isFinite(validationLoss))
       this.scales.set(version, validationLoss);
-    if (calibration) this.calibrations.set(version, calibration.scores);
-    if (calibration?.newest) this.newest.set(version, calibration.newest);
+    if (calibration) this.calibrations.set(version, calibration);
   }
 
   useModel(version: string): void {
@@ -82,11 +86,11 @@ export class ModelAwareJudge implements ScoreJudge {
     this.version = version;
     if (previous === version || !this.modelScale) return;
     if (previous === undefined) {
-      this.registry.useReference(this.calibrations.get(version));
+      this.registry.useReference(this.referenceScores(version));
       return;
     }
     // New sources calibrate from the new version's scores (or the old ones, rescaled below).
-    const calibration = this.calibrations.get(version);
+    const calibration = this.referenceScores(version);
     const factor = this.factor(previous, version);
     if (factor === undefined) {
       if (calibration) this.registry.useReference(calibration);
@@ -129,12 +133,12 @@ export class ModelAwareJudge implements ScoreJudge {
 
   /** The raw scores a model version gave held-back normal windows at training, if stored. */
   referenceScores(version: string): readonly number[] | undefined {
-    return this.calibrations.get(version);
+    return this.calibrations.get(version)?.scores;
   }
 
   /** The same windows' scores of their newest readings alone, if stored. */
   referenceNewest(version: string): readonly number[] | undefined {
-    return this.newest.get(version);
+    return this.calibrations.get(version)?.newest;
   }
 
   /**
