@@ -36,6 +36,12 @@ export const scoreRulesSchema = z
           .describe(
             "Also judge the error of each window's newest reading, against its own history: the larger of the two likelihoods is the score. The window's score catches anomalies spread over it, the newest reading's a break as it starts.",
           ),
+        prior: z
+          .boolean()
+          .default(false)
+          .describe(
+            "A new source's history starts full: the part its own scores have not filled yet holds the mean and spread of the model's scores on held-back training windows, and each new score pushes out the oldest. A change is then taken in as normal only after lasting about a fifth of the history, from the first reading on, not a fifth of what the source has seen so far. A small training set holds back few, consecutive windows, whose spread can understate the normal one: more false alarms at a low level.",
+          ),
       })
       .optional()
       .describe(
@@ -168,6 +174,21 @@ export class BlockWindow {
     const capacity = Math.ceil(size / this.blockSize);
     this.sums = new Float64Array(capacity);
     this.sumSqs = new Float64Array(capacity);
+  }
+
+  /**
+   * Fills the free blocks, less those `after` numbers will take, with blocks of numbers of
+   * this mean and variance: a prior that the numbers pushed next push out, oldest first.
+   */
+  prefill(mean: number, variance: number, after: number): void {
+    const free = this.sums.length - this.blocks - Math.ceil(after / this.blockSize);
+    for (let i = 0; i < free; i++) {
+      this.sums[this.next] = this.blockSize * mean;
+      this.sumSqs[this.next] = this.blockSize * (variance + mean * mean);
+      this.next = (this.next + 1) % this.sums.length;
+      this.blocks++;
+    }
+    this.resum();
   }
 
   push(x: number): void {
@@ -308,6 +329,7 @@ export interface AnomalyLikelihoodArgs {
   short: number;
   suppress: number;
   newest?: boolean;
+  prior?: boolean;
 }
 
 /** One score's history and short-term window, and its z against them. */
@@ -331,8 +353,18 @@ class ScoreHistory {
     return z;
   }
 
-  seed(scores: readonly number[]): void {
-    for (const x of scores) if (Number.isFinite(x)) this.raws.push(x);
+  /** Learns `scores`; with `prior`, first fills the rest of the history with their mean and variance. */
+  seed(scores: readonly number[], prior: boolean): void {
+    const xs = scores.filter((x) => Number.isFinite(x));
+    if (prior && xs.length >= 2) {
+      let mean = 0;
+      for (const x of xs) mean += x;
+      mean /= xs.length;
+      let sq = 0;
+      for (const x of xs) sq += (x - mean) ** 2;
+      this.raws.prefill(mean, sq / (xs.length - 1), xs.length);
+    }
+    for (const x of xs) this.raws.push(x);
   }
 
   rescale(f: number): void {
@@ -388,8 +420,9 @@ export class AnomalyLikelihood {
 
   /** Starts the histories from a model's raw scores on held-back normal windows (a new source). */
   seed(scores: readonly number[], newest: readonly number[] = []): void {
-    this.main.seed(scores);
-    this.newest?.seed(newest);
+    const prior = this.args.prior === true;
+    this.main.seed(scores, prior);
+    this.newest?.seed(newest, prior);
   }
 
   /** Carries the raw scores held over to a model whose scores run `f` times larger. */

@@ -85,6 +85,26 @@ describe('BlockWindow', () => {
     }
   });
 
+  it('prefilled, holds the prior in its free blocks until the numbers pushed after push it out', () => {
+    const w = new BlockWindow(1000);
+    const held = xs.slice(0, 50);
+    w.prefill(2, 0.25, held.length);
+    held.forEach((x) => w.push(x));
+    // 950 numbers of mean 2 and variance 0.25 (the prior), then the 50 pushed.
+    const h = stats(held);
+    const n = 1000;
+    const mean = (950 * 2 + 50 * h.mean) / n;
+    const sumSq = 950 * (0.25 + 4) + held.reduce((a, x) => a + x * x, 0);
+    expect(w.count).toBe(n);
+    expect(w.mean).toBeCloseTo(mean, 9);
+    expect(w.sd).toBeCloseTo(Math.sqrt((sumSq - n * mean * mean) / (n - 1)), 9);
+    // A full history of pushed numbers leaves nothing of the prior.
+    xs.slice(50, 1050).forEach((x) => w.push(x));
+    const last = stats(xs.slice(50, 1050));
+    expect(w.mean).toBeCloseTo(last.mean, 9);
+    expect(w.sd).toBeCloseTo(last.sd, 9);
+  });
+
   it('continues exactly from a snapshot, and refuses one of another size', () => {
     const a = new BlockWindow(5000);
     xs.slice(0, 7777).forEach((x) => a.push(x));
@@ -188,7 +208,7 @@ output: {}
       { env: {}, baseDir: process.cwd() },
     );
     expect(config.rules).toEqual({
-      likelihood: { history: 1000, short: 1, suppress: 0, newest: false },
+      likelihood: { history: 1000, short: 1, suppress: 0, newest: false, prior: false },
       range: { tolerance: 0.1 },
     });
   });
@@ -231,6 +251,27 @@ describe('ScoreRules across a model swap', () => {
     expect(rules().apply([{ ...anomalous }], models)[0]!.score).toBeGreaterThan(0.5);
     // Without a stored calibration it waits for 100 scores of its own.
     expect(rules().apply([{ ...anomalous }])[0]!.score).toBe(0);
+  });
+
+  it('with prior, keeps flagging a long shift at a new source until it is a fifth of the history, not of what it saw', () => {
+    const heldBack = Array.from({ length: 40 }, (_, i) => 1 + 0.1 * Math.sin(i * 1.7));
+    const models = { ratio: () => undefined, reference: () => heldBack };
+    const run = (prior: boolean) => {
+      const r = new ScoreRules(scoreRulesSchema.parse({ likelihood: { history: 5000, prior } }), 1);
+      // 300 normal windows, then 400 shifted to 1.5 (five sds of the normal scores).
+      return Array.from({ length: 700 }, (_, i) => {
+        const w = window(i, 'v1', i < 300 ? 1 : 1.5);
+        return r.apply([w], models)[0]!.score;
+      });
+    };
+    const flagged = (scores: number[]) => scores.slice(300).filter((s) => s >= 0.16).length;
+    const without = run(false);
+    const withPrior = run(true);
+    // Without the prior the shift is a fifth of the 740 scores seen after about 90 windows.
+    expect(flagged(without)).toBeLessThan(150);
+    expect(flagged(withPrior)).toBe(400);
+    // Normal windows stay normal either way.
+    expect(Math.max(...withPrior.slice(0, 300))).toBeLessThan(0.16);
   });
 
   it("starts the newest reading's history from the model's held-back newest scores", () => {
