@@ -84,6 +84,7 @@ const DEPARTED_GRACE_MS = 60_000;
 
 /** A source this detector owns: how far its frames went, and the times of its last readings. */
 interface Source {
+  readonly key: string;
   partition: number;
   /** Highest offset handed to the windows (or restored): at or below it a frame is a redo. */
   pushed: number;
@@ -103,6 +104,8 @@ interface Source {
    * covered offset. A redelivered frame at or below that offset must not be later.
    */
   claim: { offset: number; time: number } | null;
+  /** The number of the cut it was last judged before (`touched` holds it once per cut). */
+  cutSeq: number;
 }
 
 /**
@@ -151,8 +154,10 @@ export class SourceStates<F = unknown> {
   readonly rules: ScoreRules<F> | null;
   private readonly sources = new Map<string, Source>();
   private readonly dirty = new Map<string, Snapshot>();
-  /** Sources judged since the last cut. */
-  private readonly touched = new Set<string>();
+  /** Sources judged since the last cut, each once (by its `cutSeq`). */
+  private touched: Source[] = [];
+  /** The number of the next cut. */
+  private cutSeq = 1;
   /**
    * The last cut written (commits stay below the frames judged after it), then the cuts
    * taken since, oldest first (acknowledged ones form a prefix).
@@ -257,6 +262,7 @@ export class SourceStates<F = unknown> {
     times: readonly number[],
   ): Source {
     const s: Source = {
+      key,
       partition,
       pushed: offset,
       acked: offset,
@@ -267,6 +273,7 @@ export class SourceStates<F = unknown> {
       data: null,
       modelVersion: '',
       claim: null,
+      cutSeq: 0,
     };
     const n = times.length;
     for (let i = 0; i < n; i++) this.pushTime(s, readings - n + i, times[i]!);
@@ -288,9 +295,13 @@ export class SourceStates<F = unknown> {
     for (const j of batch) {
       const s = this.sources.get(j.key);
       if (s === undefined) continue; // its partition went to another detector meanwhile
-      const first = j.covered[0]?.record ?? j.last.record;
-      for (const b of this.open)
-        if (!b.after.has(s.partition)) b.after.set(s.partition, Number(first.offset));
+      // A later cut's partitions are a subset of an earlier one's: only when the newest lacks
+      // this partition may any lack it.
+      const { after } = this.open[this.open.length - 1]!;
+      if (!after.has(s.partition)) {
+        const first = Number((j.covered[0]?.record ?? j.last.record).offset);
+        for (const b of this.open) if (!b.after.has(s.partition)) b.after.set(s.partition, first);
+      }
       for (const c of j.covered) {
         const time = (c.value as { time?: number }).time ?? c.record.timestamp;
         this.pushTime(s, s.readings++, time);
@@ -298,7 +309,10 @@ export class SourceStates<F = unknown> {
       s.judged = Number(j.last.record.offset);
       s.data = this.shape ? (j.data as Float32Array) : null;
       s.modelVersion = j.modelVersion;
-      this.touched.add(j.key);
+      if (s.cutSeq !== this.cutSeq) {
+        s.cutSeq = this.cutSeq;
+        this.touched.push(s);
+      }
     }
     if (!this.due) return null;
     this.due = false;
@@ -309,9 +323,9 @@ export class SourceStates<F = unknown> {
   private cut(): Barrier {
     const judge = this.judge();
     const snapshots: Snapshot[] = [];
-    for (const key of this.touched) {
-      const source = this.sources.get(key);
-      if (source === undefined) continue;
+    for (const source of this.touched) {
+      const { key } = source;
+      if (this.sources.get(key) !== source) continue; // forgotten or restored since
       const threshold = judge.snapshotKey(key);
       snapshots.push({
         key,
@@ -327,7 +341,8 @@ export class SourceStates<F = unknown> {
         modelVersion: source.modelVersion,
       });
     }
-    this.touched.clear();
+    this.touched = [];
+    this.cutSeq++;
     const barrier: Barrier = { snapshots, after: new Map(), acked: false };
     this.open.push(barrier);
     return barrier;
@@ -374,7 +389,7 @@ export class SourceStates<F = unknown> {
   ): Promise<{ written: number; limits: ReadonlyMap<number, number> }> {
     if (this.departed.size > 0) this.dropDeparted({ before: Date.now() - DEPARTED_GRACE_MS });
     // Nothing in flight (idle, or drained for a stop): cut here, so every judged frame is covered.
-    if (this.inFlight === 0 && this.touched.size > 0) this.keep(this.cut());
+    if (this.inFlight === 0 && this.touched.length > 0) this.keep(this.cut());
     this.due = true;
     // open[0] is the last cut written; the acknowledged ones after it are written now.
     let last = 0;

@@ -342,8 +342,11 @@ export class KafkaSource {
     // The last offset handed on, resolved once per batch: kafkajs parses and stores each
     // resolved offset (a Long per call), which showed in profiles when done per message.
     let handedOn: string | undefined;
+    // kafkajs's consumer stops or seeks only in steps of its own, never during this loop (it
+    // does not await): checked once per batch (isStale builds a string key per call).
+    const current = isRunning() && !isStale();
     for (const m of batch.messages) {
-      if (this.stopping || !isRunning() || isStale() || !subscriber || subscriber.closed) break;
+      if (this.stopping || !current || !subscriber || subscriber.closed) break;
       if (tracker.inFlight >= this.opts.maxInFlight) {
         // Unresolved messages are fetched again after resume, from the last resolved offset.
         this.paused.set(partition, pause());
