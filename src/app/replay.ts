@@ -421,12 +421,13 @@ async function scoreRange(
  */
 function replayJudge(registry: ThresholdRegistry, model: ActiveModel): ScoreJudge {
   const { calibration } = model.stored.metadata;
-  const of = (version: string, scores: readonly number[] | undefined) =>
-    version === model.version ? scores : undefined;
+  const of = <T>(version: string, stored: T | undefined) =>
+    version === model.version ? stored : undefined;
   return {
     apply: (key, score) => registry.apply(key, score),
     referenceScores: (version) => of(version, calibration?.scores),
     referenceNewest: (version) => of(version, calibration?.newest),
+    referenceSpread: (version) => of(version, calibration?.spread),
   };
 }
 

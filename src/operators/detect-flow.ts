@@ -110,6 +110,7 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
             ratio: (from, to) => parts.judge().scoreRatio?.(from, to),
             reference: (version) => parts.judge().referenceScores?.(version),
             referenceNewest: (version) => parts.judge().referenceNewest?.(version),
+            referenceSpread: (version) => parts.judge().referenceSpread?.(version),
           },
         ),
         applyThresholds<Frame>(parts.judge),

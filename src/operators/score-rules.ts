@@ -2,6 +2,7 @@ import { map, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import { bytesToDoubles, doublesToBytes } from '../codecs/packed-numbers';
 import type { Scored } from '../core/model-input';
+import type { ScoreSpread } from '../registry/model-store';
 
 /** Optional rules between the model's score and the threshold, per source (sensor pipelines). */
 export const scoreRulesSchema = z
@@ -37,10 +38,10 @@ export const scoreRulesSchema = z
             "Also judge the error of each window's newest reading, against its own history: the larger of the two likelihoods is the score. The window's score catches anomalies spread over it, the newest reading's a break as it starts.",
           ),
         prior: z
-          .boolean()
-          .default(false)
+          .enum(['off', 'held-back', 'training'])
+          .default('off')
           .describe(
-            "A new source's history starts full: the part its own scores have not filled yet holds the mean and spread of the model's scores on held-back training windows, and each new score pushes out the oldest. A change is then taken in as normal only after lasting about a fifth of the history, from the first reading on, not a fifth of what the source has seen so far. A small training set holds back few, consecutive windows, whose spread can understate the normal one: more false alarms at a low level.",
+            "A new source's history starts full: the part its own scores have not filled yet holds the mean and spread of the model's scores at training, and each new score pushes out the oldest, so a change is taken in as normal only after lasting about a fifth of the history from the first reading on (off: after a fifth of what the source has seen). The mean is that of the held-back windows; the spread theirs (held-back), or the larger of theirs and that over all training windows (training). The held-back windows are the last ones in order: on a small training set few and alike, so their spread can understate the normal one (more alarms).",
           ),
       })
       .optional()
@@ -329,7 +330,7 @@ export interface AnomalyLikelihoodArgs {
   short: number;
   suppress: number;
   newest?: boolean;
-  prior?: boolean;
+  prior?: 'off' | 'held-back' | 'training';
 }
 
 /** One score's history and short-term window, and its z against them. */
@@ -353,8 +354,11 @@ class ScoreHistory {
     return z;
   }
 
-  /** Learns `scores`; with `prior`, first fills the rest of the history with their mean and variance. */
-  seed(scores: readonly number[], prior: boolean): void {
+  /**
+   * Learns `scores`; with `prior`, first fills the rest of the history with their mean and
+   * variance, or `sd`² when larger.
+   */
+  seed(scores: readonly number[], prior: boolean, sd = 0): void {
     const xs = scores.filter((x) => Number.isFinite(x));
     if (prior && xs.length >= 2) {
       let mean = 0;
@@ -362,7 +366,11 @@ class ScoreHistory {
       mean /= xs.length;
       let sq = 0;
       for (const x of xs) sq += (x - mean) ** 2;
-      this.raws.prefill(mean, sq / (xs.length - 1), xs.length);
+      this.raws.prefill(
+        mean,
+        Math.max(sq / (xs.length - 1), Number.isFinite(sd) ? sd * sd : 0),
+        xs.length,
+      );
     }
     for (const x of xs) this.raws.push(x);
   }
@@ -418,11 +426,16 @@ export class AnomalyLikelihood {
     return score > recentPeak ? score : score / 2;
   }
 
-  /** Starts the histories from a model's raw scores on held-back normal windows (a new source). */
-  seed(scores: readonly number[], newest: readonly number[] = []): void {
-    const prior = this.args.prior === true;
-    this.main.seed(scores, prior);
-    this.newest?.seed(newest, prior);
+  /**
+   * Starts the histories from a model's raw scores on held-back normal windows (a new
+   * source); with `prior: training`, the spread of its scores over all training windows
+   * widens the prior's when larger.
+   */
+  seed(scores: readonly number[], newest: readonly number[] = [], spread?: ScoreSpread): void {
+    const prior = (this.args.prior ?? 'off') !== 'off';
+    const wide = this.args.prior === 'training';
+    this.main.seed(scores, prior, wide ? spread?.scores : 0);
+    this.newest?.seed(newest, prior, wide ? spread?.newest : 0);
   }
 
   /** Carries the raw scores held over to a model whose scores run `f` times larger. */
@@ -517,6 +530,8 @@ export interface ModelScores {
   reference(version: string): readonly number[] | undefined;
   /** The same windows' scores of their newest readings alone (undefined: none stored). */
   referenceNewest?(version: string): readonly number[] | undefined;
+  /** The sd of the version's scores over all its training windows (undefined: not stored). */
+  referenceSpread?(version: string): ScoreSpread | undefined;
 }
 
 /**
@@ -582,6 +597,7 @@ export class ScoreRules<F = unknown> {
           s.likelihood.seed(
             models?.reference(version) ?? [],
             models?.referenceNewest?.(version) ?? [],
+            models?.referenceSpread?.(version),
           );
         } else {
           const f = models?.ratio(s.version, scored.modelVersion);

@@ -55,6 +55,17 @@ export interface ScoreCalibration {
   scores: number[];
   /** Sensor windows: the scores of their newest readings alone, in the same order. */
   newest?: number[];
+  /**
+   * The sd of the scores (and newest-reading scores) of windows spread evenly over all the
+   * training data, trained on or held back: every condition training saw, where the
+   * held-back windows are the last ones in order.
+   */
+  spread?: ScoreSpread;
+}
+
+export interface ScoreSpread {
+  scores: number;
+  newest?: number;
 }
 
 export interface ModelMetadata {

@@ -56,6 +56,8 @@ export interface HeldBackScores {
 
 /** Calibration scores kept with a model: enough for a SPOT fit at risk 1e-4 and beyond. */
 export const CALIBRATION_SCORES = 10000;
+/** Windows spread over the training data whose scores' sd is kept with the model. */
+const SPREAD_SCORES = 2000;
 
 export interface TrainFromFileOptions extends TrainOptionsOverride {
   data: string;
@@ -173,7 +175,10 @@ export async function trainAndStore(
   }
 }
 
-/** The scores of the held-back samples (already in random order), at most CALIBRATION_SCORES. */
+/**
+ * The scores of the held-back samples (already in random order), at most CALIBRATION_SCORES,
+ * and the spread of the scores of samples picked evenly over all of the training data.
+ */
 async function calibrate(
   ae: Autoencoder,
   data: TrainingData,
@@ -182,13 +187,38 @@ async function calibrate(
   errorStandards: ErrorStandards | undefined,
 ): Promise<ScoreCalibration | undefined> {
   const size = data.raw.length / data.count;
-  const picked = heldBack.subarray(0, CALIBRATION_SCORES);
-  const raw = new Float32Array(picked.length * size);
-  picked.forEach((i, k) => raw.set(data.raw.subarray(i * size, (i + 1) * size), k * size));
-  const out = await score(ae, raw, picked.length, errorStandards);
+  const scoreSamples = (picked: ArrayLike<number>) => {
+    const raw = new Float32Array(picked.length * size);
+    for (let k = 0; k < picked.length; k++) {
+      const i = picked[k]!;
+      raw.set(data.raw.subarray(i * size, (i + 1) * size), k * size);
+    }
+    return score(ae, raw, picked.length, errorStandards);
+  };
+  const out = await scoreSamples(heldBack.subarray(0, CALIBRATION_SCORES));
   const scores = Array.from(out.scores, Number);
   if (scores.length === 0) return undefined;
+  const n = Math.min(SPREAD_SCORES, data.count);
+  const all = await scoreSamples(
+    Array.from({ length: n }, (_, k) => Math.floor((k * data.count) / n)),
+  );
+  const spread = { scores: sdOf(all.scores), ...(all.newest ? { newest: sdOf(all.newest) } : {}) };
   return out.newest
-    ? { count: scores.length, scores, newest: Array.from(out.newest, Number) }
-    : { count: scores.length, scores };
+    ? { count: scores.length, scores, newest: Array.from(out.newest, Number), spread }
+    : { count: scores.length, scores, spread };
+}
+
+/** Sample sd of the finite numbers (0 for fewer than two). */
+function sdOf(xs: ArrayLike<number>): number {
+  let n = 0;
+  let sum = 0;
+  let sumSq = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i]!;
+    if (!Number.isFinite(x)) continue;
+    n++;
+    sum += x;
+    sumSq += x * x;
+  }
+  return n < 2 ? 0 : Math.sqrt(Math.max(0, (sumSq - (sum * sum) / n) / (n - 1)));
 }

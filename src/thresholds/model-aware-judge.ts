@@ -1,5 +1,6 @@
 import { logger } from '../observability/logger';
 import type { ThresholdDecision, ThresholdRegistry, ScoreJudge } from './threshold-registry';
+import type { ScoreSpread } from '../registry/model-store';
 import type { ThresholdState } from './threshold';
 
 /**
@@ -22,6 +23,7 @@ import type { ThresholdState } from './threshold';
 interface ModelCalibration {
   scores: readonly number[];
   newest?: readonly number[];
+  spread?: ScoreSpread;
 }
 
 /** The parts of a pipeline file that decide the scale of its judged scores. */
@@ -139,6 +141,11 @@ export class ModelAwareJudge implements ScoreJudge {
   /** The same windows' scores of their newest readings alone, if stored. */
   referenceNewest(version: string): readonly number[] | undefined {
     return this.calibrations.get(version)?.newest;
+  }
+
+  /** The sd of the version's scores over all its training windows, if stored. */
+  referenceSpread(version: string): ScoreSpread | undefined {
+    return this.calibrations.get(version)?.spread;
   }
 
   /**

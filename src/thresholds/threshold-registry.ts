@@ -1,5 +1,6 @@
 import { AeError, ErrorCodes, type ErrorCode } from '../core/errors';
 import { logger } from '../observability/logger';
+import type { ScoreSpread } from '../registry/model-store';
 import { createThreshold, restoreThreshold } from './create-threshold';
 import { applyParams, type ThresholdCommand } from './threshold-command';
 import type { ThresholdConfig, ThresholdSpec } from './threshold-config';
@@ -280,4 +281,6 @@ export interface ScoreJudge {
   referenceScores?(version: string): readonly number[] | undefined;
   /** The same windows' scores of their newest readings alone, if stored. */
   referenceNewest?(version: string): readonly number[] | undefined;
+  /** The sd of the version's scores over all its training windows, if stored. */
+  referenceSpread?(version: string): ScoreSpread | undefined;
 }

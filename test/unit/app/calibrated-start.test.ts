@@ -86,6 +86,11 @@ describe('a detector started on a trained model', () => {
     });
     expect(median(live) / median(calibration.scores)).toBeGreaterThan(0.7);
     expect(median(live) / median(calibration.scores)).toBeLessThan(1.4);
+    // The spread of the scores over all training windows is that of unseen normal windows.
+    const mean = live.reduce((a, b) => a + b, 0) / live.length;
+    const sd = Math.sqrt(live.reduce((a, b) => a + (b - mean) ** 2, 0) / (live.length - 1));
+    expect(calibration.spread!.scores / sd).toBeGreaterThan(0.6);
+    expect(calibration.spread!.scores / sd).toBeLessThan(1.6);
   }, 120_000);
 
   it('flags an anomaly in the first windows of a new source, and nothing else', async () => {

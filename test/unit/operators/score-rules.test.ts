@@ -208,7 +208,7 @@ output: {}
       { env: {}, baseDir: process.cwd() },
     );
     expect(config.rules).toEqual({
-      likelihood: { history: 1000, short: 1, suppress: 0, newest: false, prior: false },
+      likelihood: { history: 1000, short: 1, suppress: 0, newest: false, prior: 'off' },
       range: { tolerance: 0.1 },
     });
   });
@@ -256,7 +256,7 @@ describe('ScoreRules across a model swap', () => {
   it('with prior, keeps flagging a long shift at a new source until it is a fifth of the history, not of what it saw', () => {
     const heldBack = Array.from({ length: 40 }, (_, i) => 1 + 0.1 * Math.sin(i * 1.7));
     const models = { ratio: () => undefined, reference: () => heldBack };
-    const run = (prior: boolean) => {
+    const run = (prior: 'off' | 'held-back') => {
       const r = new ScoreRules(scoreRulesSchema.parse({ likelihood: { history: 5000, prior } }), 1);
       // 300 normal windows, then 400 shifted to 1.5 (five sds of the normal scores).
       return Array.from({ length: 700 }, (_, i) => {
@@ -265,13 +265,31 @@ describe('ScoreRules across a model swap', () => {
       });
     };
     const flagged = (scores: number[]) => scores.slice(300).filter((s) => s >= 0.16).length;
-    const without = run(false);
-    const withPrior = run(true);
+    const without = run('off');
+    const withPrior = run('held-back');
     // Without the prior the shift is a fifth of the 740 scores seen after about 90 windows.
     expect(flagged(without)).toBeLessThan(150);
     expect(flagged(withPrior)).toBe(400);
     // Normal windows stay normal either way.
     expect(Math.max(...withPrior.slice(0, 300))).toBeLessThan(0.16);
+  });
+
+  it('with prior: training, takes the spread over all training windows when the held-back one is narrower', () => {
+    // Held-back scores of a narrow spread (sd 0.01); over all training windows it was 0.05.
+    const heldBack = Array.from({ length: 40 }, (_, i) => 1 + 0.014 * Math.sin(i * 1.7));
+    const models = {
+      ratio: () => undefined,
+      reference: () => heldBack,
+      referenceSpread: () => ({ scores: 0.05 }),
+    };
+    const first = (prior: 'held-back' | 'training') =>
+      new ScoreRules(scoreRulesSchema.parse({ likelihood: { history: 5000, prior } }), 1).apply(
+        [{ ...window(0, 'v1', 1), score: 1.06 }],
+        models,
+      )[0]!.score;
+    // 1.06 is six held-back sds above their mean, but about one sd of the training spread.
+    expect(first('held-back')).toBeGreaterThan(0.3);
+    expect(first('training')).toBeLessThan(0.16);
   });
 
   it("starts the newest reading's history from the model's held-back newest scores", () => {
