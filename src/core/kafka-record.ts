@@ -20,6 +20,12 @@ export interface KafkaRecord {
    * not yet acked in its partition (at-least-once). Acking twice is harmless.
    */
   ack(): void;
+  /**
+   * Drops the payload (key, value, headers) once nothing reads it any more (past the
+   * dead-letter step): the records in flight stay small, which is what young-generation
+   * collections pay for. Optional: records that do not implement it keep theirs.
+   */
+  release?(): void;
 }
 
 /** A record after a step that can fail: decoded/validated, or carrying why it was not. */

@@ -1,4 +1,11 @@
-import { defer, identity, tap, type Observable, type OperatorFunction } from 'rxjs';
+import {
+  defer,
+  identity,
+  tap,
+  type MonoTypeOperatorFunction,
+  type Observable,
+  type OperatorFunction,
+} from 'rxjs';
 import type { RecordCodec } from '../codecs/avro-codec';
 import type { Frame, ImageFrame, SensorFrame } from '../core/records';
 import type { FrameConfig, SensorFrameConfig } from '../core/frame-config';
@@ -78,12 +85,14 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
         windows !== null
           ? (decoded as Observable<Outcome<SensorFrame>>).pipe(
               toDeadLetters<SensorFrame>(parts.dlq as DlqSink),
+              releasePayloads(),
               state ? (state as SourceStates<SensorFrame>).skipRedone() : identity,
               sensorInputs(frame as SensorFrameConfig, windows),
             )
           : (decoded as Observable<Outcome<ImageFrame>>).pipe(
               toPixels(),
               toDeadLetters(parts.dlq as DlqSink),
+              releasePayloads(),
               state ? (state as unknown as SourceStates<PixelFrame>).skipRedone() : identity,
               imageInputs(),
             );
@@ -131,4 +140,9 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
         }),
       );
     });
+}
+
+/** Past the dead-letter step no step reads a record's payload: dropped, the frames in flight are smaller. */
+function releasePayloads<T>(): MonoTypeOperatorFunction<Accepted<T>> {
+  return tap((a) => a.record.release?.());
 }

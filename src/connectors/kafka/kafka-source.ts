@@ -510,4 +510,13 @@ class FetchedRecord implements KafkaRecord {
   ack(): void {
     this.source.onAck(this.partition, this.tracker, this.at);
   }
+
+  release(): void {
+    this.key = null;
+    this.value = NO_VALUE;
+    this.headers = NO_HEADERS;
+  }
 }
+
+const NO_VALUE = Buffer.alloc(0);
+const NO_HEADERS: Headers = Object.freeze({});
