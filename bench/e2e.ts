@@ -53,6 +53,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../src/codecs/avro-codec';
 import type { AnomalyEvent, SensorFrame } from '../src/core/records';
 import { loadPipeline } from '../src/config/load-pipeline';
+import { DEFAULT_COMMIT_INTERVAL_MS } from '../src/connectors/connector-config';
 import { createKafka } from '../src/connectors/kafka/kafka-client';
 import { KafkaSink } from '../src/connectors/kafka/kafka-sink';
 import { SyntheticSource } from '../src/connectors/synthetic-source';
@@ -821,7 +822,7 @@ async function main(): Promise<void> {
     partitions,
     batchMaxSize,
     maxInFlight,
-    commitIntervalMs: commitIntervalMs ? Number(commitIntervalMs) : 1000,
+    commitIntervalMs: commitIntervalMs ? Number(commitIntervalMs) : DEFAULT_COMMIT_INTERVAL_MS,
     stateEnabled,
     meanValueBytes: pre.meanValueBytes,
     scaledDown:

@@ -116,6 +116,13 @@ export const kafkaConnectionShape = {
     ),
 };
 
+/**
+ * How often a detector commits, by default. Each commit writes one state record per source
+ * judged since the last, so a shorter interval costs CPU per frame; a longer one lengthens
+ * the redo after a crash and the commits left to a stop (README "State").
+ */
+export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
+
 export const kafkaInputSchema = z
   .strictObject({
     ...kafkaConnectionShape,
@@ -146,8 +153,10 @@ export const kafkaInputSchema = z
     commitIntervalMs: z
       .int()
       .min(10)
-      .default(1_000)
-      .describe('How often acked offsets are committed.'),
+      .default(DEFAULT_COMMIT_INTERVAL_MS)
+      .describe(
+        'How often acked offsets are committed (with the state on, the state of each changed source is written first): shorter costs CPU per frame, longer redoes more input after a crash.',
+      ),
     shutdownMs: z
       .int()
       .min(0)

@@ -8,6 +8,7 @@ import type { Headers, KafkaRecord } from '../../core/kafka-record';
 import { isRetriableKafkaError, kafkaError } from './kafka-errors';
 import { OffsetTracker } from './offset-tracker';
 import { waitForTopic } from './topic-wait';
+import { DEFAULT_COMMIT_INTERVAL_MS } from '../connector-config';
 import { backoffDelay } from '../retry';
 
 export interface KafkaSourceOptions {
@@ -21,7 +22,7 @@ export interface KafkaSourceOptions {
   createTopic?: boolean;
   /** Records handed downstream and not yet acked, per partition, before it is paused (default 10,000). */
   maxInFlight?: number;
-  /** How often acked offsets are committed (default 1,000 ms). */
+  /** How often acked offsets are committed (default `DEFAULT_COMMIT_INTERVAL_MS`). */
   commitIntervalMs?: number;
   /** Longest a graceful stop waits for in-flight records to be acked (default 10,000 ms). */
   shutdownMs?: number;
@@ -104,7 +105,7 @@ export class KafkaSource {
       fromBeginning: options.fromBeginning ?? false,
       createTopic: options.createTopic ?? false,
       maxInFlight: options.maxInFlight ?? 10_000,
-      commitIntervalMs: options.commitIntervalMs ?? 1_000,
+      commitIntervalMs: options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
       shutdownMs: options.shutdownMs ?? 10_000,
       partitionsConcurrently: options.partitionsConcurrently ?? 3,
       sessionTimeoutMs: options.sessionTimeoutMs ?? 10_000,
