@@ -36,7 +36,7 @@
  *   npm run bench:e2e -- [--frames 1000000] [--sources 10000] [--latency-seconds 600]
  *                        [--latency-rate N (default half the detect rate)]
  *                        [--warmup-seconds 60] [--batch-max-size 256]
- *                        [--max-in-flight 10000] [--commit-interval-ms 1000] [--state true|false]
+ *                        [--max-in-flight 10000] [--commit-interval-ms 5000] [--state true|false]
  *                        [--skip-limits] [--skip-passthrough]
  *                        [--skip-scale] [--skip-latency] [--skip-images] [--skip-anchors]
  *                        [--skip-state-cost]

@@ -117,11 +117,12 @@ export const kafkaConnectionShape = {
 };
 
 /**
- * How often a detector commits, by default. Each commit writes one state record per source
- * judged since the last, so a shorter interval costs CPU per frame; a longer one lengthens
- * the redo after a crash and the commits left to a stop (README "State").
+ * How often a detector commits, by default: Kafka's own consumer default
+ * (`auto.commit.interval.ms`). Each commit writes one state record per source judged since
+ * the last, so a shorter interval costs CPU per frame; a longer one lengthens the redo
+ * after a crash (README "State").
  */
-export const DEFAULT_COMMIT_INTERVAL_MS = 1_000;
+export const DEFAULT_COMMIT_INTERVAL_MS = 5_000;
 
 export const kafkaInputSchema = z
   .strictObject({

@@ -211,14 +211,22 @@ export class KafkaSource {
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      // A new generation refetches from the committed offsets: acks of older deliveries
-      // must not move the new commits, so the trackers start over.
-      this.trackers = new Map();
-      // kafkajs keeps a paused partition paused across a rebalance; its in-flight count
-      // starts over with the trackers, so resume it now or nothing would ever resume it.
-      for (const resume of this.paused.values()) resume();
-      this.paused.clear();
       const assigned = e.payload.memberAssignment[this.opts.topic] ?? [];
+      if (this.stopping) {
+        // Draining for a stop (another member left meanwhile): nothing is fetched any more,
+        // so what was handed on is still ours to commit in the partitions kept.
+        const kept = new Set(assigned);
+        this.trackers = new Map([...this.trackers].filter(([p]) => kept.has(p)));
+        this.drainedMaybe();
+      } else {
+        // A new generation refetches from the committed offsets: acks of older deliveries
+        // must not move the new commits, so the trackers start over.
+        this.trackers = new Map();
+        // kafkajs keeps a paused partition paused across a rebalance; its in-flight count
+        // starts over with the trackers, so resume it now or nothing would ever resume it.
+        for (const resume of this.paused.values()) resume();
+        this.paused.clear();
+      }
       const previous = this.assignment;
       this.assignment = assigned;
       this.assigning = this.assigned(assigned, previous);
@@ -379,13 +387,24 @@ export class KafkaSource {
   /** A record's ack (FetchedRecord.ack). */
   onAck(partition: number, tracker: OffsetTracker, offset: number): void {
     tracker.ack(offset);
-    if (this.trackers.get(partition) !== tracker) return; // from an older generation
-    const resume = this.paused.get(partition);
-    if (resume && tracker.inFlight <= this.opts.maxInFlight / 2) {
-      this.paused.delete(partition);
-      resume();
+    // An ack from an older generation resumes nothing, but may be the last a stop waits for.
+    if (this.trackers.get(partition) === tracker) {
+      const resume = this.paused.get(partition);
+      if (resume && tracker.inFlight <= this.opts.maxInFlight / 2) {
+        this.paused.delete(partition);
+        resume();
+      }
     }
+    this.drainedMaybe();
+  }
+
+  private drainedMaybe(): void {
     if (this.drainWaiter && this.inFlight() === 0) this.drainWaiter();
+  }
+
+  private stopCommits(): void {
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    this.commitTimer = undefined;
   }
 
   /** Commits every partition's contiguous acked prefix; commits never overlap. */
@@ -393,18 +412,16 @@ export class KafkaSource {
     this.committing = this.committing.then(async () => {
       const consumer = this.consumer;
       if (!consumer) return;
-      const ready: Array<[number, OffsetTracker, number]> = [];
-      for (const [partition, t] of this.trackers) {
-        const next = t.commitOffset();
-        if (next !== undefined) ready.push([partition, t, next]);
-      }
-      if (ready.length === 0) return;
       try {
-        // What the hook writes (the sources' state) bounds what may be committed.
+        // What the hook writes (the sources' state) bounds what may be committed. It runs
+        // even when nothing is ready: its write is what acknowledges redelivered records
+        // held back until the state covers them, which may be all a partition starts with.
         const limits = await this.hooks.beforeCommit?.();
         const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
         const done: Array<[OffsetTracker, number]> = [];
-        for (const [partition, t, next] of ready) {
+        for (const [partition, t] of this.trackers) {
+          const next = t.commitOffset();
+          if (next === undefined) continue;
           const limit = limits?.get(partition);
           const offset = limit === undefined ? next : Math.min(next, limit);
           if (offset <= (t.lastCommitted ?? -1)) continue;
@@ -441,7 +458,6 @@ export class KafkaSource {
   private async shutdown(deadlineMs: number, graceful: boolean): Promise<StopResult> {
     // Let stop() store its promise first: completing the stream below re-enters stop().
     await Promise.resolve();
-    if (this.commitTimer) clearInterval(this.commitTimer);
     const consumer = this.consumer;
     // Stop fetching: batches would otherwise be refetched in a loop while we drain.
     if (consumer && graceful && this.running) {
@@ -453,9 +469,13 @@ export class KafkaSource {
       }
     }
     let drained = this.inFlight() === 0;
+    // Commits go on while draining: a commit's hook is what acknowledges records held back
+    // until their source's state is written.
+    if (!graceful || drained) this.stopCommits();
     if (graceful) {
       this.subscriber?.complete();
       if (!drained) {
+        void this.commit();
         drained = await new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => resolve(false), deadlineMs);
           this.drainWaiter = () => {
@@ -464,6 +484,7 @@ export class KafkaSource {
           };
         });
         this.drainWaiter = undefined;
+        this.stopCommits();
       }
       await this.commit();
     }
