@@ -44,6 +44,7 @@ import {
   arg,
   brokers,
   flag,
+  freePort,
   influxUrl,
   log,
   passthrough,
@@ -628,8 +629,9 @@ export async function imageBench(
   const passBefore = await runPassthrough(1);
 
   if (opts.profileDir) mkdirSync(opts.profileDir, { recursive: true });
-  const child = startDetectorProcess(pipeline.file, opts.profileDir ?? null);
-  const det = await waitCommitted(admin, pipeline.group, input, frames, child);
+  const detectPort = await freePort();
+  const child = startDetectorProcess(pipeline.file, opts.profileDir ?? null, String(detectPort));
+  const det = await waitCommitted(admin, pipeline.group, input, frames, child, detectPort);
   await stopProcess(child);
   log(
     `images: aestream detect ${Math.round(det.framesPerSecond)}/s, ${det.cpuMsPer1kFrames.toFixed(1)} CPU ms per 1,000 frames (startup ${det.startupSeconds.toFixed(1)}s, peak RSS ${det.peakRssMb.toFixed(0)} MB)`,
