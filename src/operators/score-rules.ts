@@ -2,6 +2,7 @@ import { map, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import { bytesToDoubles, doublesToBytes } from '../codecs/packed-numbers';
 import type { Scored } from '../core/model-input';
+import { sampleMoments } from '../core/sample-moments';
 import type { ScoreSpread } from '../registry/model-store';
 
 /** Optional rules between the model's score and the threshold, per source (sensor pipelines). */
@@ -359,20 +360,10 @@ class ScoreHistory {
    * variance, or `sd`² when larger.
    */
   seed(scores: readonly number[], prior: boolean, sd = 0): void {
-    const xs = scores.filter((x) => Number.isFinite(x));
-    if (prior && xs.length >= 2) {
-      let mean = 0;
-      for (const x of xs) mean += x;
-      mean /= xs.length;
-      let sq = 0;
-      for (const x of xs) sq += (x - mean) ** 2;
-      this.raws.prefill(
-        mean,
-        Math.max(sq / (xs.length - 1), Number.isFinite(sd) ? sd * sd : 0),
-        xs.length,
-      );
-    }
-    for (const x of xs) this.raws.push(x);
+    const { count, mean, variance } = sampleMoments(scores);
+    if (prior && count >= 2)
+      this.raws.prefill(mean, Math.max(variance, Number.isFinite(sd) ? sd * sd : 0), count);
+    for (const x of scores) if (Number.isFinite(x)) this.raws.push(x);
   }
 
   rescale(f: number): void {

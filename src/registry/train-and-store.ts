@@ -1,3 +1,4 @@
+import { sampleMoments } from '../core/sample-moments';
 import type { ModelSection } from '../training/model-config';
 import { architectureOf } from '../training/architecture';
 import { Autoencoder } from '../training/autoencoder';
@@ -208,17 +209,4 @@ async function calibrate(
     : { count: scores.length, scores, spread };
 }
 
-/** Sample sd of the finite numbers (0 for fewer than two). */
-function sdOf(xs: ArrayLike<number>): number {
-  let n = 0;
-  let sum = 0;
-  let sumSq = 0;
-  for (let i = 0; i < xs.length; i++) {
-    const x = xs[i]!;
-    if (!Number.isFinite(x)) continue;
-    n++;
-    sum += x;
-    sumSq += x * x;
-  }
-  return n < 2 ? 0 : Math.sqrt(Math.max(0, (sumSq - (sum * sum) / n) / (n - 1)));
-}
+const sdOf = (xs: ArrayLike<number>): number => Math.sqrt(sampleMoments(xs).variance);
