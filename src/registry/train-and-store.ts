@@ -144,7 +144,14 @@ export async function trainAndStore(
             arch.features,
           );
     const calibration = opts.scoreHeldBack
-      ? await calibrate(ae, data, result.heldBack, opts.scoreHeldBack, errorStandards)
+      ? await calibrate(
+          ae,
+          data,
+          result.heldBack,
+          opts.scoreHeldBack,
+          errorStandards,
+          arch.kind !== 'conv-ae',
+        )
       : undefined;
     const store = new ModelStore(opts.store ?? config.model.store);
     const saved = await store.save(ae, {
@@ -178,7 +185,8 @@ export async function trainAndStore(
 
 /**
  * The scores of the held-back samples (already in random order), at most CALIBRATION_SCORES,
- * and the spread of the scores of samples picked evenly over all of the training data.
+ * and for sensor windows (`withSpread`: only the likelihood's prior uses it) the spread of the
+ * scores of samples picked evenly over all of the training data.
  */
 async function calibrate(
   ae: Autoencoder,
@@ -186,6 +194,7 @@ async function calibrate(
   heldBack: Uint32Array,
   score: HeldBackScorer,
   errorStandards: ErrorStandards | undefined,
+  withSpread: boolean,
 ): Promise<ScoreCalibration | undefined> {
   const size = data.raw.length / data.count;
   const scoreSamples = (picked: ArrayLike<number>) => {
@@ -199,14 +208,16 @@ async function calibrate(
   const out = await scoreSamples(heldBack.subarray(0, CALIBRATION_SCORES));
   const scores = Array.from(out.scores, Number);
   if (scores.length === 0) return undefined;
+  const calibration: ScoreCalibration = out.newest
+    ? { count: scores.length, scores, newest: Array.from(out.newest, Number) }
+    : { count: scores.length, scores };
+  if (!withSpread) return calibration;
   const n = Math.min(SPREAD_SCORES, data.count);
   const all = await scoreSamples(
     Array.from({ length: n }, (_, k) => Math.floor((k * data.count) / n)),
   );
   const spread = { scores: sdOf(all.scores), ...(all.newest ? { newest: sdOf(all.newest) } : {}) };
-  return out.newest
-    ? { count: scores.length, scores, newest: Array.from(out.newest, Number), spread }
-    : { count: scores.length, scores, spread };
+  return { ...calibration, spread };
 }
 
 const sdOf = (xs: ArrayLike<number>): number => Math.sqrt(sampleMoments(xs).variance);
