@@ -4,7 +4,7 @@
  * then latency at half the measured rate.
  *
  *   npm run bench:e2e:images -- [--frames 150000] [--sources 120] [--data DIR (MNIST)]
- *                               [--train-images 2000] [--epochs 8] [--engine auto|tfjs|onnx]
+ *                               [--train-images 2000] [--epochs 8] [--engine onnx|tfjs|auto (default onnx)]
  *                               [--batch 256] [--latency-seconds 40] [--warmup-seconds 10]
  *                               [--latency-rate N]
  *                               [--anomaly-every 50] [--skip-passthrough] [--skip-latency]

@@ -39,7 +39,7 @@
  *                        [--max-in-flight 10000] [--commit-interval-ms 5000] [--state true|false]
  *                        [--skip-limits] [--skip-passthrough]
  *                        [--skip-scale] [--skip-latency] [--skip-images] [--skip-anchors]
- *                        [--skip-state-cost]
+ *                        [--skip-state-cost] [--engine onnx|tfjs|auto (default onnx)]
  *                        [--profile DIR] [--detector-node-args "..."] [--detector-log FILE]
  *                        [--keep]
  *
@@ -103,6 +103,9 @@ const maxInFlight = Number(arg('max-in-flight', '10000'));
 const commitIntervalMs = arg('commit-interval-ms', '');
 // The per-source state changelog (on by default, as in a deployed pipeline); `--state false` for comparison.
 const stateEnabled = arg('state', 'true') === 'true';
+// The detector's engine: pinned, since `auto` times the engines on a probe and a busy
+// machine can make it pick tfjs for one run and onnx for the next.
+const engine = arg('engine', 'onnx');
 
 /** The machine's 1, 5 and 15 minute load averages, as `uptime` prints them. */
 const loadAverage = () =>
@@ -234,7 +237,7 @@ input:
   kafka: { brokers: '${brokers}', topic: ${o.topic}, group: ${group}, fromBeginning: true, maxInFlight: ${maxInFlight}${commitIntervalMs ? `, commitIntervalMs: ${commitIntervalMs}` : ''} }
   schema: ${join(root, 'schemas', 'sensor-frame.avsc')}
 frame: { kind: sensor, features: ${features}, window: ${window}, stride: 1 }
-model: { kind: dense-ae, hidden: [32, 8], store: ${o.store}, engine: auto, releases: { follow: false } }
+model: { kind: dense-ae, hidden: [32, 8], store: ${o.store}, engine: ${engine}, releases: { follow: false } }
 batch: { maxSize: ${batchMaxSize}, maxWaitMs: 20 }
 threshold: ${o.threshold}
 output:

@@ -77,7 +77,7 @@ export interface ImageBenchOptions {
   /** Training digits and epochs of the conv-ae (default 2,000 and 8). */
   trainImages?: number;
   epochs?: number;
-  /** Detector inference engine (default auto: the detector times tfjs and onnx and keeps the faster). */
+  /** Detector inference engine (default onnx, pinned: `auto` times the engines on a probe, which a busy machine skews). */
   engine?: EngineRequest;
   batchMaxSize?: number;
   /** Length of the latency run (default 40 s) and its warm-up left out of the percentiles (default 10 s). */
@@ -547,7 +547,7 @@ export async function imageBench(
   const data = opts.data ?? join(root, '..', 'shared', 'datasets', 'mnist');
   const trainImages = opts.trainImages ?? 2_000;
   const epochs = opts.epochs ?? 8;
-  const engine = opts.engine ?? 'auto';
+  const engine = opts.engine ?? 'onnx';
   const batchMaxSize = opts.batchMaxSize ?? 256;
   const anomalyEvery = opts.anomalyEvery ?? 50;
   const influx = opts.influx ?? true;
