@@ -56,6 +56,9 @@ export class AnomalyEventSink<F> implements BatchSink<F> {
 
   /** Decides the batch's events now, in judge order: its sources' rule state is then this batch's. */
   prepare(batch: readonly Judged<F>[]): void {
+    // A stateless rule decides the same at write time: no entry per input, since every
+    // WeakMap entry is an ephemeron that each young-generation collection must visit.
+    if (this.rules.stateless) return;
     for (const j of batch) this.decided.set(j, this.rules.decide(j));
   }
 

@@ -49,6 +49,11 @@ export class EventRules {
 
   constructor(private readonly config: EventRulesConfig) {}
 
+  /** True when a decision depends on the window alone (`every`), not on the source's earlier ones. */
+  get stateless(): boolean {
+    return this.config.rule === 'every';
+  }
+
   decide<F>(judged: Judged<F>): EventDecision {
     const anomaly = judged.verdict === 'anomaly';
     if (this.config.rule === 'every') return anomaly ? 'event' : 'none';

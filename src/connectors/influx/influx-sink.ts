@@ -232,7 +232,11 @@ export class InfluxSink {
       const call: Call = { remaining: Math.ceil(lines.length / this.batchSize), resolve, reject };
       for (let i = 0; i < lines.length; i += this.batchSize) {
         const n = Math.min(this.batchSize, lines.length - i);
-        for (let j = i; j < i + n; j++) this.hold(lines[j]!);
+        // One write of the segment's text into the buffer: a native utf8 write per line
+        // cost more than the concatenation (V8 joins the parts once, when written).
+        let text = '';
+        for (let j = i; j < i + n; j++) text += lines[j]! + '\n';
+        this.hold(text);
         this.segments.push({ end: this.heldBytes, points: n, call });
       }
       this.heldPoints += lines.length;
@@ -275,18 +279,17 @@ export class InfluxSink {
     });
   }
 
-  /** Appends one line (and its newline) to the held buffer, growing it when full. */
-  private hold(line: string): void {
-    // At most 3 bytes per UTF-16 unit, plus the newline.
-    const room = line.length * 3 + 1;
+  /** Appends lines (each with its newline) to the held buffer, growing it when full. */
+  private hold(text: string): void {
+    // At most 3 bytes per UTF-16 unit.
+    const room = text.length * 3;
     if (this.heldBytes + room > this.held.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.held.length * 2, this.heldBytes + room));
       // A request in flight keeps sending from the old buffer, which holds the same bytes.
       this.held.copy(grown, 0, 0, this.heldBytes);
       this.held = grown;
     }
-    this.heldBytes += this.held.write(line, this.heldBytes, 'utf8');
-    this.held[this.heldBytes++] = 0x0a;
+    this.heldBytes += this.held.write(text, this.heldBytes, 'utf8');
   }
 
   private async drain(): Promise<void> {
