@@ -9,7 +9,7 @@ import { batchTensor } from './sensor-windows';
  * read once per batch, so a model swap takes effect between batches, never inside one.
  * Batches are scored one after the other, in order; the inputs of a batch go to the engine
  * as one row-major array: the block the windows were written into when they lie back to back
- * (see SensorWindows.startBatch), else a copy. With `outputs`, each scored input also carries its reconstruction
+ * (see SensorWindows.startBatch), else a copy (of the bytes, for RAW_U8 images). With `outputs`, each scored input also carries its reconstruction
  * and latent vector from the same forward pass (views into the batch's arrays). Inputs are
  * scored in place: the batch that comes out is the batch that went in, its inputs now Scored.
  *
@@ -23,11 +23,19 @@ export function inferBatch<F>(
   // The batch's input array is needed only while it is scored: reused from batch to batch
   // while batches have the same length (a full batch, the usual case at speed).
   const spare = new SpareArray();
+  let bytes = new Uint8Array(0);
   return concatMap(async (batch) => {
     const model = current();
     const size = batch[0].data.length;
     const inPlace = batchTensor(batch, size);
     if (inPlace !== null) return scoreInto(model, batch, inPlace, size);
+    if (allBytes(batch)) {
+      // RAW_U8 images: their bytes side by side, normalized straight into the model's
+      // input by the scorer (no float copy of every pixel before that).
+      if (bytes.length !== batch.length * size) bytes = new Uint8Array(batch.length * size);
+      for (let i = 0; i < batch.length; i++) bytes.set(batch[i]!.data, i * size);
+      return scoreInto(model, batch, bytes, size);
+    }
     const x = spare.take(batch.length * size);
     for (let i = 0; i < batch.length; i++) x.set(batch[i]!.data, i * size);
     try {
@@ -40,7 +48,7 @@ export function inferBatch<F>(
   async function scoreInto(
     model: Pick<ActiveModel, 'version' | 'scorer'>,
     batch: ModelInput<F>[],
-    x: Float32Array,
+    x: Float32Array | Uint8Array,
     size: number,
   ): Promise<Scored<F>[]> {
     const started = process.hrtime.bigint();
@@ -63,6 +71,12 @@ export function inferBatch<F>(
       setScore(scored[i]!, scores[i]!, top[i]!, model.version, newest?.[i]);
     return scored;
   }
+}
+
+/** True when every input of the batch is bytes (RAW_U8 pixels). */
+function allBytes(batch: ReadonlyArray<{ data: Float32Array | Uint8Array }>): boolean {
+  for (const input of batch) if (!(input.data instanceof Uint8Array)) return false;
+  return true;
 }
 
 /**

@@ -194,8 +194,9 @@ export function normalize(
   if (norm.kind === 'range') {
     const min = norm.min;
     const inv = 1 / (norm.max - norm.min);
-    // The detector's batches are Float32Arrays: a loop over that one type stays monomorphic.
+    // Sensor batches are Float32Arrays, RAW_U8 image batches bytes: a loop per type stays monomorphic.
     if (data instanceof Float32Array) return normalizeRange(data, out, min, inv);
+    if (data instanceof Uint8Array) return normalizeRangeBytes(data, out, min, inv);
     for (let i = 0; i < data.length; i++) out[i] = ((data[i] as number) - min) * inv;
     return out;
   }
@@ -216,6 +217,17 @@ export function normalize(
 
 function normalizeRange(
   data: Float32Array,
+  out: Float32Array,
+  min: number,
+  inv: number,
+): Float32Array {
+  for (let i = 0; i < data.length; i++) out[i] = (data[i]! - min) * inv;
+  return out;
+}
+
+/** normalizeRange for RAW_U8 pixels: its own loop, so each stays monomorphic. */
+function normalizeRangeBytes(
+  data: Uint8Array,
   out: Float32Array,
   min: number,
   inv: number,

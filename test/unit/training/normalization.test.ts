@@ -97,3 +97,13 @@ describe('standard and minmax scaling', () => {
     }
   });
 });
+
+describe('normalize of image bytes', () => {
+  it('scales image bytes the same as the same intensities as floats', () => {
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const norm = { kind: 'range' as const, min: 3, max: 250 };
+    const fromBytes = normalize(norm, bytes);
+    expect(fromBytes).toEqual(normalize(norm, new Float32Array(bytes)));
+    expect(fromBytes[255]).toBeCloseTo((255 - 3) / 247, 6);
+  });
+});
