@@ -194,9 +194,9 @@ export function normalize(
   if (norm.kind === 'range') {
     const min = norm.min;
     const inv = 1 / (norm.max - norm.min);
-    // Sensor batches are Float32Arrays, RAW_U8 image batches bytes: a loop per type stays monomorphic.
+    // Float32Array batches take their own loop and RAW_U8 byte batches the one below: in the
+    // detector each loop sees one array type, so each stays monomorphic.
     if (data instanceof Float32Array) return normalizeRange(data, out, min, inv);
-    if (data instanceof Uint8Array) return normalizeRangeBytes(data, out, min, inv);
     for (let i = 0; i < data.length; i++) out[i] = ((data[i] as number) - min) * inv;
     return out;
   }
@@ -217,17 +217,6 @@ export function normalize(
 
 function normalizeRange(
   data: Float32Array,
-  out: Float32Array,
-  min: number,
-  inv: number,
-): Float32Array {
-  for (let i = 0; i < data.length; i++) out[i] = (data[i]! - min) * inv;
-  return out;
-}
-
-/** normalizeRange for RAW_U8 pixels: its own loop, so each stays monomorphic. */
-function normalizeRangeBytes(
-  data: Uint8Array,
   out: Float32Array,
   min: number,
   inv: number,
