@@ -4,7 +4,8 @@ import { Command, Option } from 'commander';
 import { AeError, ErrorCodes } from '../core/errors';
 import { defaultLikelihoodArgs, LikelihoodScorer } from '../eval/likelihood-scorer';
 import { loadPipeline } from '../config/load-pipeline';
-import { loadNabCorpus } from '../eval/nab-corpus';
+import { loadNabCorpus, type NabFile } from '../eval/nab-corpus';
+import { sampleMoments } from '../core/sample-moments';
 import {
   formatNabReport,
   runNabDetector,
@@ -31,6 +32,7 @@ interface NabOpts {
   short: number;
   suppress: number;
   json?: boolean;
+  trainSeeds?: number[];
 }
 
 /** `0.54` (every profile) or `standard=0.54,reward_low_FP_rate=0.57,...`. */
@@ -56,6 +58,30 @@ function parseThresholds(v: string): NabThresholds {
     out[name as NabProfileName] = t;
   }
   return out;
+}
+
+/** The detector's own verdicts: 0.5 is its threshold under nabScoreOf. */
+const OWN_VERDICTS: NabThresholds = {
+  standard: 0.5,
+  reward_low_FP_rate: 0.5,
+  reward_low_FN_rate: 0.5,
+};
+
+type NabResults = ReturnType<typeof scoreNabOutput>;
+const byProfile = (list: NabResults): Record<string, number> =>
+  Object.fromEntries(list.map((r) => [r.profile.name, r.normalized]));
+
+/** `42,1,2`: the training seeds of `--train-seeds`. */
+function parseSeeds(v: string): number[] {
+  const parts = v.split(',').map((p) => p.trim());
+  const seeds = parts.map(Number);
+  if (parts.some((p) => p === '') || seeds.some((n) => !Number.isInteger(n))) {
+    throw new AeError(
+      ErrorCodes.CLI_USAGE,
+      `--train-seeds: expected integers separated by commas, like 42,1,2, got '${v}'`,
+    );
+  }
+  return seeds;
 }
 
 /**
@@ -139,11 +165,17 @@ export function nabCommand(): Command {
         '  aestream evaluate nab --data ../shared/datasets/nab-dev --results ../shared/datasets/nab-dev/results/numenta \\\n' +
         '      --threshold standard=0.542187690735,reward_low_FN_rate=0.542187690735,reward_low_FP_rate=0.575195503235',
     )
+    .option(
+      '--train-seeds <list>',
+      "run the pipeline's detector once per training seed (model.train.seed, e.g. 42,1,2,3), each into <out>/seed-<n>, and print every run's scores with their mean and sd: how much of a figure is the seed's",
+      parseSeeds,
+    )
     .action(async (opts: NabOpts) => {
       const dataDir = resolve(opts.data);
       if (!existsSync(dataDir))
         throw new AeError(ErrorCodes.CLI_USAGE, `--data: no such folder: ${opts.data}`);
       const files = loadNabCorpus(dataDir);
+      if (opts.trainSeeds) return seedSweep(files, opts, opts.trainSeeds);
       const started = Date.now();
       let output: NabDetectorOutput;
       let detector: string;
@@ -175,7 +207,7 @@ export function nabCommand(): Command {
             pipeline,
             out: resolve(opts.out),
             ...(opts.retrain ? { retrain: true } : {}),
-            onFile: (name, seconds) => console.error(`  ${name}: ${seconds.toFixed(1)} s`),
+            onFile: logFile,
           });
         }
       }
@@ -184,18 +216,11 @@ export function nabCommand(): Command {
       const report = opts.results
         ? null
         : writeNabReport(resolve(opts.out), detector, files, output, results);
-      // 0.5 is the detector's own threshold under nabScoreOf: its verdicts as they are.
       const own =
         !opts.results && opts.model === 'pipeline' && !opts.threshold
-          ? scoreNabOutput(files, output, {
-              standard: 0.5,
-              reward_low_FP_rate: 0.5,
-              reward_low_FN_rate: 0.5,
-            })
+          ? scoreNabOutput(files, output, OWN_VERDICTS)
           : null;
       if (opts.json) {
-        const byProfile = (list: typeof results) =>
-          Object.fromEntries(list.map((r) => [r.profile.name, r.normalized]));
         console.log(
           JSON.stringify({
             detector,
@@ -223,4 +248,94 @@ export function nabCommand(): Command {
       }
       if (report) console.log(`\ndetector run ${detectSeconds.toFixed(1)} s; report ${report}`);
     });
+}
+
+const logFile = (name: string, seconds: number) =>
+  console.error(`  ${name}: ${seconds.toFixed(1)} s`);
+
+/**
+ * `--train-seeds`: the pipeline's detector once per training seed, each run scored as a
+ * run without the option is (its own optimized thresholds, its own verdicts), then the
+ * mean and sample sd of each figure over the runs.
+ */
+async function seedSweep(files: NabFile[], opts: NabOpts, seeds: number[]): Promise<void> {
+  if (opts.results || opts.model !== 'pipeline') {
+    throw new AeError(
+      ErrorCodes.CLI_USAGE,
+      "--train-seeds trains the pipeline's model: it cannot be used with --results or --model zscore",
+    );
+  }
+  const base = loadPipeline(opts.pipeline);
+  const { runPipelineOnNab } = await import('../app/evaluate-nab');
+  const detector = opts.detector ?? 'aestream';
+  const runs: Array<{
+    seed: number;
+    normalized: Record<string, number>;
+    ownVerdicts: Record<string, number> | null;
+    report: string;
+  }> = [];
+  for (const seed of seeds) {
+    const pipeline = { ...base, model: { ...base.model, train: { ...base.model.train, seed } } };
+    const out = resolve(opts.out, `seed-${seed}`);
+    console.error(
+      `pipeline ${base.name} (${opts.pipeline}), training seed ${seed}, on ${files.length} files`,
+    );
+    const output = await runPipelineOnNab(files, {
+      pipeline,
+      out,
+      ...(opts.retrain ? { retrain: true } : {}),
+      onFile: logFile,
+    });
+    const results = scoreNabOutput(files, output, opts.threshold);
+    const own = opts.threshold ? null : scoreNabOutput(files, output, OWN_VERDICTS);
+    const report = writeNabReport(out, detector, files, output, results);
+    runs.push({
+      seed,
+      normalized: byProfile(results),
+      ownVerdicts: own ? byProfile(own) : null,
+      report,
+    });
+  }
+  const columns = [
+    ...NAB_PROFILES.map((p) => ({
+      head: p.name,
+      of: (r: (typeof runs)[0]) => r.normalized[p.name],
+    })),
+    ...(opts.threshold
+      ? []
+      : [
+          {
+            head: 'standard at own verdicts',
+            of: (r: (typeof runs)[0]) => r.ownVerdicts?.standard,
+          },
+        ]),
+  ];
+  const stats = columns.map((c) => {
+    const { mean, variance } = sampleMoments(runs.map((r) => c.of(r) as number));
+    return { head: c.head, mean, sd: Math.sqrt(variance) };
+  });
+  if (opts.json) {
+    console.log(
+      JSON.stringify({
+        detector,
+        files: files.length,
+        runs,
+        mean: Object.fromEntries(stats.map((s) => [s.head, s.mean])),
+        sd: Object.fromEntries(stats.map((s) => [s.head, s.sd])),
+      }),
+    );
+    return;
+  }
+  const row = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  const lines = [
+    row(['training seed', ...columns.map((c) => c.head)]),
+    row(['---', ...columns.map(() => '---:')]),
+    ...runs.map((r) =>
+      row([String(r.seed), ...columns.map((c) => (c.of(r) as number).toFixed(2))]),
+    ),
+    row(['**mean**', ...stats.map((s) => `**${s.mean.toFixed(2)}**`)]),
+    row(['sd', ...stats.map((s) => s.sd.toFixed(2))]),
+  ];
+  console.log(lines.join('\n'));
+  console.log(`\nreports: ${runs.map((r) => r.report).join(', ')}`);
 }

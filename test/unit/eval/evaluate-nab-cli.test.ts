@@ -134,6 +134,81 @@ output: {}
     );
   }, 120_000);
 
+  it('--train-seeds runs the pipeline once per training seed and prints each run with the mean and sd', async () => {
+    const pipeline = join(out, 'tiny.yaml');
+    const single = await run(
+      'evaluate',
+      'nab',
+      '--data',
+      data,
+      '--out',
+      join(out, 'one'),
+      '-p',
+      pipeline,
+      '--json',
+    );
+    const swept = await run(
+      'evaluate',
+      'nab',
+      '--data',
+      data,
+      '--out',
+      join(out, 'sweep'),
+      '-p',
+      pipeline,
+      '--train-seeds',
+      '1,2',
+      '--json',
+    );
+    expect(swept.code).toBe(0);
+    const json = JSON.parse(swept.out) as {
+      runs: Array<{ seed: number; normalized: Record<string, number>; report: string }>;
+      mean: Record<string, number>;
+      sd: Record<string, number>;
+    };
+    expect(json.runs.map((r) => r.seed)).toEqual([1, 2]);
+    // The pipeline file trains with seed 1: that run is the plain run, figure for figure.
+    expect(json.runs[0]!.normalized).toEqual(
+      (JSON.parse(single.out) as { normalized: Record<string, number> }).normalized,
+    );
+    const [a, b] = json.runs.map((r) => r.normalized.standard!);
+    expect(json.mean.standard).toBeCloseTo((a! + b!) / 2, 9);
+    expect(json.sd.standard).toBeCloseTo(Math.abs(a! - b!) / Math.SQRT2, 9);
+    for (const seed of [1, 2])
+      expect(existsSync(join(out, 'sweep', `seed-${seed}`, 'report.md'))).toBe(true);
+
+    const table = await run(
+      'evaluate',
+      'nab',
+      '--data',
+      data,
+      '--out',
+      join(out, 'sweep'),
+      '-p',
+      pipeline,
+      '--train-seeds',
+      '1',
+    );
+    expect(table.out).toMatch(/\| training seed \| standard \|/);
+    expect(table.out).toMatch(/\| \*\*mean\*\* \| \*\*-?\d+\.\d\d\*\* \|/);
+
+    const bad = await run(
+      'evaluate',
+      'nab',
+      '--data',
+      data,
+      '--model',
+      'zscore',
+      '--train-seeds',
+      '1,2',
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('AE_ERR_CLI_USAGE');
+    const badList = await run('evaluate', 'nab', '--data', data, '--train-seeds', '1,,x');
+    expect(badList.code).toBe(1);
+    expect(badList.err).toMatch(/AE_ERR_CLI_USAGE.*--train-seeds/);
+  }, 240_000);
+
   it('scores result CSVs with --results to the same numbers', async () => {
     const first = await run('evaluate', 'nab', '--data', data, '--out', out, '--model', 'zscore');
     const again = await scoreResults();
