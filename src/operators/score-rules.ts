@@ -1,6 +1,11 @@
 import { map, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
-import { bytesToDoubles, doublesToBytes } from '../codecs/packed-numbers';
+import {
+  bytesToDoubles,
+  bytesToFloats,
+  doublesToBytes,
+  floatsToBytes,
+} from '../codecs/packed-numbers';
 import type { Scored } from '../core/model-input';
 import { sampleMoments } from '../core/sample-moments';
 import type { ScoreSpread } from '../registry/model-store';
@@ -37,6 +42,12 @@ export const scoreRulesSchema = z
           .default(false)
           .describe(
             "Also judge the error of each window's newest reading, against its own history: the larger of the two likelihoods is the score. The window's score catches anomalies spread over it, the newest reading's a break as it starts.",
+          ),
+        daily: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Judge each score beside the same time of day the day before: the highest z the source reached within 15 minutes of this time of day 24 hours earlier is taken off this one's, so what comes every day (a scheduled job's spike, a daily peak) is expected and a change stands out on the first day it comes. Uses the frames' event times.",
           ),
         prior: z
           .enum(['off', 'held-back', 'training'])
@@ -307,11 +318,23 @@ export interface ScoreHistoryState {
   recent: RollingWindowState;
 }
 
-/** An AnomalyLikelihood as the state changelog keeps it (`newest`: null when that is off). */
+/** A DailyMemory as the state changelog keeps it. */
+export interface DailyState {
+  /** Per 15-minute slot of the last two days, in ring order: the highest z (little-endian floats). */
+  values: Buffer;
+  /** The newest slot written, in 15-minute slots since the Unix epoch (-1: none yet). */
+  last: number;
+}
+
+/**
+ * An AnomalyLikelihood as the state changelog keeps it (`newest`, `daily`: null when off or
+ * written before they existed).
+ */
 export interface LikelihoodState extends ScoreHistoryState {
   peaks: number[];
   row: number;
   newest: ScoreHistoryState | null;
+  daily?: DailyState | null;
 }
 
 /** A RangeRule as the state changelog keeps it: per channel, the extremes seen. */
@@ -331,7 +354,60 @@ export interface AnomalyLikelihoodArgs {
   short: number;
   suppress: number;
   newest?: boolean;
+  daily?: boolean;
   prior?: 'off' | 'held-back' | 'training';
+}
+
+const SLOT_MS = 15 * 60_000;
+const SLOTS_PER_DAY = 96;
+
+/**
+ * The highest z of each 15-minute slot of the last two days: what a source reached at this
+ * time of day yesterday (`rules.likelihood.daily`). Slots are counted from the Unix epoch,
+ * so "yesterday" is 24 hours earlier whatever the time zone.
+ */
+export class DailyMemory {
+  private readonly ring = new Float32Array(2 * SLOTS_PER_DAY).fill(-Infinity);
+  private last = -1;
+
+  /** The highest z within one slot either side of `time` 24 hours earlier (-Infinity: none). */
+  yesterday(time: number): number {
+    const at = Math.floor(time / SLOT_MS) - SLOTS_PER_DAY;
+    let m = -Infinity;
+    for (let s = at - 1; s <= at + 1; s++) {
+      if (s > this.last || s <= this.last - this.ring.length) continue;
+      m = Math.max(m, this.ring[this.index(s)]!);
+    }
+    return m;
+  }
+
+  /** Learns `z` at `time`; a time older than the two days held is ignored. */
+  learn(time: number, z: number): void {
+    const slot = Math.floor(time / SLOT_MS);
+    if (slot <= this.last - this.ring.length) return;
+    // Slots skipped since the newest held nothing (a gap in the source's readings).
+    for (let s = Math.max(this.last + 1, slot - this.ring.length + 1); s <= slot; s++)
+      this.ring[this.index(s)] = -Infinity;
+    if (slot > this.last) this.last = slot;
+    const i = this.index(slot);
+    if (z > this.ring[i]!) this.ring[i] = z;
+  }
+
+  private index(slot: number): number {
+    const n = this.ring.length;
+    return ((slot % n) + n) % n;
+  }
+
+  snapshot(): DailyState {
+    return { values: floatsToBytes(this.ring), last: this.last };
+  }
+
+  restore(s: DailyState): boolean {
+    if (s.values.length !== this.ring.length * 4) return false;
+    this.ring.set(bytesToFloats(s.values));
+    this.last = s.last;
+    return true;
+  }
 }
 
 /** One score's history and short-term window, and its z against them. */
@@ -392,23 +468,31 @@ export class AnomalyLikelihood {
   private readonly newest: ScoreHistory | null;
   private readonly peaks: Float64Array;
   private readonly ready: number;
+  private readonly daily: DailyMemory | null;
   private row = 0;
 
   constructor(readonly args: AnomalyLikelihoodArgs) {
     this.main = new ScoreHistory(args.history, args.short);
     this.newest = args.newest ? new ScoreHistory(args.history, args.short) : null;
+    this.daily = args.daily ? new DailyMemory() : null;
     this.peaks = new Float64Array(Math.max(1, args.suppress));
     this.ready = Math.min(100, args.history);
   }
 
   /**
    * The score of the next raw score (and of its newest reading's, when that is judged too:
-   * the larger likelihood); `certain` (e.g. a broken range) scores 1 outright.
+   * the larger likelihood) at event time `time`; `certain` (e.g. a broken range) scores 1
+   * outright. With `daily`, the z reached at this time of day yesterday is taken off.
    */
-  update(raw: number, certain = false, newest = NaN): number {
+  update(raw: number, certain = false, newest = NaN, time = NaN): number {
     let z = this.main.update(raw, this.ready);
     if (this.newest && Number.isFinite(newest))
       z = Math.max(z, this.newest.update(newest, this.ready));
+    if (this.daily && Number.isFinite(time) && Number.isFinite(z)) {
+      const expected = this.daily.yesterday(time);
+      this.daily.learn(time, z);
+      if (expected > 0) z -= expected;
+    }
     const score = certain ? 1 : z > 0 ? z / (z + 10) : 0;
     if (this.args.suppress <= 0) return score;
     let recentPeak = 0;
@@ -441,6 +525,7 @@ export class AnomalyLikelihood {
       peaks: Array.from(this.peaks),
       row: this.row,
       newest: this.newest?.snapshot() ?? null,
+      daily: this.daily?.snapshot() ?? null,
     };
   }
 
@@ -450,6 +535,8 @@ export class AnomalyLikelihood {
     if ((s.newest === null) !== (this.newest === null)) return false;
     if (!this.main.restore(s)) return false;
     if (this.newest && s.newest && !this.newest.restore(s.newest)) return false;
+    // Written before `daily` was on: its memory starts empty.
+    if (this.daily && s.daily && !this.daily.restore(s.daily)) return false;
     this.peaks.set(s.peaks);
     this.row = s.row;
     return true;
@@ -596,7 +683,8 @@ export class ScoreRules<F = unknown> {
         }
         s.version = scored.modelVersion;
       }
-      if (s.likelihood) scored.score = s.likelihood.update(scored.score, broken, scored.newest);
+      if (s.likelihood)
+        scored.score = s.likelihood.update(scored.score, broken, scored.newest, timeOf(scored));
       if (broken) scored.score = Infinity;
     }
     return batch;
@@ -621,7 +709,7 @@ export class ScoreRules<F = unknown> {
     // A rule the state lacks (written before it was on) starts over; one that differs is a misfit.
     const misfit =
       s.likelihood && state.likelihood && !s.likelihood.restore(state.likelihood)
-        ? 'a likelihood of another history, short, suppress or newest'
+        ? 'a likelihood of another history, short, suppress, newest or daily'
         : s.range && state.range && !s.range.restore(state.range)
           ? 'a range of another channel count'
           : null;
@@ -632,6 +720,13 @@ export class ScoreRules<F = unknown> {
   forgetKey(key: string): void {
     this.sources.delete(key);
   }
+}
+
+/** The event time of a window's newest reading (a sensor frame's `time`), NaN without one. */
+function timeOf(scored: Scored<unknown>): number {
+  const last = scored.last as { value?: { time?: unknown } } | undefined;
+  const time = last?.value?.time;
+  return typeof time === 'number' ? time : NaN;
 }
 
 /**

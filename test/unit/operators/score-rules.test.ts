@@ -43,6 +43,38 @@ describe('AnomalyLikelihood', () => {
     expect(Array.from({ length: 301 }, (_, i) => none.update(window(i)))).toEqual(p);
   });
 
+  it('with daily, expects a spike that came at this time of day yesterday, and still flags a new one', () => {
+    const args = { history: 2000, short: 1, suppress: 0 };
+    const plain = new AnomalyLikelihood(args);
+    const daily = new AnomalyLikelihood({ ...args, daily: true });
+    // Five days of 5-minute readings: from day 2 on, a job's spike every day at 03:10
+    // (within 15 minutes either way), and on day 4 a first spike at 15:00.
+    const start = Date.UTC(2026, 0, 1);
+    const perDay = 288;
+    const jitter = [0, 3, -2, 1];
+    const spikes = new Set(jitter.map((j, d) => (d + 1) * perDay + 38 + j));
+    const fresh = 3 * perDay + 180;
+    const n = 5 * perDay;
+    const raw = (i: number) =>
+      spikes.has(i) ? 6 : i === fresh ? 6 : 1 + 0.2 * Math.sin(i * 1.3) + ((i * 37) % 11) / 50;
+    const p: number[] = [];
+    const d: number[] = [];
+    for (let i = 0; i < n; i++) {
+      p.push(plain.update(raw(i), false, NaN, start + i * 300_000));
+      d.push(daily.update(raw(i), false, NaN, start + i * 300_000));
+    }
+    const [first, ...later] = [...spikes].sort((a, b) => a - b);
+    expect(p[first!]).toBeGreaterThan(0.5);
+    expect(d[first!]).toBe(p[first!]); // nothing came at 03:10 the day before
+    for (const i of later) {
+      expect(p[i]).toBeGreaterThan(0.5);
+      expect(d[i]).toBeLessThan(0.5);
+    }
+    expect(d[fresh]).toBeGreaterThan(0.5);
+    // Elsewhere the two agree or daily is lower: it only ever takes off.
+    for (let i = 0; i < n; i++) expect(d[i]).toBeLessThanOrEqual(p[i]! + 1e-12);
+  });
+
   it('scores 1 outright when certain, and stays in [0, 1) otherwise', () => {
     const l = new AnomalyLikelihood({ history: 200, short: 1, suppress: 0 });
     const scores = Array.from({ length: 400 }, (_, i) => l.update(i === 300 ? 1e6 : (i % 5) / 5));
@@ -208,7 +240,14 @@ output: {}
       { env: {}, baseDir: process.cwd() },
     );
     expect(config.rules).toEqual({
-      likelihood: { history: 1000, short: 1, suppress: 0, newest: false, prior: 'off' },
+      likelihood: {
+        history: 1000,
+        short: 1,
+        suppress: 0,
+        newest: false,
+        daily: false,
+        prior: 'off',
+      },
       range: { tolerance: 0.1 },
     });
   });
@@ -308,9 +347,13 @@ describe('ScoreRules across a model swap', () => {
   });
 });
 
-describe.each([false, true])('ScoreRules state (newest reading judged too: %s)', (newest) => {
+describe.each([
+  [false, false],
+  [true, false],
+  [false, true],
+])('ScoreRules state (newest reading judged too: %s, daily: %s)', (newest, daily) => {
   const config = scoreRulesSchema.parse({
-    likelihood: { history: 40, short: 3, suppress: 5, newest },
+    likelihood: { history: 40, short: 3, suppress: 5, newest, daily },
     range: { tolerance: 0.05 },
   });
   const codec = createAvroCodec<SourceStateRecord>('SourceState');
@@ -322,7 +365,9 @@ describe.each([false, true])('ScoreRules state (newest reading judged too: %s)',
         key,
         data: new Float32Array([v, -v, v * 0.5, v]),
         covered: [{}],
-        score: Math.abs(Math.cos(i / 3)) + (i === 70 ? 5 : 0) + (i % 13) / 50,
+        // A reading every 10 minutes: past reading 144 the daily memory holds a day.
+        last: { value: { time: Date.UTC(2026, 0, 1) + i * 600_000 } },
+        score: Math.abs(Math.cos(i / 3)) + (i === 70 || i === 214 ? 5 : 0) + (i % 13) / 50,
         newest: Math.abs(Math.sin(i / 2)) + (i === 90 ? 7 : 0),
         partial: i < 2,
       } as unknown as Scored<unknown>;
@@ -331,9 +376,9 @@ describe.each([false, true])('ScoreRules state (newest reading judged too: %s)',
     windows.map((w) => rules.apply([{ ...w }])[0]!.score);
 
   it('continues exactly from a snapshot taken through the changelog schema', () => {
-    const windows = windowsOf('s', 200);
+    const windows = windowsOf('s', 240);
     const whole = run(new ScoreRules(config, 2), windows);
-    for (const cut of [1, 30, 45, 121]) {
+    for (const cut of [1, 30, 45, 121, 170, 214]) {
       const first = new ScoreRules(config, 2);
       const before = run(first, windows.slice(0, cut));
       const record = {

@@ -349,6 +349,7 @@ describe('SourceStates', () => {
   it.each([
     ['v3', true],
     ['v4', false],
+    ['v5', false],
   ])(
     'continues exactly from records of schema %s (arrays of values and times; JSON threshold: %s)',
     async (version, jsonThreshold) => {
