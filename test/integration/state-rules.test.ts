@@ -9,10 +9,10 @@ import {
 import { expectReferenceEvents, spawnReference } from '../helpers/state-runs';
 
 /**
- * The score rules and event rules of the shipped presets (univariate: likelihood and range;
- * demo: k-of-n events) survive a SIGKILL: the restarted detector continues each source's
- * likelihood history, range and recent verdicts from the changelog, so its events are those
- * of a detector that never stopped.
+ * The score rules and event rules of the shipped presets (univariate: likelihood with its
+ * daily memory, and range; demo: k-of-n events) survive a SIGKILL: the restarted detector
+ * continues each source's likelihood history and daily memory, range and recent verdicts from
+ * the changelog, so its events are those of a detector that never stopped.
  */
 describe('score and event rules restored after a SIGKILL (real Kafka)', () => {
   let f: PipelineFixture;
@@ -26,12 +26,22 @@ describe('score and event rules restored after a SIGKILL (real Kafka)', () => {
         input: { kafka: { commitIntervalMs: 300 } },
         // One engine for every process (`auto` may pick another one under load).
         model: { engine: 'onnx' },
-        rules: { likelihood: { history: 200, short: 2, suppress: 10 }, range: { tolerance: 0.05 } },
+        rules: {
+          likelihood: { history: 200, short: 2, suppress: 10, daily: true },
+          range: { tolerance: 0.05 },
+        },
         threshold: { kind: 'spot', risk: 1e-2, calibration: 100, perKey: true },
         output: { events: { rule: 'k-of-n', k: 2, n: 3 } },
       },
     });
-    const gen = new SyntheticSource({ seed: 21, sources: 12, length: 700, anomaliesPerSource: 3 });
+    // Readings 5 minutes apart: 700 span 2.4 days, so the daily memory judges the last 1.4.
+    const gen = new SyntheticSource({
+      seed: 21,
+      sources: 12,
+      length: 700,
+      anomaliesPerSource: 3,
+      intervalMs: 300_000,
+    });
     frames = [...gen.frames()];
   }, 120_000);
   afterAll(() => f?.teardown());
