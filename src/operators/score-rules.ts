@@ -47,7 +47,7 @@ export const scoreRulesSchema = z
           .boolean()
           .default(false)
           .describe(
-            "Judge each score beside the same time of day the day before: the highest z the source reached within 15 minutes of this time of day 24 hours earlier is taken off this one's, so what comes every day (a scheduled job's spike, a daily peak) is expected and a change stands out on the first day it comes. Uses the frames' event times.",
+            "Judge each score beside the same time of day the day before: the highest z the source reached within 15 minutes of this time of day 24 hours earlier is taken off this one's, so what comes every day (a scheduled job's spike, a daily peak) is expected and a change stands out on the first day it comes. Uses the frames' event times. Suits readings minutes apart judged at a high level: with many readings per 15 minutes, the highest z of yesterday's normal readings is itself high, and at a low level it hides anomalies (README, Detection quality).",
           ),
         prior: z
           .enum(['off', 'held-back', 'training'])
