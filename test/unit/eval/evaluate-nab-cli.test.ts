@@ -136,30 +136,10 @@ output: {}
 
   it('--train-seeds runs the pipeline once per training seed and prints each run with the mean and sd', async () => {
     const pipeline = join(out, 'tiny.yaml');
-    const single = await run(
-      'evaluate',
-      'nab',
-      '--data',
-      data,
-      '--out',
-      join(out, 'one'),
-      '-p',
-      pipeline,
-      '--json',
-    );
-    const swept = await run(
-      'evaluate',
-      'nab',
-      '--data',
-      data,
-      '--out',
-      join(out, 'sweep'),
-      '-p',
-      pipeline,
-      '--train-seeds',
-      '1,2',
-      '--json',
-    );
+    const detect = (dir: string, ...more: string[]) =>
+      run('evaluate', 'nab', '--data', data, '--out', join(out, dir), '-p', pipeline, ...more);
+    const single = await detect('one', '--json');
+    const swept = await detect('sweep', '--train-seeds', '1,2', '--json');
     expect(swept.code).toBe(0);
     const json = JSON.parse(swept.out) as {
       runs: Array<{ seed: number; normalized: Record<string, number>; report: string }>;
@@ -177,31 +157,12 @@ output: {}
     for (const seed of [1, 2])
       expect(existsSync(join(out, 'sweep', `seed-${seed}`, 'report.md'))).toBe(true);
 
-    const table = await run(
-      'evaluate',
-      'nab',
-      '--data',
-      data,
-      '--out',
-      join(out, 'sweep'),
-      '-p',
-      pipeline,
-      '--train-seeds',
-      '1',
-    );
+    const table = await detect('sweep', '--train-seeds', '1');
     expect(table.out).toMatch(/\| training seed \| standard \|/);
     expect(table.out).toMatch(/\| \*\*mean\*\* \| \*\*-?\d+\.\d\d\*\* \|/);
 
-    const bad = await run(
-      'evaluate',
-      'nab',
-      '--data',
-      data,
-      '--model',
-      'zscore',
-      '--train-seeds',
-      '1,2',
-    );
+    const zscore = ['--model', 'zscore', '--train-seeds', '1,2'];
+    const bad = await run('evaluate', 'nab', '--data', data, ...zscore);
     expect(bad.code).toBe(1);
     expect(bad.err).toContain('AE_ERR_CLI_USAGE');
     const badList = await run('evaluate', 'nab', '--data', data, '--train-seeds', '1,,x');
