@@ -683,8 +683,11 @@ export class ScoreRules<F = unknown> {
         }
         s.version = scored.modelVersion;
       }
-      if (s.likelihood)
-        scored.score = s.likelihood.update(scored.score, broken, scored.newest, timeOf(scored));
+      if (s.likelihood) {
+        // Only the daily memory reads the event time.
+        const time = this.rules.likelihood?.daily ? timeOf(scored) : NaN;
+        scored.score = s.likelihood.update(scored.score, broken, scored.newest, time);
+      }
       if (broken) scored.score = Infinity;
     }
     return batch;
