@@ -68,6 +68,12 @@ export const scoreRulesSchema = z
           .max(10)
           .default(0.05)
           .describe('Share of the range seen so far a reading may lie beyond it.'),
+        median: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Also flag a window whose median reading (per channel) is outside the range of the earlier windows' medians, widened by tolerance x the readings' range: a level shift that earlier spikes hide from the range of readings (a spike hardly moves a median). For series that hold a level, as most sensors do; a series that trends to new levels flags each new one.",
+          ),
       })
       .optional()
       .describe(
@@ -337,10 +343,14 @@ export interface LikelihoodState extends ScoreHistoryState {
   daily?: DailyState | null;
 }
 
-/** A RangeRule as the state changelog keeps it: per channel, the extremes seen. */
+/**
+ * A RangeRule as the state changelog keeps it: per channel, the extremes seen, and those of
+ * the windows' medians (`median`: null when off or written before it existed).
+ */
 export interface RangeState {
   min: number[];
   max: number[];
+  median?: { min: number[]; max: number[] } | null;
 }
 
 /** One source's score rules as the state changelog keeps them (null: that rule is off). */
@@ -546,7 +556,9 @@ export class AnomalyLikelihood {
 /**
  * A value outside everything seen so far, by more than `tolerance` times the range seen,
  * per channel: the "spatial anomaly" rule of numenta's NAB detector, which catches level
- * breaks a model of local shape scores only mildly.
+ * breaks a model of local shape scores only mildly. With `median`, the same for each
+ * window's median reading against the earlier windows' medians: one spike widens the range
+ * of readings for good and hides a later level shift inside it, but hardly moves a median.
  *
  * @example
  * const range = new RangeRule(1);
@@ -555,13 +567,23 @@ export class AnomalyLikelihood {
 export class RangeRule {
   private readonly min: Float64Array;
   private readonly max: Float64Array;
+  private readonly medians: { min: Float64Array; max: Float64Array } | null;
+  /** One channel's readings of a window, sorted for its median. */
+  private column = new Float64Array(0);
 
   constructor(
     readonly channels: number,
     readonly tolerance = 0.05,
+    median = false,
   ) {
     this.min = new Float64Array(channels).fill(Infinity);
     this.max = new Float64Array(channels).fill(-Infinity);
+    this.medians = median
+      ? {
+          min: new Float64Array(channels).fill(Infinity),
+          max: new Float64Array(channels).fill(-Infinity),
+        }
+      : null;
   }
 
   /** Whether a reading breaks the range of all earlier ones on any channel; then learns it. */
@@ -569,26 +591,64 @@ export class RangeRule {
     let outside = false;
     for (let c = 0; c < this.channels; c++) {
       const v = values[offset + c]!;
-      const lo = this.min[c]!;
-      const hi = this.max[c]!;
-      const range = hi - lo;
-      if (range > 0 && (v > hi + this.tolerance * range || v < lo - this.tolerance * range))
-        outside = true;
-      if (v < lo) this.min[c] = v;
-      if (v > hi) this.max[c] = v;
+      if (this.beyond(v, this.min[c]!, this.max[c]!, c)) outside = true;
+      if (v < this.min[c]!) this.min[c] = v;
+      if (v > this.max[c]!) this.max[c] = v;
     }
     return outside;
   }
 
-  snapshot(): RangeState {
-    return { min: Array.from(this.min), max: Array.from(this.max) };
+  /**
+   * Whether a window's median reading (`rows` readings of `channels` values, row-major)
+   * breaks the range of the earlier windows' medians on any channel, by more than
+   * `tolerance` times the readings' range; then learns it. False when `median` is off.
+   */
+  checkMedian(window: ArrayLike<number>, rows: number): boolean {
+    const medians = this.medians;
+    if (!medians || rows < 1) return false;
+    if (this.column.length !== rows) this.column = new Float64Array(rows);
+    const column = this.column;
+    let outside = false;
+    for (let c = 0; c < this.channels; c++) {
+      for (let r = 0; r < rows; r++) column[r] = window[r * this.channels + c]!;
+      column.sort();
+      // The lower median: a shift of the level moves it once, when half the window has it.
+      const m = column[(rows - 1) >> 1]!;
+      if (this.beyond(m, medians.min[c]!, medians.max[c]!, c)) outside = true;
+      if (m < medians.min[c]!) medians.min[c] = m;
+      if (m > medians.max[c]!) medians.max[c] = m;
+    }
+    return outside;
   }
 
-  /** Continues from a snapshot of as many channels (false: it does not fit). */
+  /** Whether `v` lies beyond [lo, hi] by more than tolerance x channel c's range of readings. */
+  private beyond(v: number, lo: number, hi: number, c: number): boolean {
+    const margin = this.tolerance * (this.max[c]! - this.min[c]!);
+    return hi >= lo && this.max[c]! > this.min[c]! && (v > hi + margin || v < lo - margin);
+  }
+
+  snapshot(): RangeState {
+    const m = this.medians;
+    return {
+      min: Array.from(this.min),
+      max: Array.from(this.max),
+      median: m ? { min: Array.from(m.min), max: Array.from(m.max) } : null,
+    };
+  }
+
+  /**
+   * Continues from a snapshot of as many channels (false: it does not fit). The medians'
+   * range starts over when the snapshot has none (median was off, or an older record).
+   */
   restore(s: RangeState): boolean {
     if (s.min.length !== this.channels || s.max.length !== this.channels) return false;
     this.min.set(s.min);
     this.max.set(s.max);
+    const m = s.median;
+    if (this.medians && m && m.min.length === this.channels && m.max.length === this.channels) {
+      this.medians.min.set(m.min);
+      this.medians.max.set(m.max);
+    }
     return true;
   }
 }
@@ -646,7 +706,7 @@ export class ScoreRules<F = unknown> {
       const { likelihood, range } = this.rules;
       s = {
         likelihood: likelihood ? new AnomalyLikelihood(likelihood) : null,
-        range: range ? new RangeRule(this.features, range.tolerance) : null,
+        range: range ? new RangeRule(this.features, range.tolerance, range.median) : null,
         version: undefined,
       };
       this.sources.set(key, s);
@@ -669,6 +729,7 @@ export class ScoreRules<F = unknown> {
       }
       // A padded window lacks context: it teaches the range but neither raises nor enters the history.
       if (scored.partial || !Number.isFinite(scored.score)) continue;
+      if (s.range?.checkMedian(scored.data, scored.data.length / features)) broken = true;
       if (s.likelihood && s.version !== scored.modelVersion) {
         if (s.version === undefined) {
           const version = scored.modelVersion;

@@ -52,6 +52,7 @@ export function sourceStateCodec(): AvroCodec<SourceStateRecord> {
       'history/source-state-v3.avsc',
       'history/source-state-v4.avsc',
       'history/source-state-v5.avsc',
+      'history/source-state-v6.avsc',
     ],
   });
 }

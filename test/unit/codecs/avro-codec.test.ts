@@ -239,8 +239,9 @@ describe('round trips (property-based)', () => {
     values: [0.5, -1.25, 2, 3.5, 0.125, 8],
     times: [1767323045000, 1767323046000, 1767323047000],
   };
-  const goldenState = () =>
-    revive(
+  /** The golden SourceState; with `median` false, as schemas before v7 (no medians' range) read. */
+  const goldenState = (median = true) => {
+    const state = revive(
       (
         JSON.parse(readFileSync(join(FIXTURES, 'source-state.golden.json'), 'utf8')) as {
           value: unknown;
@@ -249,8 +250,11 @@ describe('round trips (property-based)', () => {
     ) as Record<string, unknown> & {
       values: Buffer;
       times: Buffer;
-      rules: { likelihood: Record<string, unknown> };
+      rules: { likelihood: Record<string, unknown>; range: Record<string, unknown> };
     };
+    if (!median) state.rules.range.median = null;
+    return state;
+  };
 
   /** What today's reader gives for a record written with `old`'s earlier schema. */
   const asRead = (old: Record<string, unknown>) => ({
@@ -276,7 +280,7 @@ describe('round trips (property-based)', () => {
   it("a SourceState of the second schema (before the newest reading's likelihood) reads with it null", () => {
     const v2 = loadSchema(join(SCHEMAS_DIR, 'history', 'source-state-v2.avsc'));
     const reader = createAvroCodec<Record<string, unknown>>('SourceState', { writers: [v2] });
-    const value = goldenState();
+    const value = goldenState(false);
     const { newest: _newest, ...likelihood } = value.rules.likelihood;
     const old = { ...value, ...earlier, rules: { ...value.rules, likelihood } };
     const back = reader.decode(v2.toBuffer(old), { [SCHEMA_HEADER]: fingerprintOf(v2) });
@@ -286,11 +290,13 @@ describe('round trips (property-based)', () => {
     });
   });
 
-  it('SourceStates of the third and fourth schemas (JSON or binary threshold, arrays) read as written', () => {
+  it('SourceStates of the third to sixth schemas (JSON or binary threshold, arrays or bytes) read as written', () => {
     const { threshold: _threshold, ...arrays } = earlier;
     for (const [version, old, read] of [
-      ['v3', { ...goldenState(), ...earlier }, asRead],
-      ['v4', { ...goldenState(), ...arrays }, (x: object) => x],
+      ['v3', { ...goldenState(false), ...earlier }, asRead],
+      ['v4', { ...goldenState(false), ...arrays }, (x: object) => x],
+      ['v5', goldenState(false), (x: object) => x],
+      ['v6', goldenState(false), (x: object) => x],
     ] as const) {
       const writer = loadSchema(join(SCHEMAS_DIR, 'history', `source-state-${version}.avsc`));
       const reader = createAvroCodec<Record<string, unknown>>('SourceState', { writers: [writer] });

@@ -174,6 +174,40 @@ describe('RangeRule', () => {
     expect(s.check([0.5, 201])).toBe(true);
     expect(s.check([1.5, 150])).toBe(true);
   });
+
+  /** Readings near 15, a spike to 76, then a shift to 27 at reading 300 (as NAB's rds_cpu e47b3b). */
+  const shifted = (i: number) => (i === 100 ? 76 : i >= 300 ? 27 : 15) + ((i * 7) % 5) / 5;
+  /** Which sliding windows of 24 such readings each rule flags. */
+  const flagged = (median: boolean) => {
+    const s = new RangeRule(1, 0.05, median);
+    const out = { readings: [] as number[], medians: [] as number[] };
+    for (let i = 0; i < 400; i++) {
+      if (s.check([shifted(i)])) out.readings.push(i);
+      if (i < 23) continue; // the flow checks medians of full windows only
+      const window = Array.from({ length: 24 }, (_, k) => shifted(i - k));
+      if (s.checkMedian(window, 24)) out.medians.push(i);
+    }
+    return out;
+  };
+
+  it("with median, flags a level shift once that an earlier spike hides from the readings' range", () => {
+    const { readings, medians } = flagged(true);
+    expect(readings).toEqual([2, 100]); // the spike, then nothing: 27 lies inside 15..76
+    // The window's (lower) median moves to the new level when half the window has it, once.
+    expect(medians).toEqual([300 + 12]);
+    expect(flagged(false)).toEqual({ readings: [2, 100], medians: [] });
+  });
+
+  it('with median, lets spikes and noise pass: a spike hardly moves a median', () => {
+    const s = new RangeRule(1, 0.05, true);
+    const level = (i: number) => 15 + ((i * 7) % 5) / 5 + (i % 50 === 0 ? 60 : 0);
+    const hits = [];
+    for (let i = 24; i < 1000; i++) {
+      const window = Array.from({ length: 24 }, (_, k) => level(i - k));
+      if (s.checkMedian(window, 24)) hits.push(i);
+    }
+    expect(hits).toEqual([]);
+  });
 });
 
 /** A scored window of one channel whose last reading is `value`. */
@@ -248,7 +282,7 @@ output: {}
         daily: false,
         prior: 'off',
       },
-      range: { tolerance: 0.1 },
+      range: { tolerance: 0.1, median: false },
     });
   });
 });
@@ -348,71 +382,75 @@ describe('ScoreRules across a model swap', () => {
 });
 
 describe.each([
-  [false, false],
-  [true, false],
-  [false, true],
-])('ScoreRules state (newest reading judged too: %s, daily: %s)', (newest, daily) => {
-  const config = scoreRulesSchema.parse({
-    likelihood: { history: 40, short: 3, suppress: 5, newest, daily },
-    range: { tolerance: 0.05 },
-  });
-  const codec = createAvroCodec<SourceStateRecord>('SourceState');
-  /** One scored window per reading of two channels, with a level break at reading 120. */
-  const windowsOf = (key: string, n: number) =>
-    Array.from({ length: n }, (_, i) => {
-      const v = i >= 120 ? 9 : Math.sin(i / 4) + (i % 11) / 30;
-      return {
-        key,
-        data: new Float32Array([v, -v, v * 0.5, v]),
-        covered: [{}],
-        // A reading every 10 minutes: past reading 144 the daily memory holds a day.
-        last: { value: { time: Date.UTC(2026, 0, 1) + i * 600_000 } },
-        score: Math.abs(Math.cos(i / 3)) + (i === 70 || i === 214 ? 5 : 0) + (i % 13) / 50,
-        newest: Math.abs(Math.sin(i / 2)) + (i === 90 ? 7 : 0),
-        partial: i < 2,
-      } as unknown as Scored<unknown>;
+  [false, false, false],
+  [true, false, false],
+  [false, true, false],
+  [false, false, true],
+])(
+  'ScoreRules state (newest reading judged too: %s, daily: %s, median: %s)',
+  (newest, daily, median) => {
+    const config = scoreRulesSchema.parse({
+      likelihood: { history: 40, short: 3, suppress: 5, newest, daily },
+      range: { tolerance: 0.05, median },
     });
-  const run = (rules: ScoreRules, windows: Scored<unknown>[]) =>
-    windows.map((w) => rules.apply([{ ...w }])[0]!.score);
+    const codec = createAvroCodec<SourceStateRecord>('SourceState');
+    /** One scored window per reading of two channels, with a level break at reading 120. */
+    const windowsOf = (key: string, n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const v = i >= 120 ? 9 : Math.sin(i / 4) + (i % 11) / 30;
+        return {
+          key,
+          data: new Float32Array([v, -v, v * 0.5, v]),
+          covered: [{}],
+          // A reading every 10 minutes: past reading 144 the daily memory holds a day.
+          last: { value: { time: Date.UTC(2026, 0, 1) + i * 600_000 } },
+          score: Math.abs(Math.cos(i / 3)) + (i === 70 || i === 214 ? 5 : 0) + (i % 13) / 50,
+          newest: Math.abs(Math.sin(i / 2)) + (i === 90 ? 7 : 0),
+          partial: i < 2,
+        } as unknown as Scored<unknown>;
+      });
+    const run = (rules: ScoreRules, windows: Scored<unknown>[]) =>
+      windows.map((w) => rules.apply([{ ...w }])[0]!.score);
 
-  it('continues exactly from a snapshot taken through the changelog schema', () => {
-    const windows = windowsOf('s', 240);
-    const whole = run(new ScoreRules(config, 2), windows);
-    for (const cut of [1, 30, 45, 121, 170, 214]) {
+    it('continues exactly from a snapshot taken through the changelog schema', () => {
+      const windows = windowsOf('s', 240);
+      const whole = run(new ScoreRules(config, 2), windows);
+      for (const cut of [1, 30, 45, 121, 170, 214]) {
+        const first = new ScoreRules(config, 2);
+        const before = run(first, windows.slice(0, cut));
+        const record = {
+          ...baseRecord,
+          rules: first.snapshotKey('s'),
+        };
+        const decoded = codec.decode(codec.encode(record));
+        const again = new ScoreRules(config, 2);
+        expect(again.restoreKey('s', decoded.rules)).toBeNull();
+        // Bit for bit: the same sums, ring and peaks as the uninterrupted rules.
+        expect([...before, ...run(again, windows.slice(cut))]).toEqual(whole);
+      }
+      expect(whole.slice(121).every((s) => s === Infinity || s < 1)).toBe(true);
+      expect(whole[120]).toBe(Infinity); // the level break, caught by the range rule
+    });
+
+    it('refuses the state of other rules and starts a source over without one', () => {
       const first = new ScoreRules(config, 2);
-      const before = run(first, windows.slice(0, cut));
-      const record = {
-        ...baseRecord,
-        rules: first.snapshotKey('s'),
-      };
-      const decoded = codec.decode(codec.encode(record));
-      const again = new ScoreRules(config, 2);
-      expect(again.restoreKey('s', decoded.rules)).toBeNull();
-      // Bit for bit: the same sums, ring and peaks as the uninterrupted rules.
-      expect([...before, ...run(again, windows.slice(cut))]).toEqual(whole);
-    }
-    expect(whole.slice(121).every((s) => s === Infinity || s < 1)).toBe(true);
-    expect(whole[120]).toBe(Infinity); // the level break, caught by the range rule
-  });
-
-  it('refuses the state of other rules and starts a source over without one', () => {
-    const first = new ScoreRules(config, 2);
-    run(first, windowsOf('s', 60));
-    const state = first.snapshotKey('s')!;
-    const longer = new ScoreRules(
-      { ...config, likelihood: { ...config.likelihood!, history: 80 } },
-      2,
-    );
-    expect(longer.restoreKey('s', state)).toMatch(/likelihood/);
-    expect(longer.snapshotKey('s')).toBeNull();
-    expect(new ScoreRules(config, 3).restoreKey('s', state)).toMatch(/range/);
-    const fresh = new ScoreRules(config, 2);
-    expect(fresh.restoreKey('s', null)).toBeNull();
-    expect(run(fresh, windowsOf('s', 10))).toEqual(
-      run(new ScoreRules(config, 2), windowsOf('s', 10)),
-    );
-  });
-});
+      run(first, windowsOf('s', 60));
+      const state = first.snapshotKey('s')!;
+      const longer = new ScoreRules(
+        { ...config, likelihood: { ...config.likelihood!, history: 80 } },
+        2,
+      );
+      expect(longer.restoreKey('s', state)).toMatch(/likelihood/);
+      expect(longer.snapshotKey('s')).toBeNull();
+      expect(new ScoreRules(config, 3).restoreKey('s', state)).toMatch(/range/);
+      const fresh = new ScoreRules(config, 2);
+      expect(fresh.restoreKey('s', null)).toBeNull();
+      expect(run(fresh, windowsOf('s', 10))).toEqual(
+        run(new ScoreRules(config, 2), windowsOf('s', 10)),
+      );
+    });
+  },
+);
 
 const baseRecord: SourceStateRecord = {
   pipeline: 'p',

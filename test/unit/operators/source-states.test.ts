@@ -350,6 +350,7 @@ describe('SourceStates', () => {
     ['v3', true],
     ['v4', false],
     ['v5', false],
+    ['v6', false],
   ])(
     'continues exactly from records of schema %s (arrays of values and times; JSON threshold: %s)',
     async (version, jsonThreshold) => {
