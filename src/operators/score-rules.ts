@@ -49,6 +49,12 @@ export const scoreRulesSchema = z
           .describe(
             "Judge each score beside the same time of day the day before: the highest z the source reached within 15 minutes of this time of day 24 hours earlier is taken off this one's, so what comes every day (a scheduled job's spike, a daily peak) is expected and a change stands out on the first day it comes. Uses the frames' event times. Suits readings minutes apart judged at a high level: with many readings per 15 minutes, the highest z of yesterday's normal readings is itself high, and at a low level it hides anomalies (README, Detection quality).",
           ),
+        profile: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Also judge each reading against the same time of day the day before: per channel, the mean of the readings in this 15-minute slot so far against that slot's mean 24 hours earlier, the distance's z against the history of such distances; the larger z counts. A day unlike yesterday (a flat day, a peak that does not come) stands out although each window of it looks normal. Uses the frames' event times; a source judges from its second day. For series with a daily rhythm; state: two days of slot means a channel.",
+          ),
         prior: z
           .enum(['off', 'held-back', 'training'])
           .default('off')
@@ -332,15 +338,29 @@ export interface DailyState {
   last: number;
 }
 
+/** A DailyProfile as the state changelog keeps it. */
+export interface ProfileState {
+  /** Per 15-minute slot of the last two days, in ring order, each channel's mean reading (little-endian doubles; NaN: none). */
+  means: Buffer;
+  /** The open slot, in 15-minute slots since the Unix epoch (-1: none yet). */
+  slot: number;
+  /** The open slot's sums per channel, and its readings. */
+  sums: number[];
+  count: number;
+  /** Per channel, the history of distances from yesterday. */
+  distances: ScoreHistoryState[];
+}
+
 /**
- * An AnomalyLikelihood as the state changelog keeps it (`newest`, `daily`: null when off or
- * written before they existed).
+ * An AnomalyLikelihood as the state changelog keeps it (`newest`, `daily`, `profile`: null
+ * when off or written before they existed).
  */
 export interface LikelihoodState extends ScoreHistoryState {
   peaks: number[];
   row: number;
   newest: ScoreHistoryState | null;
   daily?: DailyState | null;
+  profile?: ProfileState | null;
 }
 
 /**
@@ -365,7 +385,15 @@ export interface AnomalyLikelihoodArgs {
   suppress: number;
   newest?: boolean;
   daily?: boolean;
+  profile?: boolean;
   prior?: 'off' | 'held-back' | 'training';
+}
+
+/** The readings a window brought in: `rows` rows of `values` from row `from` (row-major). */
+export interface FreshReadings {
+  values: ArrayLike<number>;
+  from: number;
+  rows: number;
 }
 
 const SLOT_MS = 15 * 60_000;
@@ -416,6 +444,94 @@ export class DailyMemory {
     if (s.values.length !== this.ring.length * 4) return false;
     this.ring.set(bytesToFloats(s.values));
     this.last = s.last;
+    return true;
+  }
+}
+
+/**
+ * Each channel's mean reading per 15-minute slot of the last two days, and how far the
+ * readings of this slot so far lie from that slot's mean 24 hours earlier, as a z against the
+ * history of such distances (`rules.likelihood.profile`). A day unlike yesterday (a flat day,
+ * a peak that does not come) stands out although each window of it looks normal. A reading
+ * older than the open slot counts in the open slot.
+ */
+export class DailyProfile {
+  private readonly means: Float64Array;
+  private readonly sums: Float64Array;
+  private count = 0;
+  private slot = -1;
+  private readonly distances: ScoreHistory[];
+
+  constructor(
+    readonly channels: number,
+    history: number,
+  ) {
+    this.means = new Float64Array(2 * SLOTS_PER_DAY * channels).fill(NaN);
+    this.sums = new Float64Array(channels);
+    this.distances = Array.from({ length: channels }, () => new ScoreHistory(history, 1));
+  }
+
+  /**
+   * Learns the readings at `time` and returns the largest z over channels of this slot's mean
+   * so far against the same slot yesterday (-Infinity: no yesterday, or too few distances
+   * seen yet: `ready`).
+   */
+  update(time: number, readings: FreshReadings, ready: number): number {
+    const slot = Math.floor(time / SLOT_MS);
+    if (slot > this.slot) this.open(slot);
+    const d = this.channels;
+    for (let r = readings.from; r < readings.from + readings.rows; r++)
+      for (let c = 0; c < d; c++) this.sums[c]! += readings.values[r * d + c]!;
+    this.count += readings.rows;
+    const at = this.index(this.slot - SLOTS_PER_DAY) * d;
+    let z = -Infinity;
+    for (let c = 0; c < d; c++) {
+      const yesterday = this.means[at + c]!;
+      if (Number.isNaN(yesterday) || this.count === 0) continue;
+      const distance = Math.abs(this.sums[c]! / this.count - yesterday);
+      z = Math.max(z, this.distances[c]!.update(distance, ready));
+    }
+    return z;
+  }
+
+  /** Closes the open slot (its means) and opens `slot`; slots skipped in between hold none. */
+  private open(slot: number): void {
+    const d = this.channels;
+    if (this.slot >= 0 && this.count > 0) {
+      const at = this.index(this.slot) * d;
+      for (let c = 0; c < d; c++) this.means[at + c] = this.sums[c]! / this.count;
+    }
+    const slots = this.means.length / d;
+    for (let s = Math.max(this.slot + 1, slot - slots + 1); s < slot; s++)
+      this.means.fill(NaN, this.index(s) * d, this.index(s) * d + d);
+    this.slot = slot;
+    this.sums.fill(0);
+    this.count = 0;
+  }
+
+  private index(slot: number): number {
+    const n = 2 * SLOTS_PER_DAY;
+    return ((slot % n) + n) % n;
+  }
+
+  snapshot(): ProfileState {
+    return {
+      means: doublesToBytes(this.means),
+      slot: this.slot,
+      sums: Array.from(this.sums),
+      count: this.count,
+      distances: this.distances.map((h) => h.snapshot()),
+    };
+  }
+
+  restore(s: ProfileState): boolean {
+    if (s.means.length !== this.means.length * 8 || s.distances.length !== this.channels)
+      return false;
+    if (!s.distances.every((h, c) => this.distances[c]!.restore(h))) return false;
+    bytesToDoubles(s.means, this.means);
+    this.slot = s.slot;
+    this.sums.set(s.sums);
+    this.count = s.count;
     return true;
   }
 }
@@ -479,12 +595,18 @@ export class AnomalyLikelihood {
   private readonly peaks: Float64Array;
   private readonly ready: number;
   private readonly daily: DailyMemory | null;
+  private readonly profile: DailyProfile | null;
   private row = 0;
 
-  constructor(readonly args: AnomalyLikelihoodArgs) {
+  /** `channels`: values per reading (what `profile` keeps a mean of). */
+  constructor(
+    readonly args: AnomalyLikelihoodArgs,
+    channels = 1,
+  ) {
     this.main = new ScoreHistory(args.history, args.short);
     this.newest = args.newest ? new ScoreHistory(args.history, args.short) : null;
     this.daily = args.daily ? new DailyMemory() : null;
+    this.profile = args.profile ? new DailyProfile(channels, args.history) : null;
     this.peaks = new Float64Array(Math.max(1, args.suppress));
     this.ready = Math.min(100, args.history);
   }
@@ -492,12 +614,16 @@ export class AnomalyLikelihood {
   /**
    * The score of the next raw score (and of its newest reading's, when that is judged too:
    * the larger likelihood) at event time `time`; `certain` (e.g. a broken range) scores 1
-   * outright. With `daily`, the z reached at this time of day yesterday is taken off.
+   * outright. With `profile`, the window's fresh `readings` are judged against the same time
+   * yesterday too (the larger z counts); with `daily`, the z reached at this time of day
+   * yesterday is taken off.
    */
-  update(raw: number, certain = false, newest = NaN, time = NaN): number {
+  update(raw: number, certain = false, newest = NaN, time = NaN, readings?: FreshReadings): number {
     let z = this.main.update(raw, this.ready);
     if (this.newest && Number.isFinite(newest))
       z = Math.max(z, this.newest.update(newest, this.ready));
+    if (this.profile && readings && Number.isFinite(time))
+      z = Math.max(z, this.profile.update(time, readings, this.ready));
     if (this.daily && Number.isFinite(time) && Number.isFinite(z)) {
       const expected = this.daily.yesterday(time);
       this.daily.learn(time, z);
@@ -536,6 +662,7 @@ export class AnomalyLikelihood {
       row: this.row,
       newest: this.newest?.snapshot() ?? null,
       daily: this.daily?.snapshot() ?? null,
+      profile: this.profile?.snapshot() ?? null,
     };
   }
 
@@ -547,6 +674,7 @@ export class AnomalyLikelihood {
     if (this.newest && s.newest && !this.newest.restore(s.newest)) return false;
     // Written before `daily` was on: its memory starts empty.
     if (this.daily && s.daily && !this.daily.restore(s.daily)) return false;
+    if (this.profile && s.profile && !this.profile.restore(s.profile)) return false;
     this.peaks.set(s.peaks);
     this.row = s.row;
     return true;
@@ -705,7 +833,7 @@ export class ScoreRules<F = unknown> {
     if (!s) {
       const { likelihood, range } = this.rules;
       s = {
-        likelihood: likelihood ? new AnomalyLikelihood(likelihood) : null,
+        likelihood: likelihood ? new AnomalyLikelihood(likelihood, this.features) : null,
         range: range ? new RangeRule(this.features, range.tolerance, range.median) : null,
         version: undefined,
       };
@@ -721,9 +849,8 @@ export class ScoreRules<F = unknown> {
       const s = this.stateOf(scored.key);
       let broken = false;
       if (s.range) {
-        const rows = scored.data.length / features;
-        const fresh = Math.min(scored.covered.length, rows);
-        for (let r = rows - fresh; r < rows; r++) {
+        const { from, rows } = freshReadings(scored, features);
+        for (let r = from; r < from + rows; r++) {
           if (s.range.check(scored.data, r * features)) broken = true;
         }
       }
@@ -745,9 +872,11 @@ export class ScoreRules<F = unknown> {
         s.version = scored.modelVersion;
       }
       if (s.likelihood) {
-        // Only the daily memory reads the event time.
-        const time = this.rules.likelihood?.daily ? timeOf(scored) : NaN;
-        scored.score = s.likelihood.update(scored.score, broken, scored.newest, time);
+        const { daily, profile } = this.rules.likelihood!;
+        // Only the daily memory and profile read the event time and readings.
+        const time = daily || profile ? timeOf(scored) : NaN;
+        const readings = profile ? freshReadings(scored, features) : undefined;
+        scored.score = s.likelihood.update(scored.score, broken, scored.newest, time, readings);
       }
       if (broken) scored.score = Infinity;
     }
@@ -773,7 +902,7 @@ export class ScoreRules<F = unknown> {
     // A rule the state lacks (written before it was on) starts over; one that differs is a misfit.
     const misfit =
       s.likelihood && state.likelihood && !s.likelihood.restore(state.likelihood)
-        ? 'a likelihood of another history, short, suppress, newest or daily'
+        ? 'a likelihood of another history, short, suppress, newest, daily or channel count'
         : s.range && state.range && !s.range.restore(state.range)
           ? 'a range of another channel count'
           : null;
@@ -784,6 +913,13 @@ export class ScoreRules<F = unknown> {
   forgetKey(key: string): void {
     this.sources.delete(key);
   }
+}
+
+/** The readings a window brought in (its newest `covered` rows). */
+function freshReadings(scored: Scored<unknown>, features: number): FreshReadings {
+  const rows = scored.data.length / features;
+  const fresh = Math.min(scored.covered.length, rows);
+  return { values: scored.data, from: rows - fresh, rows: fresh };
 }
 
 /** The event time of a window's newest reading (a sensor frame's `time`), NaN without one. */

@@ -10,8 +10,8 @@ import { expectReferenceEvents, spawnReference } from '../helpers/state-runs';
 
 /**
  * The score rules and event rules of the shipped presets (univariate: likelihood with its
- * daily memory, and range with window medians; demo: k-of-n events) survive a SIGKILL: the
- * restarted detector continues each source's likelihood history and daily memory, ranges and recent verdicts from
+ * daily memory and profile, and range with window medians; demo: k-of-n events) survive a SIGKILL: the
+ * restarted detector continues each source's likelihood history, daily memory and profile, ranges and recent verdicts from
  * the changelog, so its events are those of a detector that never stopped.
  */
 describe('score and event rules restored after a SIGKILL (real Kafka)', () => {
@@ -27,7 +27,7 @@ describe('score and event rules restored after a SIGKILL (real Kafka)', () => {
         // One engine for every process (`auto` may pick another one under load).
         model: { engine: 'onnx' },
         rules: {
-          likelihood: { history: 200, short: 2, suppress: 10, daily: true },
+          likelihood: { history: 200, short: 2, suppress: 10, daily: true, profile: true },
           range: { tolerance: 0.05, median: true },
         },
         threshold: { kind: 'spot', risk: 1e-2, calibration: 100, perKey: true },

@@ -75,6 +75,39 @@ describe('AnomalyLikelihood', () => {
     for (let i = 0; i < n; i++) expect(d[i]).toBeLessThanOrEqual(p[i]! + 1e-12);
   });
 
+  it('with profile, flags a day unlike yesterday although each window of it scores as normal', () => {
+    const args = { history: 2000, short: 1, suppress: 0 };
+    const plain = new AnomalyLikelihood(args);
+    const profile = new AnomalyLikelihood({ ...args, profile: true });
+    // Six days of 5-minute readings, low at night and high from 08:00 to 18:00 (as NAB's
+    // art_daily series); on day 4 the day stays flat at 40. The model's raw score is the
+    // same noise throughout: each window of the flat day is a shape it knows.
+    const start = Date.UTC(2026, 0, 1);
+    const perDay = 288;
+    const flat = (i: number) => Math.floor(i / perDay) === 4;
+    const reading = (i: number) => {
+      const noise = ((i * 37) % 11) / 10 - 0.5;
+      if (flat(i)) return 40 + noise;
+      const hour = (i % perDay) / 12;
+      return (hour >= 8 && hour < 18 ? 80 : 20) + noise;
+    };
+    const raw = (i: number) => 1 + 0.2 * Math.sin(i * 1.3) + ((i * 37) % 11) / 50;
+    const p: number[] = [];
+    const q: number[] = [];
+    for (let i = 0; i < 6 * perDay; i++) {
+      const time = start + i * 300_000;
+      p.push(plain.update(raw(i), false, NaN, time));
+      q.push(profile.update(raw(i), false, NaN, time, { values: [reading(i)], from: 0, rows: 1 }));
+    }
+    expect(p.every((x) => x < 0.5)).toBe(true);
+    const flagged = q.flatMap((x, i) => (x > 0.5 ? [i] : []));
+    // From the flat day's first reading (then its distances widen the history, as any
+    // anomaly's scores do); the day after, each slot is again unlike the one before (the
+    // flat day): the daily memory (rules.likelihood.daily) is what expects that.
+    expect(flagged[0]).toBe(4 * perDay);
+    expect(flagged.every((i) => i >= 4 * perDay && i < 6 * perDay)).toBe(true);
+  });
+
   it('scores 1 outright when certain, and stays in [0, 1) otherwise', () => {
     const l = new AnomalyLikelihood({ history: 200, short: 1, suppress: 0 });
     const scores = Array.from({ length: 400 }, (_, i) => l.update(i === 300 ? 1e6 : (i % 5) / 5));
@@ -280,6 +313,7 @@ output: {}
         suppress: 0,
         newest: false,
         daily: false,
+        profile: false,
         prior: 'off',
       },
       range: { tolerance: 0.1, median: false },
@@ -382,15 +416,16 @@ describe('ScoreRules across a model swap', () => {
 });
 
 describe.each([
-  [false, false, false],
-  [true, false, false],
-  [false, true, false],
-  [false, false, true],
+  [false, false, false, false],
+  [true, false, false, false],
+  [false, true, false, false],
+  [false, false, true, false],
+  [false, true, false, true],
 ])(
-  'ScoreRules state (newest reading judged too: %s, daily: %s, median: %s)',
-  (newest, daily, median) => {
+  'ScoreRules state (newest reading judged too: %s, daily: %s, median: %s, profile: %s)',
+  (newest, daily, median, profile) => {
     const config = scoreRulesSchema.parse({
-      likelihood: { history: 40, short: 3, suppress: 5, newest, daily },
+      likelihood: { history: 40, short: 3, suppress: 5, newest, daily, profile },
       range: { tolerance: 0.05, median },
     });
     const codec = createAvroCodec<SourceStateRecord>('SourceState');
@@ -442,7 +477,7 @@ describe.each([
       );
       expect(longer.restoreKey('s', state)).toMatch(/likelihood/);
       expect(longer.snapshotKey('s')).toBeNull();
-      expect(new ScoreRules(config, 3).restoreKey('s', state)).toMatch(/range/);
+      expect(new ScoreRules(config, 3).restoreKey('s', state)).toMatch(/channel count/);
       const fresh = new ScoreRules(config, 2);
       expect(fresh.restoreKey('s', null)).toBeNull();
       expect(run(fresh, windowsOf('s', 10))).toEqual(
