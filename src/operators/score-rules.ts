@@ -53,7 +53,7 @@ export const scoreRulesSchema = z
           .boolean()
           .default(false)
           .describe(
-            "Also judge each reading against the same time of day the day before: per channel, the mean of the readings in this 15-minute slot so far against that slot's mean 24 hours earlier, the distance's z against the history of such distances; the larger z counts. A day unlike yesterday (a flat day, a peak that does not come) stands out although each window of it looks normal. Uses the frames' event times; a source judges from its second day. For series with a daily rhythm; state: two days of slot means a channel.",
+            "Also judge the readings against the same time of day the day before: per channel, each complete 15-minute slot's mean reading against that slot's mean 24 hours earlier, the distance's z against the history of such distances, given to the window that opens the next slot; the larger z counts. A day unlike yesterday (a flat day, a peak that does not come) stands out although each window of it looks normal. Uses the frames' event times; a source judges from its second day. For series with a daily rhythm; state: two days of slot means a channel.",
           ),
         prior: z
           .enum(['off', 'held-back', 'training'])
@@ -449,11 +449,12 @@ export class DailyMemory {
 }
 
 /**
- * Each channel's mean reading per 15-minute slot of the last two days, and how far the
- * readings of this slot so far lie from that slot's mean 24 hours earlier, as a z against the
- * history of such distances (`rules.likelihood.profile`). A day unlike yesterday (a flat day,
- * a peak that does not come) stands out although each window of it looks normal. A reading
- * older than the open slot counts in the open slot.
+ * Each channel's mean reading per 15-minute slot of the last two days, and how far each
+ * complete slot's mean lies from the same slot's 24 hours earlier, as a z against the history
+ * of such distances (`rules.likelihood.profile`). A day unlike yesterday (a flat day, a peak
+ * that does not come) stands out although each window of it looks normal. Only complete
+ * slots are compared: the mean of a slot's first readings is noisier than yesterday's whole
+ * slot. A reading older than the open slot counts in the open slot.
  */
 export class DailyProfile {
   private readonly means: Float64Array;
@@ -472,35 +473,44 @@ export class DailyProfile {
   }
 
   /**
-   * Learns the readings at `time` and returns the largest z over channels of this slot's mean
-   * so far against the same slot yesterday (-Infinity: no yesterday, or too few distances
-   * seen yet: `ready`).
+   * Learns the readings at `time`. When they open a new slot, returns the largest z over
+   * channels of the slot just completed against the same slot yesterday (-Infinity: no slot
+   * completed, no yesterday, or fewer than `ready` distances seen yet).
    */
   update(time: number, readings: FreshReadings, ready: number): number {
     const slot = Math.floor(time / SLOT_MS);
-    if (slot > this.slot) this.open(slot);
+    let z = -Infinity;
+    if (slot > this.slot) {
+      z = this.close(ready);
+      this.open(slot);
+    }
     const d = this.channels;
     for (let r = readings.from; r < readings.from + readings.rows; r++)
       for (let c = 0; c < d; c++) this.sums[c]! += readings.values[r * d + c]!;
     this.count += readings.rows;
-    const at = this.index(this.slot - SLOTS_PER_DAY) * d;
+    return z;
+  }
+
+  /** Keeps the open slot's means, and returns their z against the same slot yesterday. */
+  private close(ready: number): number {
+    if (this.slot < 0 || this.count === 0) return -Infinity;
+    const d = this.channels;
+    const at = this.index(this.slot) * d;
+    const before = this.index(this.slot - SLOTS_PER_DAY) * d;
     let z = -Infinity;
     for (let c = 0; c < d; c++) {
-      const yesterday = this.means[at + c]!;
-      if (Number.isNaN(yesterday) || this.count === 0) continue;
-      const distance = Math.abs(this.sums[c]! / this.count - yesterday);
-      z = Math.max(z, this.distances[c]!.update(distance, ready));
+      const mean = this.sums[c]! / this.count;
+      this.means[at + c] = mean;
+      const yesterday = this.means[before + c]!;
+      if (!Number.isNaN(yesterday))
+        z = Math.max(z, this.distances[c]!.update(Math.abs(mean - yesterday), ready));
     }
     return z;
   }
 
-  /** Closes the open slot (its means) and opens `slot`; slots skipped in between hold none. */
+  /** Opens `slot`; slots skipped since the open one hold none. */
   private open(slot: number): void {
     const d = this.channels;
-    if (this.slot >= 0 && this.count > 0) {
-      const at = this.index(this.slot) * d;
-      for (let c = 0; c < d; c++) this.means[at + c] = this.sums[c]! / this.count;
-    }
     const slots = this.means.length / d;
     for (let s = Math.max(this.slot + 1, slot - slots + 1); s < slot; s++)
       this.means.fill(NaN, this.index(s) * d, this.index(s) * d + d);

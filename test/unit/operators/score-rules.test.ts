@@ -101,10 +101,11 @@ describe('AnomalyLikelihood', () => {
     }
     expect(p.every((x) => x < 0.5)).toBe(true);
     const flagged = q.flatMap((x, i) => (x > 0.5 ? [i] : []));
-    // From the flat day's first reading (then its distances widen the history, as any
-    // anomaly's scores do); the day after, each slot is again unlike the one before (the
-    // flat day): the daily memory (rules.likelihood.daily) is what expects that.
-    expect(flagged[0]).toBe(4 * perDay);
+    // From the flat day's first complete slot, at the reading that opens the next one (then
+    // its distances widen the history, as any anomaly's scores do); the day after, each slot
+    // is again unlike the one before (the flat day): the daily memory
+    // (rules.likelihood.daily) is what expects that.
+    expect(flagged[0]).toBe(4 * perDay + 3);
     expect(flagged.every((i) => i >= 4 * perDay && i < 6 * perDay)).toBe(true);
   });
 
