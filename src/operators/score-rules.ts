@@ -398,6 +398,18 @@ export interface FreshReadings {
 
 const SLOT_MS = 15 * 60_000;
 const SLOTS_PER_DAY = 96;
+/** Slots held by the daily memory and profile: the last two days. */
+const SLOTS_HELD = 2 * SLOTS_PER_DAY;
+
+/** The 15-minute slot of an event time, counted from the Unix epoch. */
+function slotOf(time: number): number {
+  return Math.floor(time / SLOT_MS);
+}
+
+/** Where a slot sits in a ring of the last two days' slots. */
+function slotIndex(slot: number): number {
+  return ((slot % SLOTS_HELD) + SLOTS_HELD) % SLOTS_HELD;
+}
 
 /**
  * The highest z of each 15-minute slot of the last two days: what a source reached at this
@@ -405,35 +417,30 @@ const SLOTS_PER_DAY = 96;
  * so "yesterday" is 24 hours earlier whatever the time zone.
  */
 export class DailyMemory {
-  private readonly ring = new Float32Array(2 * SLOTS_PER_DAY).fill(-Infinity);
+  private readonly ring = new Float32Array(SLOTS_HELD).fill(-Infinity);
   private last = -1;
 
   /** The highest z within one slot either side of `time` 24 hours earlier (-Infinity: none). */
   yesterday(time: number): number {
-    const at = Math.floor(time / SLOT_MS) - SLOTS_PER_DAY;
+    const at = slotOf(time) - SLOTS_PER_DAY;
     let m = -Infinity;
     for (let s = at - 1; s <= at + 1; s++) {
       if (s > this.last || s <= this.last - this.ring.length) continue;
-      m = Math.max(m, this.ring[this.index(s)]!);
+      m = Math.max(m, this.ring[slotIndex(s)]!);
     }
     return m;
   }
 
   /** Learns `z` at `time`; a time older than the two days held is ignored. */
   learn(time: number, z: number): void {
-    const slot = Math.floor(time / SLOT_MS);
+    const slot = slotOf(time);
     if (slot <= this.last - this.ring.length) return;
     // Slots skipped since the newest held nothing (a gap in the source's readings).
     for (let s = Math.max(this.last + 1, slot - this.ring.length + 1); s <= slot; s++)
-      this.ring[this.index(s)] = -Infinity;
+      this.ring[slotIndex(s)] = -Infinity;
     if (slot > this.last) this.last = slot;
-    const i = this.index(slot);
+    const i = slotIndex(slot);
     if (z > this.ring[i]!) this.ring[i] = z;
-  }
-
-  private index(slot: number): number {
-    const n = this.ring.length;
-    return ((slot % n) + n) % n;
   }
 
   snapshot(): DailyState {
@@ -467,7 +474,7 @@ export class DailyProfile {
     readonly channels: number,
     history: number,
   ) {
-    this.means = new Float64Array(2 * SLOTS_PER_DAY * channels).fill(NaN);
+    this.means = new Float64Array(SLOTS_HELD * channels).fill(NaN);
     this.sums = new Float64Array(channels);
     this.distances = Array.from({ length: channels }, () => new ScoreHistory(history, 1));
   }
@@ -478,7 +485,7 @@ export class DailyProfile {
    * completed, no yesterday, or fewer than `ready` distances seen yet).
    */
   update(time: number, readings: FreshReadings, ready: number): number {
-    const slot = Math.floor(time / SLOT_MS);
+    const slot = slotOf(time);
     let z = -Infinity;
     if (slot > this.slot) {
       z = this.close(ready);
@@ -495,8 +502,8 @@ export class DailyProfile {
   private close(ready: number): number {
     if (this.slot < 0 || this.count === 0) return -Infinity;
     const d = this.channels;
-    const at = this.index(this.slot) * d;
-    const before = this.index(this.slot - SLOTS_PER_DAY) * d;
+    const at = slotIndex(this.slot) * d;
+    const before = slotIndex(this.slot - SLOTS_PER_DAY) * d;
     let z = -Infinity;
     for (let c = 0; c < d; c++) {
       const mean = this.sums[c]! / this.count;
@@ -511,17 +518,11 @@ export class DailyProfile {
   /** Opens `slot`; slots skipped since the open one hold none. */
   private open(slot: number): void {
     const d = this.channels;
-    const slots = this.means.length / d;
-    for (let s = Math.max(this.slot + 1, slot - slots + 1); s < slot; s++)
-      this.means.fill(NaN, this.index(s) * d, this.index(s) * d + d);
+    for (let s = Math.max(this.slot + 1, slot - SLOTS_HELD + 1); s < slot; s++)
+      this.means.fill(NaN, slotIndex(s) * d, slotIndex(s) * d + d);
     this.slot = slot;
     this.sums.fill(0);
     this.count = 0;
-  }
-
-  private index(slot: number): number {
-    const n = 2 * SLOTS_PER_DAY;
-    return ((slot % n) + n) % n;
   }
 
   snapshot(): ProfileState {
@@ -858,9 +859,11 @@ export class ScoreRules<F = unknown> {
     for (const scored of batch) {
       const s = this.stateOf(scored.key);
       let broken = false;
-      if (s.range) {
-        const { from, rows } = freshReadings(scored, features);
-        for (let r = from; r < from + rows; r++) {
+      // The window's new readings, for the rules that read them.
+      const fresh =
+        s.range || this.rules.likelihood?.profile ? freshReadings(scored, features) : undefined;
+      if (s.range && fresh) {
+        for (let r = fresh.from; r < fresh.from + fresh.rows; r++) {
           if (s.range.check(scored.data, r * features)) broken = true;
         }
       }
@@ -883,10 +886,9 @@ export class ScoreRules<F = unknown> {
       }
       if (s.likelihood) {
         const { daily, profile } = this.rules.likelihood!;
-        // Only the daily memory and profile read the event time and readings.
+        // Only the daily memory and profile read the event time (and the profile the readings).
         const time = daily || profile ? timeOf(scored) : NaN;
-        const readings = profile ? freshReadings(scored, features) : undefined;
-        scored.score = s.likelihood.update(scored.score, broken, scored.newest, time, readings);
+        scored.score = s.likelihood.update(scored.score, broken, scored.newest, time, fresh);
       }
       if (broken) scored.score = Infinity;
     }
