@@ -6,6 +6,7 @@ import {
   register,
   type Registry,
 } from 'prom-client';
+import { FrameHistogram } from './frame-histogram';
 
 /**
  * The detector's Prometheus metrics, one process-wide set on prom-client's default
@@ -41,6 +42,16 @@ export function histogram<L extends string>(
   buckets: number[],
 ): Histogram<L> {
   return once(name, () => new Histogram<L>({ name, help, labelNames, buckets }));
+}
+
+/** A histogram observed per frame (see FrameHistogram); the same object for every caller. */
+export function frameHistogram<L extends string>(
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  buckets: number[],
+): FrameHistogram<L> {
+  return once(name, () => new FrameHistogram<L>(name, help, labelNames, buckets));
 }
 
 const latencyBuckets = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30];
@@ -81,7 +92,7 @@ export function detectorMetrics() {
       ['pipeline', 'engine'],
       latencyBuckets,
     ),
-    endToEndSeconds: histogram(
+    endToEndSeconds: frameHistogram(
       'aestream_end_to_end_seconds',
       "From a frame's event time to its score being written.",
       ['pipeline'],

@@ -72,7 +72,20 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
   return (records) =>
     defer(() => {
       const framesIn = metrics?.framesIn.labels({ pipeline });
-      const counted = framesIn ? records.pipe(tap(() => framesIn.inc())) : records;
+      // Counted per record, added to the counter once the records of one synchronous run
+      // (a fetch) are through: prom-client validates and hashes the labels per inc.
+      let uncounted = 0;
+      const count = () => {
+        framesIn!.inc(uncounted);
+        uncounted = 0;
+      };
+      const counted = framesIn
+        ? records.pipe(
+            tap(() => {
+              if (uncounted++ === 0) queueMicrotask(count);
+            }),
+          )
+        : records;
       const decoded = counted.pipe(decodeRecords(parts.codec), validateFrames<Frame>(frame));
       const state = parts.state;
       // Per subscription, unless the state keeps them: each batch's windows go into one block.
@@ -129,7 +142,7 @@ export function detectFlow(parts: DetectParts): OperatorFunction<KafkaRecord, Ju
           const now = Date.now();
           metrics.framesScored.inc({ pipeline }, batch.length);
           let anomalies = 0;
-          // The labelled child once per batch: a label lookup per frame showed in profiles.
+          // The series once per batch: a label lookup per frame showed in profiles.
           const endToEnd = metrics.endToEndSeconds.labels({ pipeline });
           for (const judged of batch) {
             if (judged.verdict === 'anomaly') anomalies++;

@@ -7,6 +7,8 @@ import { AnomalyEventSink } from '../../../src/outputs/anomaly-event-sink';
 import { ScoreSink } from '../../../src/outputs/score-sink';
 import type { ActiveModel } from '../../../src/inference/active-model';
 import { detectFlow } from '../../../src/operators/detect-flow';
+import { detectorMetrics } from '../../../src/observability/metrics';
+import { register } from 'prom-client';
 import { createThresholdRegistry } from '../../../src/thresholds/threshold-registry';
 import {
   MemoryDlq,
@@ -156,5 +158,34 @@ describe('detectFlow (in-memory parts)', () => {
       lastValueFrom(from(records).pipe(detectFlow({ ...parts, sinks: [...parts.sinks, failing] }))),
     ).rejects.toThrow('influx down');
     expect(records.map((r) => r.acks)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('counts on /metrics every record read, dead letters included, and the end-to-end time of each frame scored', async () => {
+    const { parts, frame, codec } = setup();
+    const pipeline = parts.config.name;
+    const metrics = detectorMetrics();
+    const sample = async (metric: string, name = metric) =>
+      (await register.getSingleMetric(metric)!.get()).values
+        .filter(
+          (v) =>
+            v.labels.pipeline === pipeline &&
+            ((v as { metricName?: string }).metricName ?? name) === name,
+        )
+        .reduce((sum, v) => sum + v.value, 0);
+    const before = {
+      in: await sample('aestream_frames_in_total'),
+      e2e: await sample('aestream_end_to_end_seconds', 'aestream_end_to_end_seconds_count'),
+    };
+    const topic = new MemoryTopic('flow.frames', 1);
+    const records = Array.from({ length: 6 }, (_, t) =>
+      topic.record('a', frame('a', t, [0.1, 0.1]), { ...codec.headers }),
+    );
+    records.push(topic.record('a', Buffer.from([0xff]), { ...codec.headers })); // a dead letter
+    await lastValueFrom(from(records).pipe(detectFlow({ ...parts, metrics }), toArray()));
+    expect((await sample('aestream_frames_in_total')) - before.in).toBe(7);
+    expect(
+      (await sample('aestream_end_to_end_seconds', 'aestream_end_to_end_seconds_count')) -
+        before.e2e,
+    ).toBe(6);
   });
 });
