@@ -1,4 +1,4 @@
-import type { Judged } from '../core/model-input';
+import { contributionsOf, type Judged } from '../core/model-input';
 import type { AnomalyEvent } from '../core/records';
 
 type Severity = AnomalyEvent['severity'];
@@ -41,7 +41,7 @@ export function toAnomalyEvent<F>(
     severity: severityOf(judged.score, threshold),
     modelVersion: judged.modelVersion,
     pipeline,
-    contributions: judged.contributions,
+    contributions: contributionsOf(judged),
     input: { topic: record.topic, partition: record.partition, offset: Number(record.offset) },
   };
 }

@@ -35,12 +35,25 @@ export interface ModelInput<F> {
   partial?: boolean;
 }
 
+/** Contributions kept per batch, made for one input when asked (see `contributionsOf`). */
+export interface BatchContributions {
+  /** The top-k contributions of the batch's input `at`, largest first. */
+  top(at: number): Contribution[];
+}
+
 export interface Scored<F> extends ModelInput<F> {
   score: number;
   /** Sensor windows: the same score of the newest reading alone (NaN when not scored). */
   newest?: number;
-  /** The largest contributions, largest first (top-k of the pipeline's model.topK). */
+  /**
+   * The largest contributions, largest first (top-k of the pipeline's model.topK), when
+   * given one by one; the detector leaves them in `batchTop` instead: read them with
+   * `contributionsOf`.
+   */
   contributions: Contribution[];
+  /** The batch's contributions and this input's place in it; null when `contributions` holds them. */
+  batchTop?: BatchContributions | null;
+  topAt?: number;
   modelVersion: string;
   /**
    * The model's rebuilt input in raw units (same layout as `data`) and the input's latent
@@ -92,6 +105,8 @@ export function unjudged<T, D extends Float32Array | Uint8Array>(
     score: NaN,
     newest: NaN,
     contributions: NO_CONTRIBUTIONS,
+    batchTop: null as BatchContributions | null,
+    topAt: 0,
     modelVersion: '',
     reconstruction: undefined as Float32Array | undefined,
     latent: undefined as Float32Array | undefined,
@@ -99,4 +114,17 @@ export function unjudged<T, D extends Float32Array | Uint8Array>(
     verdict: 'warming-up' as Verdict,
     probability: 0,
   };
+}
+
+/**
+ * A scored input's top contributions: from its batch's when the detector scored it (made
+ * now: most inputs never need theirs, and k objects per input in flight cost the
+ * young-generation collections), else its own `contributions`.
+ *
+ * @example contributionsOf(judged) // [{ index: 2, error: 0.41 }, ...]
+ */
+export function contributionsOf(
+  s: Pick<Scored<unknown>, 'contributions' | 'batchTop' | 'topAt'>,
+): Contribution[] {
+  return s.batchTop ? s.batchTop.top(s.topAt ?? 0) : s.contributions;
 }

@@ -1,4 +1,4 @@
-import type { Contribution } from '../core/model-input';
+import type { BatchContributions, Contribution } from '../core/model-input';
 import type { Architecture } from '../training/architecture';
 import type { ErrorStandards } from '../training/error-standards';
 
@@ -27,13 +27,74 @@ export interface StandardScore {
 export interface BatchScores {
   /** One score per frame (see {@link ScoreKind}; by default the mean error over its values). */
   scores: Float32Array;
-  /** The `topK` largest contributions of each frame, largest first. */
+  /** The `topK` largest contributions of each frame, largest first (made when first read). */
   top: Contribution[][];
+  /** The same, frame by frame on demand (scoreBatch gives it): the detector reads only its events'. */
+  slots?: BatchContributions;
   /**
    * Sensor windows: per frame the same score of its newest reading alone (the error of the
    * last time step), which a likelihood rule may judge beside the window's score.
    */
   newest?: Float32Array;
+}
+
+/**
+ * Each frame's mean error per contribution slot (feature or region) for a batch, and its
+ * top k on demand: the detector keeps this one array per batch instead of k objects per
+ * frame for as long as the frame is in flight, and asks only for its events' contributions.
+ */
+export class BatchSlots implements BatchContributions {
+  constructor(
+    /** Frame-major: frame f's slot means are at f * slots. */
+    private readonly means: Float64Array,
+    private readonly slots: number,
+    private readonly k: number,
+  ) {}
+
+  /** Frame f's k largest slot means, largest first (ties: lower index first). */
+  top(f: number): Contribution[] {
+    const m = Math.min(this.k, this.slots);
+    if (m <= 0) return [];
+    const base = f * this.slots;
+    const out: Contribution[] = new Array<Contribution>(m);
+    let picked = 0; // bit mask of the slots taken, for up to 32 slots
+    const taken: Uint8Array | null = this.slots > 32 ? new Uint8Array(this.slots) : null;
+    for (let j = 0; j < m; j++) {
+      let best = -1;
+      for (let s = 0; s < this.slots; s++) {
+        if (taken ? taken[s] === 1 : (picked >>> s) & 1) continue;
+        if (best < 0 || this.means[base + s]! > this.means[base + best]!) best = s;
+      }
+      if (taken) taken[best] = 1;
+      else picked |= 1 << best;
+      out[j] = { index: best, error: this.means[base + best]! };
+    }
+    return out;
+  }
+
+  /** Every frame's top k (what `BatchScores.top` holds). */
+  all(n: number): Contribution[][] {
+    const top = new Array<Contribution[]>(n);
+    for (let f = 0; f < n; f++) top[f] = this.top(f);
+    return top;
+  }
+}
+
+/** Scores whose `top` is made from `slots` when first read (the detector never reads it). */
+function batchScores(
+  scores: Float32Array,
+  slots: BatchSlots,
+  newest: Float32Array | undefined,
+): BatchScores {
+  let top: Contribution[][] | undefined;
+  const out = {
+    scores,
+    slots,
+    get top(): Contribution[][] {
+      return (top ??= slots.all(scores.length));
+    },
+  };
+  return newest ? Object.assign(out, { newest }) : out;
 }
 
 /** How values of a frame group into contributions. */
@@ -103,9 +164,7 @@ export function scoreBatch(
   const slotOf = slotIndexer(layout, size);
   for (let i = from; i < size; i++) counts[slotOf[i] as number]! += 1;
   const scores = new Float32Array(n);
-  const top: Contribution[][] = new Array<Contribution[]>(n);
-  const means = new Float64Array(slots);
-  const picked = new Uint8Array(slots);
+  const means = new Float64Array(n * slots);
   // The newest reading: the last `features` values of a sensor window (after the loop, so
   // the loop over every value stays as it is).
   const last = layout.kind === 'feature' ? size - layout.features : size;
@@ -129,9 +188,9 @@ export function scoreBatch(
       }
       newest[f] = lastTotal / (size - last);
     }
-    top[f] = topContributions(sums, counts, topK, means, picked);
+    for (let k = 0; k < slots; k++) means[f * slots + k] = sums[k]! / Math.max(1, counts[k]!);
   }
-  return newest ? { scores, top, newest } : { scores, top };
+  return batchScores(scores, new BatchSlots(means, slots, topK), newest);
 }
 
 type Scratch = ReturnType<typeof newScratch>;
@@ -148,14 +207,12 @@ function standardizedScratch(d: number, standards: ErrorStandards): Scratch {
   return w;
 }
 
-/** Per channel 1 / std, and the per-channel sums, means and flags of a batch. */
+/** Per channel 1 / std, and the per-channel sums and counts of a frame. */
 function newScratch(d: number, standards: ErrorStandards) {
   return {
     inv: Float64Array.from(standards.std, (v) => 1 / v),
     sums: new Float64Array(d),
     counts: new Float64Array(d),
-    means: new Float64Array(d),
-    picked: new Uint8Array(d),
     z: new Float64Array(d),
   };
 }
@@ -184,7 +241,7 @@ function scoreStandardized(
   w.counts.fill(steps);
   const scores = new Float32Array(n);
   const newest = new Float32Array(n);
-  const top: Contribution[][] = new Array<Contribution[]>(n);
+  const means = new Float64Array(n * d);
   for (let f = 0; f < n; f++) {
     w.sums.fill(0);
     const base = f * size;
@@ -214,7 +271,7 @@ function scoreStandardized(
       }
     }
     newest[f] = (total - before) / d;
-    top[f] = topContributions(w.sums, w.counts, topK, w.means, w.picked);
+    for (let c = 0; c < d; c++) means[f * d + c] = w.sums[c]! / Math.max(1, w.counts[c]!);
     if (kind === 'max-channel') {
       let max = -Infinity;
       for (let c = 0; c < d; c++) max = Math.max(max, w.sums[c]! / steps);
@@ -223,7 +280,7 @@ function scoreStandardized(
       scores[f] = total / (steps * d);
     }
   }
-  return { scores, top, newest };
+  return batchScores(scores, new BatchSlots(means, d, topK), newest);
 }
 
 /** Index of the first value a frame's score covers (its newest `lastSteps` readings). */
@@ -248,35 +305,4 @@ function slotIndexer(layout: ContributionLayout, size: number): Uint32Array {
     slotOf[i] = Math.floor(row / region) * cols + Math.floor(col / region);
   }
   return slotOf;
-}
-
-/**
- * The k largest slot means, largest first (ties: lower index first). A selection over the
- * few slots, not an object per slot and a sort: it runs for every frame.
- */
-function topContributions(
-  sums: Float64Array,
-  counts: Float64Array,
-  k: number,
-  means: Float64Array,
-  picked: Uint8Array,
-): Contribution[] {
-  const slots = sums.length;
-  const m = Math.min(k, slots);
-  if (m <= 0) return [];
-  for (let s = 0; s < slots; s++) {
-    means[s] = (sums[s] as number) / Math.max(1, counts[s] as number);
-    picked[s] = 0;
-  }
-  const out: Contribution[] = new Array<Contribution>(m);
-  for (let j = 0; j < m; j++) {
-    let best = -1;
-    for (let s = 0; s < slots; s++) {
-      if (picked[s] === 1) continue;
-      if (best < 0 || (means[s] as number) > (means[best] as number)) best = s;
-    }
-    picked[best] = 1;
-    out[j] = { index: best, error: means[best] as number };
-  }
-  return out;
 }

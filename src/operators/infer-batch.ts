@@ -65,10 +65,18 @@ export function inferBatch<F>(
       }
       return scored;
     }
-    const { scores, top, newest } = await model.scorer.score(x, batch.length);
+    const out = await model.scorer.score(x, batch.length);
     observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
-    for (let i = 0; i < scored.length; i++)
-      setScore(scored[i]!, scores[i]!, top[i]!, model.version, newest?.[i]);
+    const { scores, slots, newest } = out;
+    for (let i = 0; i < scored.length; i++) {
+      const s = scored[i]!;
+      if (slots) {
+        // Contributions stay with the batch (`contributionsOf`): made only for inputs that ask.
+        setScore(s, scores[i]!, NO_CONTRIBUTIONS, model.version, newest?.[i]);
+        s.batchTop = slots;
+        s.topAt = i;
+      } else setScore(s, scores[i]!, out.top[i]!, model.version, newest?.[i]);
+    }
     return scored;
   }
 }
@@ -84,6 +92,8 @@ function allBytes(batch: ReadonlyArray<{ data: Float32Array | Uint8Array }>): bo
  * of detectFlow are made with every field of a judged record already there
  * (`pendingJudgement`), so these stores keep the object's shape.
  */
+const NO_CONTRIBUTIONS: Contribution[] = Object.freeze([]) as unknown as Contribution[];
+
 function setScore<F>(
   s: Scored<F>,
   score: number,

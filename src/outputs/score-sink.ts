@@ -1,6 +1,11 @@
 import type { IPoint } from 'influx';
 import { eventTimeOf } from '../codecs/anomaly-events';
-import type { Judged, BatchSink, Contribution } from '../core/model-input';
+import {
+  contributionsOf,
+  type Judged,
+  type BatchSink,
+  type Contribution,
+} from '../core/model-input';
 import { seriesKey, toLine } from '../connectors/influx/influx-line';
 
 /** Where points go: the InfluxDB sink, or an in-memory list in the demo. */
@@ -91,7 +96,7 @@ export class ScoreSink<F> implements BatchSink<F> {
         score: judged.score,
         threshold: judged.threshold ?? 0,
         p: judged.probability,
-        top: topText(judged.contributions),
+        top: topText(contributionsOf(judged)),
       },
       timestamp,
     };
