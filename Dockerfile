@@ -74,7 +74,7 @@ EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The node flags of bin/aestream.js's first line (test/unit/deploy.test.ts keeps them equal).
-ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/aestream.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "--single-threaded-gc", "bin/aestream.js"]
 CMD ["detect", "-p", "pipelines/sensors.yaml"]
 
 # --- CPU image (the default target: last in the file) ------------------------------------------
@@ -94,5 +94,5 @@ EXPOSE 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # The node flags of bin/aestream.js's first line (test/unit/deploy.test.ts keeps them equal).
-ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/aestream.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "--single-threaded-gc", "bin/aestream.js"]
 CMD ["detect", "-p", "pipelines/sensors.yaml"]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=64 --single-threaded-gc
 'use strict';
 // The installed entry point: runs the compiled CLI (npm run build writes dist/).
 // --max-semi-space-size=64 (MB; V8's default here is 16): the detector allocates short-lived
@@ -6,6 +6,11 @@
 // taking 4.4-4.9 s with the default, ~450 taking 3.0-4.0 s with 32, ~216 taking 1.4-1.7 s with
 // 64; latency p99 78/364, 2,591/142 and 57/68/67/51 ms. The young generation cannot be resized
 // once V8 runs, hence this line; `node bin/aestream.js` (no flag) works too, with V8's default.
+// --single-threaded-gc: V8's parallel and concurrent GC helpers (4 threads here) took about
+// 0.3 core beside the detector's main thread on this 2-core machine, more CPU per frame than
+// the collections they shortened. bench:e2e detect-only, 1,000,000 frames, in turn: 11.5 11.4
+// 11.5 12.5 13.0 -> 10.4 10.8 11.2 11.2 10.8 ms per 1,000 frames; latency p99 at 20,000
+// frames/s 28 -> 29 ms (scavenges 4.0 -> 6.4 ms). Scale out with partitions and processes.
 // The Dockerfile's ENTRYPOINT passes the same flags (test/unit/deploy.test.ts checks).
 // V8 pretenures allocation sites whose objects outlive young-generation collections, e.g.
 // while the detector catches up on a backlog; afterwards, at a steady rate, its short-lived
