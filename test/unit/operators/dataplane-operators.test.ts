@@ -159,6 +159,25 @@ describe('toDeadLetters', () => {
     expect(dlq.counts()).toEqual({ [ErrorCodes.AVRO_DECODE]: 1, [ErrorCodes.FRAME_SHAPE]: 1 });
   });
 
+  it('completes only once the input ended and every dead letter was written', async () => {
+    const sink = new MemorySink(true);
+    const input = new Subject<Outcome<SensorFrame>>();
+    let completed = false;
+    input.pipe(toDeadLetters(new DlqSink(sink))).subscribe({ complete: () => (completed = true) });
+    input.next({
+      ok: false,
+      record: record(3, Buffer.from('junk')),
+      error: new AeError(ErrorCodes.AVRO_DECODE, 'truncated buffer'),
+    });
+    input.complete();
+    await new Promise((r) => setImmediate(r));
+    expect(completed).toBe(false);
+    sink.resolveAll();
+    await new Promise((r) => setImmediate(r));
+    expect(completed).toBe(true);
+    expect(acked).toEqual(['3']);
+  });
+
   it('errors the stream when the DLQ write fails, so nothing is acked that was not written', async () => {
     const dlq = new DlqSink({
       topic: 'dlq',
