@@ -25,7 +25,8 @@
 // Left alone if node is started with a heap-growing-percent of its own.
 const v8 = require('node:v8');
 const ownFlag = (name) => process.execArgv.some((a) => a.includes(name));
-if (!ownFlag('allocation-site-pretenuring')) v8.setFlagsFromString('--no-allocation-site-pretenuring');
+if (!ownFlag('allocation-site-pretenuring'))
+  v8.setFlagsFromString('--no-allocation-site-pretenuring');
 if (!ownFlag('heap-growing-percent')) v8.setFlagsFromString('--heap-growing-percent=200');
 // A reader that stops early (`aestream ... | head`) closes stdout: end quietly, as Unix tools do.
 process.stdout.on('error', (err) => {
