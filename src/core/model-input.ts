@@ -80,7 +80,8 @@ export interface BatchSink<F> {
   write(batch: readonly Judged<F>[]): Promise<void>;
 }
 
-const NO_CONTRIBUTIONS: Contribution[] = Object.freeze([]) as unknown as Contribution[];
+/** No contributions: one frozen array shared by every input that has none of its own. */
+export const NO_CONTRIBUTIONS: Contribution[] = Object.freeze([]) as unknown as Contribution[];
 
 /**
  * A model input with the fields scoring and judging fill in already there, as placeholders

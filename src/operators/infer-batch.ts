@@ -1,7 +1,12 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { ActiveModel } from '../inference/active-model';
 import { SpareArray } from '../inference/spare-array';
-import type { ModelInput, Scored, Contribution } from '../core/model-input';
+import {
+  NO_CONTRIBUTIONS,
+  type ModelInput,
+  type Scored,
+  type Contribution,
+} from '../core/model-input';
 import { batchTensor } from './sensor-windows';
 
 /**
@@ -92,8 +97,6 @@ function allBytes(batch: ReadonlyArray<{ data: Float32Array | Uint8Array }>): bo
  * of detectFlow are made with every field of a judged record already there
  * (`pendingJudgement`), so these stores keep the object's shape.
  */
-const NO_CONTRIBUTIONS: Contribution[] = Object.freeze([]) as unknown as Contribution[];
-
 function setScore<F>(
   s: Scored<F>,
   score: number,
