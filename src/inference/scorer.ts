@@ -59,12 +59,12 @@ export function createScorer(
       const { reconstruction: y, latent } = await engine.run(x, n);
       const scores = scoreBatch(x, y, n, layout, error, topK, standard);
       spare.give(x);
-      return {
-        ...scores,
+      // Assigned, not spread: a spread would read `top`, which is made only when read.
+      return Object.assign(scores, {
         reconstruction: denormalize(normalization, y),
         latent,
         latentSize: latent.length / n,
-      };
+      });
     },
   };
 }

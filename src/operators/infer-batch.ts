@@ -1,5 +1,6 @@
 import { concatMap, type OperatorFunction } from 'rxjs';
 import type { ActiveModel } from '../inference/active-model';
+import type { BatchScores } from '../inference/scoring';
 import { SpareArray } from '../inference/spare-array';
 import {
   NO_CONTRIBUTIONS,
@@ -61,10 +62,10 @@ export function inferBatch<F>(
     if (outputs) {
       const out = await model.scorer.scoreWithOutputs(x, batch.length);
       observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
+      setScores(scored, out, model.version);
       const k = out.latentSize;
       for (let i = 0; i < scored.length; i++) {
         const s = scored[i]!;
-        setScore(s, out.scores[i]!, out.top[i]!, model.version, out.newest?.[i]);
         s.reconstruction = out.reconstruction.subarray(i * size, (i + 1) * size);
         s.latent = out.latent.subarray(i * k, (i + 1) * k);
       }
@@ -72,17 +73,21 @@ export function inferBatch<F>(
     }
     const out = await model.scorer.score(x, batch.length);
     observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
-    const { scores, slots, newest } = out;
-    for (let i = 0; i < scored.length; i++) {
-      const s = scored[i]!;
-      if (slots) {
-        // Contributions stay with the batch (`contributionsOf`): made only for inputs that ask.
-        setScore(s, scores[i]!, NO_CONTRIBUTIONS, model.version, newest?.[i]);
-        s.batchTop = slots;
-        s.topAt = i;
-      } else setScore(s, scores[i]!, out.top[i]!, model.version, newest?.[i]);
-    }
+    setScores(scored, out, model.version);
     return scored;
+  }
+}
+
+/** Each input's score; its contributions stay with the batch (`contributionsOf`) when it keeps them. */
+function setScores<F>(scored: Scored<F>[], out: BatchScores, version: string): void {
+  const { scores, slots, newest } = out;
+  for (let i = 0; i < scored.length; i++) {
+    const s = scored[i]!;
+    if (slots) {
+      setScore(s, scores[i]!, NO_CONTRIBUTIONS, version, newest?.[i]);
+      s.batchTop = slots;
+      s.topAt = i;
+    } else setScore(s, scores[i]!, out.top[i]!, version, newest?.[i]);
   }
 }
 
