@@ -296,7 +296,14 @@ async function streamThroughKafka(
   hooks: StreamHooks,
 ): Promise<StreamRun> {
   const run = `demo-${Date.now().toString(36)}`;
-  const topics = { input: `${run}.frames`, anomalies: `${run}.anomalies`, dlq: `${run}.dlq` };
+  // The state topic is the run's own too: a shared one would carry the last run's sources
+  // into this one, whose frames would then count as already scored and be skipped.
+  const topics = {
+    input: `${run}.frames`,
+    anomalies: `${run}.anomalies`,
+    dlq: `${run}.dlq`,
+    state: `${run}.state`,
+  };
   const config = demoRunConfig(base, run, topics, target);
   const kafka = createKafka({ brokers: target.brokers, clientId: 'aestream-demo' });
   const admin = kafka.admin();
@@ -309,7 +316,11 @@ async function streamThroughKafka(
       await admin.deleteGroups([run]).catch(() => undefined);
     });
     await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 3 })),
+      // The detector makes its state topic itself (compacted).
+      topics: [topics.input, topics.anomalies, topics.dlq].map((topic) => ({
+        topic,
+        numPartitions: 3,
+      })),
       waitForLeaders: true,
     });
     await produceFrames(kafka, target.brokers, topics.input, frames);
@@ -337,7 +348,7 @@ async function streamThroughKafka(
 function demoRunConfig(
   base: Readonly<PipelineConfig>,
   run: string,
-  topics: { input: string; anomalies: string; dlq: string },
+  topics: { input: string; anomalies: string; dlq: string; state: string },
   target: { brokers: string; influxUrl?: string },
 ): Readonly<PipelineConfig> {
   return {
@@ -347,6 +358,7 @@ function demoRunConfig(
       kafka: { ...base.input.kafka, brokers: target.brokers, topic: topics.input, group: run },
     },
     model: { ...base.model, releases: { ...base.model.releases, follow: false } },
+    state: { ...base.state, topic: topics.state },
     output: {
       ...base.output,
       kafka: { ...base.output.kafka, topic: topics.anomalies },
