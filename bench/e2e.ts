@@ -36,7 +36,7 @@
  *   npm run bench:e2e -- [--frames 1000000] [--sources 10000] [--latency-seconds 600]
  *                        [--latency-rate N (default half the detect rate)]
  *                        [--warmup-seconds 60] [--batch-max-size 256]
- *                        [--max-in-flight 10000] [--commit-interval-ms 5000] [--state true|false]
+ *                        [--max-in-flight 3000] [--partitions 6] [--commit-interval-ms 5000] [--state true|false]
  *                        [--skip-limits] [--skip-passthrough]
  *                        [--skip-scale] [--skip-latency] [--skip-images] [--skip-anchors]
  *                        [--skip-state-cost] [--engine onnx|tfjs|auto (default onnx)]
@@ -53,7 +53,10 @@ import type { Admin, Kafka } from 'kafkajs';
 import { createAvroCodec } from '../src/codecs/avro-codec';
 import type { AnomalyEvent, SensorFrame } from '../src/core/records';
 import { loadPipeline } from '../src/config/load-pipeline';
-import { DEFAULT_COMMIT_INTERVAL_MS } from '../src/connectors/connector-config';
+import {
+  DEFAULT_COMMIT_INTERVAL_MS,
+  DEFAULT_MAX_IN_FLIGHT,
+} from '../src/connectors/connector-config';
 import { createKafka } from '../src/connectors/kafka/kafka-client';
 import { KafkaSink } from '../src/connectors/kafka/kafka-sink';
 import { SyntheticSource } from '../src/connectors/synthetic-source';
@@ -89,7 +92,7 @@ const frames = Number(arg('frames', '1000000'));
 const sourcesCount = Number(arg('sources', '10000'));
 const features = 4;
 const window = 32;
-const partitions = 6;
+const partitions = Number(arg('partitions', '6'));
 // The latency run is also the memory run: 10 minutes at the fixed rate by default.
 const latencySeconds = Number(arg('latency-seconds', '600'));
 // Latency percentiles and the memory trend leave out the first this many seconds of the run.
@@ -98,7 +101,7 @@ const latencySources = Number(arg('latency-sources', '1000'));
 const profileDir = arg('profile', '');
 // The detector's settings that bound how much is in flight (the pipeline defaults).
 const batchMaxSize = Number(arg('batch-max-size', '256'));
-const maxInFlight = Number(arg('max-in-flight', '10000'));
+const maxInFlight = Number(arg('max-in-flight', String(DEFAULT_MAX_IN_FLIGHT)));
 // How often offsets are committed, and so the state written (empty: the pipeline default, 1 s).
 const commitIntervalMs = arg('commit-interval-ms', '');
 // The per-source state changelog (on by default, as in a deployed pipeline); `--state false` for comparison.

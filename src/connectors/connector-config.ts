@@ -124,6 +124,13 @@ export const kafkaConnectionShape = {
  */
 export const DEFAULT_COMMIT_INTERVAL_MS = 5_000;
 
+/**
+ * Unacked records per partition before its batch waits, by default. Enough for a full
+ * InfluxDB write (5,000 points) in flight over two partitions, few enough that most frames
+ * are written before V8's young generation collects them (README "Performance").
+ */
+export const DEFAULT_MAX_IN_FLIGHT = 3_000;
+
 export const kafkaInputSchema = z
   .strictObject({
     ...kafkaConnectionShape,
@@ -149,8 +156,10 @@ export const kafkaInputSchema = z
       .int()
       .min(1)
       .max(1_000_000)
-      .default(10_000)
-      .describe('Unacked records per partition before the partition is paused (backpressure).'),
+      .default(DEFAULT_MAX_IN_FLIGHT)
+      .describe(
+        'Unacked records per partition before its batch waits for half of them to be acked (backpressure; also bounds the redo after a crash).',
+      ),
     commitIntervalMs: z
       .int()
       .min(10)

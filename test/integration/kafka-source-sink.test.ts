@@ -1,5 +1,6 @@
 import { bufferCount, concatMap, mergeAll, tap } from 'rxjs';
 import type { Kafka } from 'kafkajs';
+import type { KafkaRecord } from '../../src/core/kafka-record';
 import { createAvroCodec } from '../../src/codecs/avro-codec';
 import type { SensorFrame } from '../../src/core/records';
 import { KafkaSink } from '../../src/connectors/kafka/kafka-sink';
@@ -140,6 +141,45 @@ describe('KafkaSink -> KafkaSource (real broker)', () => {
     sub.unsubscribe();
     expect(result).toEqual({ drained: false, inFlight: 60 });
     expect((await f.offsets(topic, group)).committed).toEqual([40]);
+  }, 60_000);
+  it('holds a partition at maxInFlight until half is acked, goes on without a record twice, and stops while holding', async () => {
+    const topic = await topicWith(1);
+    const sink = new KafkaSink({ brokers: f.brokers, topic, kafka });
+    await sink.connect();
+    await sink.sendMany(
+      Array.from({ length: 1_000 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })),
+    );
+    await sink.disconnect();
+
+    const source = new KafkaSource({
+      brokers: f.brokers,
+      topic,
+      group: uniqueName('kafka-dp-group'),
+      kafka,
+      fromBeginning: true,
+      maxInFlight: 100,
+      commitIntervalMs: 60_000,
+    });
+    const held: KafkaRecord[] = [];
+    const sub = source.records().subscribe((r) => held.push(r));
+    await waitFor(() => held.length === 100, { what: 'the first 100 records' });
+    // a slow sink: nothing is acked, so nothing more is handed on
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(held.length).toBe(100);
+    expect(source.pausedPartitions()).toEqual([0]);
+
+    for (const r of held.slice(0, 49)) r.ack();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(held.length).toBe(100); // 51 still in flight: more than half
+    held[49]!.ack();
+    await waitFor(() => held.length === 150, { what: 'the next 50 records after half was acked' });
+    const offsets = held.map((r) => Number(r.offset));
+    expect(offsets).toEqual(Array.from({ length: 150 }, (_, i) => i));
+
+    // stopped while a batch waits for acks: returns at its deadline instead of hanging
+    const result = await source.stop(300);
+    sub.unsubscribe();
+    expect(result).toEqual({ drained: false, inFlight: 100 });
   }, 60_000);
   it('on SIGTERM stops fetching, completes, waits for in-flight acks, commits them and disconnects', async () => {
     const topic = await topicWith(2);

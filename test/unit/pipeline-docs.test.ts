@@ -55,7 +55,7 @@ describe('pipeline-file reference', () => {
     const reference = renderPipelineReference();
     const row = (path: string) =>
       reference.split('\n').find((l) => l.startsWith(`| \`${path}\` |`));
-    expect(row('input.kafka.maxInFlight')).toMatch(/\| integer in \[1, 1000000\] \| `10000` \|/);
+    expect(row('input.kafka.maxInFlight')).toMatch(/\| integer in \[1, 1000000\] \| `3000` \|/);
     expect(row('input.kafka.topic')).toMatch(/\| string \| required \|/);
     expect(row('model.engine')).toMatch(/\| `auto`, `tfjs`, `onnx` \| `auto` \|/);
     expect(row('model.hidden')).toMatch(/\| `\[32, 8\]` \|/);

@@ -8,7 +8,7 @@ import type { Headers, KafkaRecord } from '../../core/kafka-record';
 import { isRetriableKafkaError, kafkaError } from './kafka-errors';
 import { OffsetTracker } from './offset-tracker';
 import { waitForTopic } from './topic-wait';
-import { DEFAULT_COMMIT_INTERVAL_MS } from '../connector-config';
+import { DEFAULT_COMMIT_INTERVAL_MS, DEFAULT_MAX_IN_FLIGHT } from '../connector-config';
 import { backoffDelay } from '../retry';
 
 export interface KafkaSourceOptions {
@@ -20,7 +20,10 @@ export interface KafkaSourceOptions {
   fromBeginning?: boolean;
   /** Create the topic when it does not exist, instead of waiting for it (default false). */
   createTopic?: boolean;
-  /** Records handed downstream and not yet acked, per partition, before it is paused (default 10,000). */
+  /**
+   * Records handed downstream and not yet acked, per partition, before its batch waits for
+   * half of them to be acked (default `DEFAULT_MAX_IN_FLIGHT`).
+   */
   maxInFlight?: number;
   /** How often acked offsets are committed (default `DEFAULT_COMMIT_INTERVAL_MS`). */
   commitIntervalMs?: number;
@@ -56,14 +59,19 @@ export interface StopResult {
   inFlight: number;
 }
 
+/** How often a batch waiting for acks heartbeats (kafkajs sends one only when it is due). */
+const WAIT_HEARTBEAT_MS = 1_000;
+
 /** Bytes a fetch may return per partition (kafkajs's default is 1 MiB). */
 const FETCH_BYTES_PER_PARTITION = 256 * 1024;
 
 /**
  * A Kafka topic as an Observable of records, at-least-once: a record's offset is committed
  * only after its `ack()` and the acks of every earlier record of its partition. Built on
- * kafkajs `eachBatch`; a partition with `maxInFlight` unacked records is paused and resumed
- * when half of them are acked, so a slow sink slows the fetch instead of filling memory.
+ * kafkajs `eachBatch`; a partition with `maxInFlight` unacked records waits, in the middle of
+ * its batch, until half of them are acked: kafkajs fetches nothing more from that broker
+ * meanwhile, so a slow sink slows the fetch instead of filling memory, and what the fetch
+ * already decoded is handed on after the wait, not dropped and fetched again.
  *
  * One subscriber at a time; subscribing starts the consumer, `stop()` (or SIGTERM/SIGINT
  * after `handleSignals()`) stops fetching, completes the stream, waits for in-flight acks
@@ -87,7 +95,8 @@ export class KafkaSource {
   private consumer: Consumer | undefined;
   private subscriber: Subscriber<KafkaRecord> | undefined;
   private trackers = new Map<number, OffsetTracker>();
-  private readonly paused = new Map<number, () => void>();
+  /** Wakes the batch of each partition waiting for acks (maxInFlight reached). */
+  private readonly waiting = new Map<number, () => void>();
   private commitTimer: NodeJS.Timeout | undefined;
   private committing: Promise<void> = Promise.resolve();
   private stopping: Promise<StopResult> | undefined;
@@ -107,7 +116,7 @@ export class KafkaSource {
       group: options.group,
       fromBeginning: options.fromBeginning ?? false,
       createTopic: options.createTopic ?? false,
-      maxInFlight: options.maxInFlight ?? 10_000,
+      maxInFlight: options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
       commitIntervalMs: options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS,
       shutdownMs: options.shutdownMs ?? 10_000,
       partitionsConcurrently: options.partitionsConcurrently ?? 3,
@@ -141,7 +150,7 @@ export class KafkaSource {
     return n;
   }
 
-  /** Times a partition was paused because downstream was behind (since start). */
+  /** Times a partition's batch waited because downstream was behind (since start). */
   get pauses(): number {
     return this.pauseCount;
   }
@@ -151,9 +160,9 @@ export class KafkaSource {
     return [...this.assignment];
   }
 
-  /** Partitions paused because downstream is behind. */
+  /** Partitions whose batch is waiting because downstream is behind. */
   pausedPartitions(): number[] {
-    return [...this.paused.keys()];
+    return [...this.waiting.keys()];
   }
 
   /**
@@ -229,10 +238,9 @@ export class KafkaSource {
         // A new generation refetches from the committed offsets: acks of older deliveries
         // must not move the new commits, so the trackers start over.
         this.trackers = new Map();
-        // kafkajs keeps a paused partition paused across a rebalance; its in-flight count
-        // starts over with the trackers, so resume it now or nothing would ever resume it.
-        for (const resume of this.paused.values()) resume();
-        this.paused.clear();
+        // A batch waiting for acks of the old generation's records gives up (they no longer
+        // count): kafkajs refetches what it did not hand on.
+        this.wakeWaiting();
       }
       const previous = this.assignment;
       this.assignment = assigned;
@@ -343,7 +351,6 @@ export class KafkaSource {
     batch,
     resolveOffset,
     heartbeat,
-    pause,
     isRunning,
     isStale,
   }: EachBatchPayload): Promise<void> {
@@ -364,10 +371,13 @@ export class KafkaSource {
     for (const m of batch.messages) {
       if (this.stopping || !current || !subscriber || subscriber.closed) break;
       if (tracker.inFlight >= this.opts.maxInFlight) {
-        // Unresolved messages are fetched again after resume, from the last resolved offset.
-        this.paused.set(partition, pause());
+        // Waiting here rather than pausing the partition: a pause dropped the rest of this
+        // batch (decoded for nothing, fetched again), and a short wait keeps few records alive.
+        if (handedOn !== undefined) resolveOffset(handedOn);
         this.pauseCount++;
-        break;
+        await this.untilAcked(partition, tracker, heartbeat);
+        if (this.stopping || subscriber.closed || this.trackers.get(partition) !== tracker) break;
+        if (!isRunning() || isStale()) break;
       }
       const offset = Number(m.offset);
       tracker.track(offset);
@@ -391,15 +401,45 @@ export class KafkaSource {
     await heartbeat();
   }
 
+  /**
+   * Resolves once half of the partition's records in flight are acked, or the source stops,
+   * or a new generation starts; heartbeats meanwhile (a rebalance throws out of the batch).
+   */
+  private async untilAcked(
+    partition: number,
+    tracker: OffsetTracker,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    while (
+      tracker.inFlight > this.opts.maxInFlight / 2 &&
+      !this.stopping &&
+      this.trackers.get(partition) === tracker
+    ) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.waiting.set(partition, resolve);
+        timer = setTimeout(resolve, WAIT_HEARTBEAT_MS);
+      });
+      clearTimeout(timer);
+      this.waiting.delete(partition);
+      await heartbeat();
+    }
+  }
+
+  private wakeWaiting(): void {
+    for (const wake of this.waiting.values()) wake();
+    this.waiting.clear();
+  }
+
   /** A record's ack (FetchedRecord.ack). */
   onAck(partition: number, tracker: OffsetTracker, offset: number): void {
     tracker.ack(offset);
-    // An ack from an older generation resumes nothing, but may be the last a stop waits for.
+    // An ack from an older generation wakes nothing, but may be the last a stop waits for.
     if (this.trackers.get(partition) === tracker) {
-      const resume = this.paused.get(partition);
-      if (resume && tracker.inFlight <= this.opts.maxInFlight / 2) {
-        this.paused.delete(partition);
-        resume();
+      const wake = this.waiting.get(partition);
+      if (wake && tracker.inFlight <= this.opts.maxInFlight / 2) {
+        this.waiting.delete(partition);
+        wake();
       }
     }
     this.drainedMaybe();
@@ -465,6 +505,8 @@ export class KafkaSource {
   private async shutdown(deadlineMs: number, graceful: boolean): Promise<StopResult> {
     // Let stop() store its promise first: completing the stream below re-enters stop().
     await Promise.resolve();
+    // A batch waiting for acks returns now (kafkajs's disconnect waits for it).
+    this.wakeWaiting();
     const consumer = this.consumer;
     // Stop fetching: batches would otherwise be refetched in a loop while we drain.
     if (consumer && graceful && this.running) {
