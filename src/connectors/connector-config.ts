@@ -158,7 +158,7 @@ export const kafkaInputSchema = z
       .max(1_000_000)
       .default(DEFAULT_MAX_IN_FLIGHT)
       .describe(
-        'Unacked records per partition before its batch waits for half of them to be acked (backpressure; also bounds the redo after a crash).',
+        'Unacked records per partition before its batch waits for half of them to be acked (backpressure; also bounds the redo after a crash). Readings waiting in a window for later ones of their source do not count.',
       ),
     commitIntervalMs: z
       .int()

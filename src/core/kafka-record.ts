@@ -26,6 +26,13 @@ export interface KafkaRecord {
    * collections pay for. Optional: records that do not implement it keep theirs.
    */
   release?(): void;
+  /**
+   * Says the record waits in its source's window for later readings (true), or no longer
+   * (false). A held record stays unacked but does not count against the source's in-flight
+   * bound: only more input can complete its window, so waiting for its ack would stall.
+   * Optional, like `release`.
+   */
+  hold?(held: boolean): void;
 }
 
 /** A record after a step that can fail: decoded/validated, or carrying why it was not. */

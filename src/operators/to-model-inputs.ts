@@ -24,6 +24,8 @@ export function sensorInputs(
         (a) => a.value.source,
         (a) => a.value.values,
         windows,
+        // Readings waiting in a window must not hold back the source (KafkaRecord.hold).
+        (a, held) => a.record.hold?.(held),
       ),
     );
 }

@@ -370,7 +370,7 @@ export class KafkaSource {
     const current = isRunning() && !isStale();
     for (const m of batch.messages) {
       if (this.stopping || !current || !subscriber || subscriber.closed) break;
-      if (tracker.inFlight >= this.opts.maxInFlight) {
+      if (tracker.waitingOnDownstream >= this.opts.maxInFlight) {
         // Waiting here rather than pausing the partition: a pause dropped the rest of this
         // batch (decoded for nothing, fetched again), and a short wait keeps few records alive.
         if (handedOn !== undefined) resolveOffset(handedOn);
@@ -411,7 +411,7 @@ export class KafkaSource {
     heartbeat: () => Promise<void>,
   ): Promise<void> {
     while (
-      tracker.inFlight > this.opts.maxInFlight / 2 &&
+      tracker.waitingOnDownstream > this.opts.maxInFlight / 2 &&
       !this.stopping &&
       this.trackers.get(partition) === tracker
     ) {
@@ -434,15 +434,25 @@ export class KafkaSource {
   /** A record's ack (FetchedRecord.ack). */
   onAck(partition: number, tracker: OffsetTracker, offset: number): void {
     tracker.ack(offset);
-    // An ack from an older generation wakes nothing, but may be the last a stop waits for.
+    this.wakeMaybe(partition, tracker);
+    // An older generation's ack wakes nothing, but may be the last a stop waits for.
+    this.drainedMaybe();
+  }
+
+  /** A record held in a window, or released from it (FetchedRecord.hold). */
+  onHold(partition: number, tracker: OffsetTracker, held: boolean): void {
+    tracker.held += held ? 1 : -1;
+    if (held) this.wakeMaybe(partition, tracker);
+  }
+
+  private wakeMaybe(partition: number, tracker: OffsetTracker): void {
     if (this.trackers.get(partition) === tracker) {
       const wake = this.waiting.get(partition);
-      if (wake && tracker.inFlight <= this.opts.maxInFlight / 2) {
+      if (wake && tracker.waitingOnDownstream <= this.opts.maxInFlight / 2) {
         this.waiting.delete(partition);
         wake();
       }
     }
-    this.drainedMaybe();
   }
 
   private drainedMaybe(): void {
@@ -573,13 +583,17 @@ class FetchedRecord implements KafkaRecord {
     public timestamp: number,
     public headers: Headers,
     public value: Buffer,
-    private readonly source: Pick<KafkaSource, 'onAck'>,
+    private readonly source: Pick<KafkaSource, 'onAck' | 'onHold'>,
     private readonly tracker: OffsetTracker,
     private readonly at: number,
   ) {}
 
   ack(): void {
     this.source.onAck(this.partition, this.tracker, this.at);
+  }
+
+  hold(held: boolean): void {
+    this.source.onHold(this.partition, this.tracker, held);
   }
 
   release(): void {

@@ -16,9 +16,21 @@ export class OffsetTracker {
   private next: number | undefined;
   private committed: number | undefined;
 
-  /** Records emitted and not yet acked. */
+  /** Of the records in flight, those waiting for later input (`KafkaRecord.hold`). */
+  held = 0;
+
+  /** Records emitted from the first one not acked on (what a commit is held back by). */
   get inFlight(): number {
     return this.queue.length - this.head;
+  }
+
+  /**
+   * Records not acked that wait for downstream, not for more input: what backpressure counts.
+   * Not `inFlight`, which also counts records acked behind one that is not (a held reading
+   * of one source keeps the commit, not the other sources, back).
+   */
+  get waitingOnDownstream(): number {
+    return this.queue.length - this.head - this.acked.size - this.held;
   }
 
   /** Registers a record handed downstream; offsets arrive in increasing order per partition. */

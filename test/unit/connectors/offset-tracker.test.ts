@@ -71,4 +71,15 @@ describe('OffsetTracker', () => {
       { numRuns: 300 },
     );
   });
+  it('counts for backpressure only the records not acked and not held for later input', () => {
+    const t = new OffsetTracker();
+    for (let o = 10; o < 15; o++) t.track(o);
+    t.ack(11);
+    t.ack(12);
+    // 10 is not acked: the commit stays behind it, but 11 and 12 wait for nothing
+    expect(t.inFlight).toBe(5);
+    expect(t.waitingOnDownstream).toBe(3);
+    t.held = 1; // 10 waits in its source's window
+    expect(t.waitingOnDownstream).toBe(2);
+  });
 });
