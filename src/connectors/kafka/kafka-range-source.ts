@@ -16,7 +16,10 @@ export interface KafkaRangeSourceOptions {
    * other group's offsets move (kafkajs can only fetch as a group member).
    */
   groupId: string;
-  /** Records handed on but not yet acked, at most (backpressure). */
+  /**
+   * Records handed on but not yet acked, at most (backpressure); readings held in a window
+   * for later ones of their source do not count.
+   */
   maxInFlight?: number;
   /** Records buffered per partition before its fetching is paused. */
   maxBuffered?: number;
@@ -213,6 +216,11 @@ class RangeRun {
           state.acked++;
           this.inFlight--;
           this.pump();
+        },
+        // A reading waiting in its window for later input does not count (KafkaRecord.hold).
+        hold: (held) => {
+          this.inFlight += held ? -1 : 1;
+          if (held) this.pump();
         },
       };
       p.queue.push(record);
