@@ -100,7 +100,7 @@ function allBytes(batch: ReadonlyArray<{ data: Float32Array | Uint8Array }>): bo
 /**
  * Scores an input in place: it becomes the Scored record (no copy per frame). The inputs
  * of detectFlow are made with every field of a judged record already there
- * (`pendingJudgement`), so these stores keep the object's shape.
+ * (`unjudged`), so these stores keep the object's shape.
  */
 function setScore<F>(
   s: Scored<F>,

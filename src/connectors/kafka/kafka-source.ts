@@ -402,19 +402,15 @@ export class KafkaSource {
   }
 
   /**
-   * Resolves once half of the partition's records in flight are acked, or the source stops,
-   * or a new generation starts; heartbeats meanwhile (a rebalance throws out of the batch).
+   * Resolves once the partition may go on (`mayResume`), or the source stops, or a new
+   * generation starts; heartbeats meanwhile (a rebalance throws out of the batch).
    */
   private async untilAcked(
     partition: number,
     tracker: OffsetTracker,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
-    while (
-      tracker.waitingOnDownstream > this.opts.maxInFlight / 2 &&
-      !this.stopping &&
-      this.trackers.get(partition) === tracker
-    ) {
+    while (!this.mayResume(tracker) && !this.stopping && this.trackers.get(partition) === tracker) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.waiting.set(partition, resolve);
@@ -424,6 +420,11 @@ export class KafkaSource {
       this.waiting.delete(partition);
       await heartbeat();
     }
+  }
+
+  /** A waiting partition goes on once half of its bound is free again. */
+  private mayResume(tracker: OffsetTracker): boolean {
+    return tracker.waitingOnDownstream <= this.opts.maxInFlight / 2;
   }
 
   private wakeWaiting(): void {
@@ -448,7 +449,7 @@ export class KafkaSource {
   private wakeMaybe(partition: number, tracker: OffsetTracker): void {
     if (this.trackers.get(partition) === tracker) {
       const wake = this.waiting.get(partition);
-      if (wake && tracker.waitingOnDownstream <= this.opts.maxInFlight / 2) {
+      if (wake && this.mayResume(tracker)) {
         this.waiting.delete(partition);
         wake();
       }
