@@ -30,6 +30,7 @@ import { KafkaSink } from '../src/connectors/kafka/kafka-sink';
 import { KafkaSource } from '../src/connectors/kafka/kafka-source';
 import { decodeRecords } from '../src/operators/decode-records';
 import { validateFrames } from '../src/operators/validate-frames';
+import { median } from './e2e/harness';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -61,12 +62,6 @@ function opsPerSecond<T>(values: T[], step: (v: T) => void, seconds = 1.5): numb
     n += 500;
   }
   return n / (Number(process.hrtime.bigint() - start) / 1e9);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 async function codecRows() {

@@ -14,7 +14,8 @@
  *      the JVM (bench/e2e/JavaPassthrough.java: kafka-clients from the stack's jars, Apache
  *      Avro from Maven Central, resolved once by bench/e2e/pom.xml).
  *    Every row with its CPU per 1,000 frames (the detector's from /proc), less noisy than
- *    frames/s on a shared machine.
+ *    frames/s on a shared machine. The Java anchor and the detector run in turn 3 times
+ *    (`--repeats`); each reports its median run, and the JSON keeps every run.
  *    And the same detector with `state.enabled: false`: the share of detector CPU the state
  *    changelog (capture per batch, one record per source per commit) costs.
  * 2. Scale: two detector processes in one group over the same frames.
@@ -39,7 +40,7 @@
  *                        [--max-in-flight 3000] [--partitions 6] [--commit-interval-ms 5000] [--state true|false]
  *                        [--skip-limits] [--skip-passthrough]
  *                        [--skip-scale] [--skip-latency] [--skip-images] [--skip-anchors]
- *                        [--skip-state-cost] [--engine onnx|tfjs|auto (default onnx)]
+ *                        [--skip-state-cost] [--engine onnx|tfjs|auto (default onnx)] [--repeats 3]
  *                        [--profile DIR] [--detector-node-args "..."] [--detector-log FILE]
  *                        [--keep]
  *
@@ -72,6 +73,7 @@ import {
   javaPassthrough,
   javaTool,
   log,
+  medianRun,
   passthrough,
   percentile,
   percentiles,
@@ -109,6 +111,8 @@ const stateEnabled = arg('state', 'true') === 'true';
 // The detector's engine: pinned, since `auto` times the engines on a probe and a busy
 // machine can make it pick tfjs for one run and onnx for the next.
 const engine = arg('engine', 'onnx');
+// How many times the Java anchor and the detector run, in turn (their figures: the median run).
+const repeats = Math.max(1, Number(arg('repeats', '3')));
 
 /** The machine's 1, 5 and 15 minute load averages, as `uptime` prints them. */
 const loadAverage = () =>
@@ -651,21 +655,46 @@ async function main(): Promise<void> {
   log(
     `kafkajs consume-only: ${Math.round(consumed.framesPerSecond)}/s, CPU ${consumed.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames`,
   );
-  const jvm = skipAnchors
-    ? { framesPerSecond: NaN, seconds: NaN, cpuMsPer1kFrames: NaN }
-    : javaPassthrough(input, javaOut, frames, `bench-e2e-java-${stamp}`, 'sensor-frame.avsc');
-  log(
-    `Java passthrough: ${Math.round(jvm.framesPerSecond)}/s, CPU ${jvm.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames`,
-  );
-
+  // The Java anchor and the detector alternate `repeats` times and each figure is the run
+  // with the median CPU: one run of either moves by 10-20 % with whatever else runs then.
+  const jvmRuns: Array<ReturnType<typeof javaPassthrough>> = [];
+  const detRuns: Array<Awaited<ReturnType<typeof waitCommitted>>> = [];
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const detectPort = await freePort();
-  const child = startDetectorProcess(pipeline.file, profileDir || null, String(detectPort));
-  const det = await waitCommitted(admin, pipeline.group, input, frames, child, detectPort);
-  await stopProcess(child);
-  log(
-    `aestream detect: ${Math.round(det.framesPerSecond)}/s (startup ${det.startupSeconds.toFixed(1)}s, peak RSS ${det.peakRssMb.toFixed(0)} MB, CPU ${det.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames; from the first commit ${Math.round(det.fromFirstCommit.framesPerSecond)}/s, ${det.fromFirstCommit.cpuMsPer1kFrames.toFixed(1)} ms)`,
-  );
+  for (let i = 0; i < repeats; i++) {
+    const run = repeats > 1 ? ` (run ${i + 1} of ${repeats})` : '';
+    const j = skipAnchors
+      ? { framesPerSecond: NaN, seconds: NaN, cpuMsPer1kFrames: NaN }
+      : javaPassthrough(
+          input,
+          javaOut,
+          frames,
+          `bench-e2e-java-${i}-${stamp}`,
+          'sensor-frame.avsc',
+        );
+    jvmRuns.push(j);
+    log(
+      `Java passthrough${run}: ${Math.round(j.framesPerSecond)}/s, CPU ${j.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames`,
+    );
+    // Each run its own group and state topic: a second run on the first's state would skip every frame as already scored.
+    const name = i === 0 ? 'e2e' : `e2e-${i + 1}`;
+    const runPipeline = i === 0 ? pipeline : writePipeline(dir, name, throughputPipeline);
+    if (i > 0 && stateEnabled) topics.push(stateTopic(name));
+    const detectPort = await freePort();
+    // Profiled once, the first run.
+    const child = startDetectorProcess(
+      runPipeline.file,
+      i === 0 && profileDir ? profileDir : null,
+      String(detectPort),
+    );
+    const d = await waitCommitted(admin, runPipeline.group, input, frames, child, detectPort);
+    await stopProcess(child);
+    detRuns.push(d);
+    log(
+      `aestream detect${run}: ${Math.round(d.framesPerSecond)}/s (startup ${d.startupSeconds.toFixed(1)}s, peak RSS ${d.peakRssMb.toFixed(0)} MB, CPU ${d.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames; from the first commit ${Math.round(d.fromFirstCommit.framesPerSecond)}/s, ${d.fromFirstCommit.cpuMsPer1kFrames.toFixed(1)} ms)`,
+    );
+  }
+  const jvm = medianRun(jvmRuns);
+  const det = medianRun(detRuns);
   // The cost of the state changelog: the same detector without it, right after, same frames.
   let stateless: Awaited<ReturnType<typeof waitCommitted>> | null = null;
   if (stateEnabled && !flag('skip-state-cost')) {
@@ -883,6 +912,11 @@ async function main(): Promise<void> {
         kafkajsPassthrough: raw.cpuMsPer1kFrames,
         detectWithoutState: stateless?.cpuMsPer1kFrames ?? null,
       },
+      // Every run of the two that alternate (the figures above are their medians).
+      cpuMsPer1kFramesRuns: {
+        detect: detRuns.map((r) => r.cpuMsPer1kFrames),
+        javaPassthrough: jvmRuns.map((r) => r.cpuMsPer1kFrames),
+      },
       stateCpuShare: stateless ? 1 - stateless.cpuMsPer1kFrames / det.cpuMsPer1kFrames : null,
       // The same from each detector's first frame read to its last commit, over all frames.
       cpuMsPer1kFramesFromFirstFrame: {
@@ -898,7 +932,7 @@ async function main(): Promise<void> {
       loadAverage: loadAverage(),
       detect: det,
       perfToolOutput: { producer: limits.producerLine, consumer: limits.consumerLine },
-      note: 'detect = `aestream detect` CLI child process (model dense-ae 128-32-8, SPOT per source: with 100 readings per source every source is still calibrating, so no score is judged; events to Kafka, scores to InfluxDB), rate and CPU from its first frame read (its metrics) to the last commit over all frames (detect.fromFirstCommit: between the first and the last committed-offset sample, as before 2026-12-04); passthrough = kafkajs eachBatch, avsc decode+encode, idempotent produce, kafkajs auto-commit, run before and after the detector (mean); kafkajsConsumeOnly = kafkajs eachBatch doing nothing with the records; javaPassthrough = bench/e2e/JavaPassthrough.java (kafka-clients 3.9.1, Apache Avro 1.12.2 generic records, idempotent produce, auto-commit) in its own JVM, CPU of all its threads; broker = kafka-tools 3.9.1 perf classes',
+      note: 'detect and javaPassthrough = the run with the median CPU of the runs in cpuMsPer1kFramesRuns, taken in turn; detect = `aestream detect` CLI child process (model dense-ae 128-32-8, SPOT per source: with 100 readings per source every source is still calibrating, so no score is judged; events to Kafka, scores to InfluxDB), rate and CPU from its first frame read (its metrics) to the last commit over all frames (detect.fromFirstCommit: between the first and the last committed-offset sample, as before 2026-12-04); passthrough = kafkajs eachBatch, avsc decode+encode, idempotent produce, kafkajs auto-commit, run before and after the detector (mean); kafkajsConsumeOnly = kafkajs eachBatch doing nothing with the records; javaPassthrough = bench/e2e/JavaPassthrough.java (kafka-clients 3.9.1, Apache Avro 1.12.2 generic records, idempotent produce, auto-commit) in its own JVM, CPU of all its threads; broker = kafka-tools 3.9.1 perf classes',
     },
     latency: lat
       ? {

@@ -385,6 +385,19 @@ export async function waitCommitted(
   };
 }
 
+/** The middle of `xs` (the mean of the two middle ones for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Of runs taken in turn, the one with the median CPU per frame (the lower middle of an even count). */
+export function medianRun<R extends { cpuMsPer1kFrames: number }>(runs: readonly R[]): R {
+  const sorted = [...runs].sort((a, b) => a.cpuMsPer1kFrames - b.cpuMsPer1kFrames);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
 /** A TCP port nothing listens on right now (for a child's metrics server). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
