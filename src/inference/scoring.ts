@@ -158,6 +158,7 @@ export function scoreBatch(
   }
   const size = x.length / n;
   const from = firstScored(layout, size);
+  if (layout.kind === 'feature') return scoreFeatures(x, y, n, layout.features, from, error, topK);
   const slots = slotCount(layout);
   const sums = new Float64Array(slots);
   const counts = new Float64Array(slots);
@@ -165,10 +166,6 @@ export function scoreBatch(
   for (let i = from; i < size; i++) counts[slotOf[i] as number]! += 1;
   const scores = new Float32Array(n);
   const means = new Float64Array(n * slots);
-  // The newest reading: the last `features` values of a sensor window (after the loop, so
-  // the loop over every value stays as it is).
-  const last = layout.kind === 'feature' ? size - layout.features : size;
-  const newest = layout.kind === 'feature' ? new Float32Array(n) : undefined;
   for (let f = 0; f < n; f++) {
     sums.fill(0);
     let total = 0;
@@ -180,17 +177,54 @@ export function scoreBatch(
       sums[slotOf[i] as number]! += e;
     }
     scores[f] = total / (size - from);
-    if (newest) {
-      let lastTotal = 0;
-      for (let i = last; i < size; i++) {
-        const d = (x[base + i] as number) - (y[base + i] as number);
-        lastTotal += error === 'mse' ? d * d : Math.abs(d);
-      }
-      newest[f] = lastTotal / (size - last);
-    }
     for (let k = 0; k < slots; k++) means[f * slots + k] = sums[k]! / Math.max(1, counts[k]!);
   }
-  return batchScores(scores, new BatchSlots(means, slots, topK), newest);
+  return batchScores(scores, new BatchSlots(means, slots, topK), undefined);
+}
+
+/**
+ * scoreBatch for sensor windows: contributions per feature, walked reading by reading (no
+ * slot lookup or error-kind test per value: this loop runs over every value of every frame).
+ */
+function scoreFeatures(
+  x: Float32Array,
+  y: Float32Array,
+  n: number,
+  features: number,
+  from: number,
+  error: ErrorKind,
+  topK: number,
+): BatchScores {
+  const size = x.length / n;
+  const readings = (size - from) / features;
+  const scores = new Float32Array(n);
+  const newest = new Float32Array(n);
+  const means = new Float64Array(n * features);
+  const sums = new Float64Array(features);
+  const mse = error === 'mse';
+  for (let f = 0; f < n; f++) {
+    const base = f * size;
+    sums.fill(0);
+    // Summed in the order of the values, as for any layout: the same scores to the last bit.
+    let total = 0;
+    for (let i = base + from; i < base + size; i += features) {
+      for (let k = 0; k < features; k++) {
+        const d = x[i + k]! - y[i + k]!;
+        const e = mse ? d * d : Math.abs(d);
+        total += e;
+        sums[k]! += e;
+      }
+    }
+    scores[f] = total / (size - from);
+    let lastTotal = 0;
+    for (let i = base + size - features; i < base + size; i++) {
+      const d = x[i]! - y[i]!;
+      lastTotal += mse ? d * d : Math.abs(d);
+    }
+    newest[f] = lastTotal / features;
+    for (let k = 0; k < features; k++) means[f * features + k] = sums[k]! / Math.max(1, readings);
+  }
+  return batchScores(scores, new BatchSlots(means, features, topK), newest);
 }
 
 type Scratch = ReturnType<typeof newScratch>;

@@ -208,9 +208,26 @@ export function normalize(
     );
   }
   const inv = norm.scale.map((s) => (s > 0 ? 1 / s : 0));
+  if (data instanceof Float32Array) return normalizeFeatures(data, out, norm.center, inv);
   for (let i = 0; i < data.length; i++) {
     const f = i % d;
     out[i] = ((data[i] as number) - (norm.center[f] as number)) * (inv[f] as number);
+  }
+  return out;
+}
+
+/** Per-feature scaling of Float32Array readings (the detector's windows): feature by feature, no modulo per value. */
+function normalizeFeatures(
+  data: Float32Array,
+  out: Float32Array,
+  center: readonly number[],
+  inv: readonly number[],
+): Float32Array {
+  const d = center.length;
+  for (let k = 0; k < d; k++) {
+    const c = center[k]!;
+    const s = inv[k]!;
+    for (let i = k; i < data.length; i += d) out[i] = (data[i]! - c) * s;
   }
   return out;
 }

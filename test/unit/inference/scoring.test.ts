@@ -88,6 +88,17 @@ describe('normalization', () => {
     expect(Array.from(normalize(norm, new Uint8Array([0, 255])))).toEqual([0, 1]);
   });
 
+  it("scales the detector's Float32Array windows exactly as the same readings in an array", () => {
+    // 3 readings x 3 features; feature 2 constant in training (scale 0, passed as 0).
+    const norm = { kind: 'robust', center: [1, -2, 5], scale: [0.5, 4, 0] } as const;
+    const readings = [2, 2, 5, 0.5, -6, 9, 1, -2, 5];
+    const expected = [2, 1, 0, -1, -1, 0, 0, 0, 0];
+    expect(Array.from(normalize(norm, readings))).toEqual(expected);
+    const out = new Float32Array(9);
+    expect(normalize(norm, new Float32Array(readings), out)).toBe(out);
+    expect(Array.from(out)).toEqual(expected);
+  });
+
   it('never divides by zero on a constant feature: it is passed as 0', () => {
     const norm = fitRobust(new Float32Array([5, 5, 5, 5]), 1);
     expect(norm).toEqual({ kind: 'robust', center: [5], scale: [0] });
