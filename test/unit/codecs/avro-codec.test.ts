@@ -151,6 +151,16 @@ describe('writer/reader resolution', () => {
     });
   });
 
+  it("reads its own schema's records whichever form the header comes in (bytes, text, repeated)", () => {
+    const frame = { source: 'own', time: 5, values: [1.5], seq: 2, attributes: {} };
+    const bytes = reader.encode(frame);
+    const own = reader.headers[SCHEMA_HEADER]!;
+    for (const value of [Buffer.from(own), own, [Buffer.from(fingerprintOf(v0)), Buffer.from(own)]])
+      expect(reader.decode(bytes, { [SCHEMA_HEADER]: value })).toEqual(frame);
+    // Under another writer's header the same bytes go through that writer, not as its own.
+    expect(codeOf(() => reader.decode(bytes, header(bad)))).toBe(ErrorCodes.SCHEMA_INCOMPATIBLE);
+  });
+
   it('refuses an incompatible writer with AE_ERR_SCHEMA_INCOMPATIBLE', () => {
     const bytes = bad.toBuffer({ source: 'x', time: 1, values: ['1'] });
     expect(codeOf(() => reader.decode(bytes, header(bad)))).toBe(ErrorCodes.SCHEMA_INCOMPATIBLE);
