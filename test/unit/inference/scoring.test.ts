@@ -1,4 +1,9 @@
-import { fitRange, fitRobust, normalize } from '../../../src/training/normalization';
+import {
+  fitRange,
+  fitRobust,
+  normalize,
+  type Normalization,
+} from '../../../src/training/normalization';
 import { scoreBatch } from '../../../src/inference/scoring';
 import { auroc } from '../../../src/eval/auroc';
 
@@ -90,7 +95,7 @@ describe('normalization', () => {
 
   it("scales the detector's Float32Array windows exactly as the same readings in an array", () => {
     // 3 readings x 3 features; feature 2 constant in training (scale 0, passed as 0).
-    const norm = { kind: 'robust', center: [1, -2, 5], scale: [0.5, 4, 0] } as const;
+    const norm: Normalization = { kind: 'robust', center: [1, -2, 5], scale: [0.5, 4, 0] };
     const readings = [2, 2, 5, 0.5, -6, 9, 1, -2, 5];
     const expected = [2, 1, 0, -1, -1, 0, 0, 0, 0];
     expect(Array.from(normalize(norm, readings))).toEqual(expected);
