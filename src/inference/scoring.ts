@@ -184,7 +184,7 @@ export function scoreBatch(
 
 /**
  * scoreBatch for sensor windows: contributions per feature, walked reading by reading (no
- * slot lookup or error-kind test per value: this loop runs over every value of every frame).
+ * slot lookup per value: this loop runs over every value of every frame).
  */
 function scoreFeatures(
   x: Float32Array,
