@@ -8,13 +8,14 @@ import {
   MemoryTopic,
 } from '../connectors/kafka/memory-io';
 import type { BatchSink, Judged } from '../core/model-input';
-import type { AnomalyEvent, Frame, SensorFrame } from '../core/records';
+import type { AnomalyEvent, Frame } from '../core/records';
 import { openModel } from '../inference/active-model';
 import { detectFlow } from '../operators/detect-flow';
 import { AnomalyEventSink } from '../outputs/anomaly-event-sink';
 import { ScoreSink } from '../outputs/score-sink';
 import { ModelAwareJudge } from '../thresholds/model-aware-judge';
 import { createThresholdRegistry } from '../thresholds/threshold-registry';
+import { inputCodec } from './wiring';
 
 export interface InMemoryHooks {
   onEvent?: (event: AnomalyEvent) => void;
@@ -28,21 +29,23 @@ export interface InMemoryRun {
 }
 
 /**
- * Sensor frames through `detectFlow` as `aestream detect` runs it (the newest model of the
- * pipeline's store, the per-source thresholds behind the model-aware judge, the anomaly
- * event and score sinks), with an in-process topic, dead-letter queue and sinks instead of
- * Kafka and InfluxDB. Frames are encoded with the input schema and keyed by source, in the
- * order given.
+ * Frames (sensor readings or images, as the pipeline's `frame` says) through `detectFlow`
+ * as `aestream detect` runs it (the newest model of the pipeline's store, the per-source
+ * thresholds behind the model-aware judge, the anomaly event and score sinks), with an
+ * in-process topic, dead-letter queue and sinks instead of Kafka and InfluxDB. Frames are
+ * encoded with the pipeline's input schema (plain Avro: no schema registry, nothing leaves
+ * the process) and keyed by source, in the order given.
  *
  * @example await detectInMemory(config, frames, { onScored: (batch) => collect(batch) })
  */
 export async function detectInMemory(
   config: Readonly<PipelineConfig>,
-  frames: Iterable<SensorFrame>,
+  frames: Iterable<Frame>,
   hooks: InMemoryHooks = {},
 ): Promise<InMemoryRun> {
+  const { registry: _inProcess, ...input } = config.input;
+  const codec = await inputCodec({ ...config, input });
   const model = await openModel(config.frame, config.model);
-  const codec = createAvroCodec<SensorFrame>('SensorFrame');
   const topic = new MemoryTopic(config.input.kafka.topic, 3);
   const dlq = new MemoryDlq();
   const judge = ModelAwareJudge.of(createThresholdRegistry(config.threshold), config);
@@ -57,7 +60,7 @@ export async function detectInMemory(
         map((f) => topic.record(f.source, codec.encode(f), { ...codec.headers }, f.time)),
         detectFlow({
           config,
-          codec: codec as never,
+          codec,
           dlq,
           model: () => model,
           judge: () => judge,
