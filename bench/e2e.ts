@@ -690,7 +690,7 @@ async function main(): Promise<void> {
     await stopProcess(child);
     detRuns.push(d);
     log(
-      `aestream detect${run}: ${Math.round(d.framesPerSecond)}/s (startup ${d.startupSeconds.toFixed(1)}s, peak RSS ${d.peakRssMb.toFixed(0)} MB, CPU ${d.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames; from the first commit ${Math.round(d.fromFirstCommit.framesPerSecond)}/s, ${d.fromFirstCommit.cpuMsPer1kFrames.toFixed(1)} ms)`,
+      `aestream detect${run}: ${Math.round(d.framesPerSecond)}/s (startup ${d.startupSeconds.toFixed(1)}s, peak RSS ${d.peakRssMb.toFixed(0)} MB, CPU ${d.cpuMsPer1kFrames.toFixed(1)} ms per 1,000 frames, ${d.span}; to the last commit ${Math.round(d.toLastCommit?.framesPerSecond ?? NaN)}/s, ${d.toLastCommit?.cpuMsPer1kFrames.toFixed(1)} ms; from the first commit ${Math.round(d.fromFirstCommit.framesPerSecond)}/s, ${d.fromFirstCommit.cpuMsPer1kFrames.toFixed(1)} ms)`,
     );
   }
   const jvm = medianRun(jvmRuns);
@@ -932,7 +932,7 @@ async function main(): Promise<void> {
       loadAverage: loadAverage(),
       detect: det,
       perfToolOutput: { producer: limits.producerLine, consumer: limits.consumerLine },
-      note: 'detect and javaPassthrough = the run with the median CPU of the runs in cpuMsPer1kFramesRuns, taken in turn; detect = `aestream detect` CLI child process (model dense-ae 128-32-8, SPOT per source: with 100 readings per source every source is still calibrating, so no score is judged; events to Kafka, scores to InfluxDB), rate and CPU from its first frame read (its metrics) to the last commit over all frames (detect.fromFirstCommit: between the first and the last committed-offset sample, as before 2026-12-04); passthrough = kafkajs eachBatch, avsc decode+encode, idempotent produce, kafkajs auto-commit, run before and after the detector (mean); kafkajsConsumeOnly = kafkajs eachBatch doing nothing with the records; javaPassthrough = bench/e2e/JavaPassthrough.java (kafka-clients 3.9.1, Apache Avro 1.12.2 generic records, idempotent produce, auto-commit) in its own JVM, CPU of all its threads; broker = kafka-tools 3.9.1 perf classes',
+      note: 'detect and javaPassthrough = the run with the median CPU of the runs in cpuMsPer1kFramesRuns, taken in turn; detect = `aestream detect` CLI child process (model dense-ae 128-32-8, SPOT per source: with 100 readings per source every source is still calibrating, so no score is judged; events to Kafka, scores to InfluxDB), rate and CPU from its first frame read (its metrics) to the first 250 ms sample at which its sinks have acknowledged every frame (its aestream_frames_scored_total), as the Java passthrough counts from its first record to its last ack (detect.toLastCommit: to the last commit, which comes on the 5 s commit tick, the headline until 2026-12-05; detect.fromFirstCommit: between the first and the last committed-offset sample, as before 2026-12-04); passthrough = kafkajs eachBatch, avsc decode+encode, idempotent produce, kafkajs auto-commit, run before and after the detector (mean); kafkajsConsumeOnly = kafkajs eachBatch doing nothing with the records; javaPassthrough = bench/e2e/JavaPassthrough.java (kafka-clients 3.9.1, Apache Avro 1.12.2 generic records, idempotent produce, auto-commit) in its own JVM, CPU of all its threads; broker = kafka-tools 3.9.1 perf classes',
     },
     latency: lat
       ? {

@@ -10,7 +10,8 @@
  *      (same bytes, no model, no InfluxDB), once before and once after the detector (the
  *      ratio is taken against their mean: one run's rate moves with the machine's load),
  *    - one `aestream detect` CLI child process from the start of the topic until its group has
- *      committed every offset (frames/s between the first and the last commit).
+ *      committed every offset (frames/s and CPU from its first frame read to the last frame its
+ *      sinks acknowledged, as the passthrough counts to its last produce).
  * 2. Latency: a fresh topic fed at half the measured detect rate by a Java producer
  *    (bench/e2e/RateProducer.java) with frame.time = the moment it is sent and `maxWaitMs: 20`
  *    for 40 s, percentiles after the first 10 s (whole run printed too); the normal frames
