@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { MultiBar, Presets } from 'cli-progress';
 import { Command } from 'commander';
 import { loadPipeline } from '../config/load-pipeline';
 import { AeError, ErrorCodes } from '../core/errors';
 import { readSeriesLayout, type SeriesLayout } from '../eval/series-data';
 import { formatSeriesTable, writeSeriesReport } from '../eval/series-report';
+import { StepProgress } from './step-progress';
 
 /** The package's folder: the layout specs of known datasets ship in bench/specs/. */
 const PACKAGE_DIR = resolve(__dirname, '..', '..');
@@ -88,19 +88,7 @@ export function seriesCommand(): Command {
       mkdirSync(out, { recursive: true });
       // Loaded on use: training pulls in tfjs, which other commands do not need.
       const { evaluateSeries } = await import('../app/evaluate-series');
-      const bars =
-        opts.progress && process.stderr.isTTY
-          ? new MultiBar(
-              {
-                format: '{file} |{bar}| {value}/{total} {what}',
-                stream: process.stderr,
-                clearOnComplete: true,
-              },
-              Presets.shades_classic,
-            )
-          : null;
-      let bar: ReturnType<MultiBar['create']> | null = null;
-      let file = '';
+      const progress = new StepProgress(opts.progress);
       const { report, traces } = await evaluateSeries({
         dataDir,
         layout,
@@ -109,35 +97,18 @@ export function seriesCommand(): Command {
         out,
         ...(opts.retrain ? { retrain: true } : {}),
         ...(opts.files ? { only: opts.files.split(',').map((s) => s.trim()) } : {}),
-        onFileStart: (f, i, n) => {
-          file = `${f} (${i + 1}/${n})`;
-          if (!bars) console.error(`${file}: training`);
-        },
-        onEpoch: (epoch, epochs) => {
-          if (!bars) return;
-          bar ??= bars.create(epochs, 0, { file, what: 'epochs' });
-          bar.update(epoch, { file, what: 'epochs' });
-        },
-        onRows: (done, total) => {
-          if (!bars) return;
-          if (bar && bar.getTotal() !== total) {
-            bars.remove(bar);
-            bar = null;
-          }
-          bar ??= bars.create(total, 0, { file, what: 'rows' });
-          bar.update(done, { file, what: 'rows' });
-        },
+        onFileStart: (f, i, n) => progress.start(`${f} (${i + 1}/${n})`),
+        onEpoch: (epoch, epochs) => progress.show('epochs', epoch, epochs),
+        onRows: (done, total) => progress.show('rows', done, total),
         onFile: (r) => {
-          if (bar) bars?.remove(bar);
-          bar = null;
           const f1 = r.pointF1 === null ? 'n/a' : r.pointF1.toFixed(3);
           const fc = r.compositeF1 === null ? 'n/a' : r.compositeF1.toFixed(3);
-          const line = `${r.name}: point F1 ${f1}, composite F1 ${fc} (train ${r.trainSeconds.toFixed(0)} s, stream ${r.streamSeconds.toFixed(0)} s)`;
-          if (bars) bars.log(line + '\n');
-          else console.error(line);
+          progress.log(
+            `${r.name}: point F1 ${f1}, composite F1 ${fc} (train ${r.trainSeconds.toFixed(0)} s, stream ${r.streamSeconds.toFixed(0)} s)`,
+          );
         },
       });
-      bars?.stop();
+      progress.stop();
       const path = writeSeriesReport(out, report, traces);
       if (opts.json) {
         console.log(JSON.stringify(report, null, 2));
