@@ -6,7 +6,7 @@ import type { InferenceEngine } from './engine';
 import { createEngine } from './inference-engine';
 import { ModelStore, type StoredModel } from '../registry/model-store';
 import { createScorer, type Scorer } from './scorer';
-import { layoutOf, type StandardScore } from './scoring';
+import { modelLayoutOf, type StandardScore } from './scoring';
 import { AeError, ErrorCodes } from '../core/errors';
 
 /** The model a detector scores with: a version, its scorer and what runs it. */
@@ -81,7 +81,7 @@ export async function activate(
   const scorer = createScorer(
     engine,
     stored.metadata.normalization,
-    layoutOf(stored.metadata.architecture, undefined, model.scoreLast),
+    modelLayoutOf(stored.metadata.architecture, model),
     model.error,
     model.topK,
     standard,

@@ -1,7 +1,7 @@
 import { scoreKindOf, type ModelConfig } from '../training/model-config';
 import type { HeldBackScorer } from '../registry/train-and-store';
 import { createScorer } from './scorer';
-import { layoutOf } from './scoring';
+import { modelLayoutOf } from './scoring';
 import { createTfjsEngine } from './tfjs-engine';
 
 /** Batch size of the calibration pass. */
@@ -24,7 +24,7 @@ export function scoreHeldBack(model: ModelConfig): HeldBackScorer {
     const scorer = createScorer(
       engine,
       ae.normalization,
-      layoutOf(ae.architecture, undefined, model.scoreLast),
+      modelLayoutOf(ae.architecture, model),
       model.error,
       model.topK,
       kind === 'mean' ? undefined : { kind, standards: standards! },

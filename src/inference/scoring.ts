@@ -1,6 +1,7 @@
 import type { BatchContributions, Contribution } from '../core/model-input';
 import type { Architecture } from '../training/architecture';
 import type { ErrorStandards } from '../training/error-standards';
+import type { ModelConfig } from '../training/model-config';
 
 /** Reconstruction error used as the anomaly score. */
 export type ErrorKind = 'mse' | 'mae';
@@ -121,6 +122,13 @@ export function layoutOf(arch: Architecture, region = 7, lastSteps?: number): Co
         channels: arch.channels,
         region: Math.min(region, arch.height, arch.width),
       };
+}
+
+/** The layout a pipeline's model section asks of its architecture (what the detector scores with). */
+export function modelLayoutOf(arch: Architecture, model: ModelConfig): ContributionLayout {
+  return model.kind === 'conv-ae'
+    ? layoutOf(arch, model.region)
+    : layoutOf(arch, undefined, model.scoreLast);
 }
 
 /** Number of contribution slots per frame (features, or regions of the grid). */

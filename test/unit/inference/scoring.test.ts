@@ -4,7 +4,9 @@ import {
   normalize,
   type Normalization,
 } from '../../../src/training/normalization';
-import { scoreBatch } from '../../../src/inference/scoring';
+import { modelLayoutOf, scoreBatch } from '../../../src/inference/scoring';
+import { modelSchema } from '../../../src/training/model-config';
+import type { Architecture } from '../../../src/training/architecture';
 import { auroc } from '../../../src/eval/auroc';
 
 describe('scoreBatch', () => {
@@ -77,6 +79,31 @@ describe('scoreBatch', () => {
       1,
     );
     expect(top[0]).toEqual([{ index: 3, error: (0.25 + 0.25) / 4 }]);
+  });
+});
+
+describe('modelLayoutOf', () => {
+  it("scores with the pipeline's image regions and sensor scoreLast", () => {
+    const image: Architecture = {
+      kind: 'conv-ae',
+      height: 28,
+      width: 28,
+      channels: 1,
+      filters: [8],
+      latent: 4,
+      kernel: 3,
+    };
+    const conv = modelSchema.parse({ kind: 'conv-ae', store: 'm', region: 4 });
+    expect(modelLayoutOf(image, conv)).toEqual({
+      kind: 'region',
+      height: 28,
+      width: 28,
+      channels: 1,
+      region: 4,
+    });
+    const sensor: Architecture = { kind: 'dense-ae', window: 8, features: 2, hidden: [4] };
+    const dense = modelSchema.parse({ kind: 'dense-ae', store: 'm', scoreLast: 2 });
+    expect(modelLayoutOf(sensor, dense)).toEqual({ kind: 'feature', features: 2, lastSteps: 2 });
   });
 });
 
