@@ -106,13 +106,31 @@ export type ContributionLayout =
       /** Score only the newest this many time steps of each frame (sensor windows); default all. */
       lastSteps?: number;
     }
-  | { kind: 'region'; height: number; width: number; channels: number; region: number };
+  | {
+      kind: 'region';
+      height: number;
+      width: number;
+      channels: number;
+      region: number;
+      /**
+       * Radius of the box blur (side 2·blur+1, cut at the borders) of each channel's
+       * difference between image and reconstruction before it becomes an error; 0 or absent:
+       * the error of each value.
+       */
+      blur?: number;
+    };
 
 /**
  * The contribution layout of an architecture (`region`: side of the square image regions;
- * `lastSteps`: for sensor windows, score only their newest this many readings).
+ * `lastSteps`: for sensor windows, score only their newest this many readings; `blur`: for
+ * images, the radius of the box blur of the difference before it becomes an error).
  */
-export function layoutOf(arch: Architecture, region = 7, lastSteps?: number): ContributionLayout {
+export function layoutOf(
+  arch: Architecture,
+  region = 7,
+  lastSteps?: number,
+  blur?: number,
+): ContributionLayout {
   return arch.kind !== 'conv-ae'
     ? { kind: 'feature', features: arch.features, ...(lastSteps ? { lastSteps } : {}) }
     : {
@@ -121,13 +139,14 @@ export function layoutOf(arch: Architecture, region = 7, lastSteps?: number): Co
         width: arch.width,
         channels: arch.channels,
         region: Math.min(region, arch.height, arch.width),
+        ...(blur ? { blur } : {}),
       };
 }
 
 /** The layout a pipeline's model section asks of its architecture (what the detector scores with). */
 export function modelLayoutOf(arch: Architecture, model: ModelConfig): ContributionLayout {
   return model.kind === 'conv-ae'
-    ? layoutOf(arch, model.region)
+    ? layoutOf(arch, model.region, undefined, model.blur)
     : layoutOf(arch, undefined, model.scoreLast);
 }
 
@@ -174,12 +193,14 @@ export function scoreBatch(
   for (let i = from; i < size; i++) counts[slotOf[i] as number]! += 1;
   const scores = new Float32Array(n);
   const means = new Float64Array(n * slots);
+  const blur = layout.kind === 'region' && layout.blur ? new BoxBlur(layout) : null;
   for (let f = 0; f < n; f++) {
     sums.fill(0);
     let total = 0;
     const base = f * size;
+    const blurred = blur?.of(x, y, base);
     for (let i = from; i < size; i++) {
-      const d = (x[base + i] as number) - (y[base + i] as number);
+      const d = blurred ? blurred[i]! : (x[base + i] as number) - (y[base + i] as number);
       const e = error === 'mse' ? d * d : Math.abs(d);
       total += e;
       sums[slotOf[i] as number]! += e;
@@ -188,6 +209,56 @@ export function scoreBatch(
     for (let k = 0; k < slots; k++) means[f * slots + k] = sums[k]! / Math.max(1, counts[k]!);
   }
   return batchScores(scores, new BatchSlots(means, slots, topK), undefined);
+}
+
+/**
+ * The box-blurred difference x - y of one image (per channel, side 2·blur+1, the mean over
+ * the pixels of the box inside the image): a reconstruction a pixel off along an edge gives
+ * differences of both signs that cancel in the blur, a missing or extra stroke does not.
+ * Separable: row sums, then column sums of those; work arrays reused from frame to frame.
+ */
+class BoxBlur {
+  private readonly rows: Float64Array;
+  private readonly out: Float64Array;
+
+  constructor(private readonly layout: Extract<ContributionLayout, { kind: 'region' }>) {
+    const size = layout.height * layout.width * layout.channels;
+    this.rows = new Float64Array(size);
+    this.out = new Float64Array(size);
+  }
+
+  of(x: Float32Array, y: Float32Array, base: number): Float64Array {
+    const { height: h, width: w, channels: ch } = this.layout;
+    const r = this.layout.blur ?? 0;
+    const rows = this.rows;
+    for (let row = 0; row < h; row++) {
+      for (let col = 0; col < w; col++) {
+        const from = Math.max(0, col - r);
+        const to = Math.min(w - 1, col + r);
+        for (let c = 0; c < ch; c++) {
+          let s = 0;
+          for (let k = from; k <= to; k++) {
+            const at = base + (row * w + k) * ch + c;
+            s += x[at]! - y[at]!;
+          }
+          rows[(row * w + col) * ch + c] = s;
+        }
+      }
+    }
+    for (let row = 0; row < h; row++) {
+      const from = Math.max(0, row - r);
+      const to = Math.min(h - 1, row + r);
+      for (let col = 0; col < w; col++) {
+        const boxed = (to - from + 1) * (Math.min(w - 1, col + r) - Math.max(0, col - r) + 1);
+        for (let c = 0; c < ch; c++) {
+          let s = 0;
+          for (let k = from; k <= to; k++) s += rows[(k * w + col) * ch + c]!;
+          this.out[(row * w + col) * ch + c] = s / boxed;
+        }
+      }
+    }
+    return this.out;
+  }
 }
 
 /**

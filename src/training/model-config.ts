@@ -142,6 +142,14 @@ export const convAeSchema = z
       .min(1)
       .default(7)
       .describe('Side of the square image regions whose errors are reported as contributions.'),
+    blur: z
+      .int()
+      .min(0)
+      .max(5)
+      .default(0)
+      .describe(
+        'Radius of a box blur (1 = 3x3, cut at the borders) of the difference between image and reconstruction before it is squared (mse) or taken absolute (mae), for the score and the region contributions: a reconstruction a pixel off along an edge gives differences of both signs that cancel in the blur, a missing or extra stroke does not. 0: the error of each pixel.',
+      ),
     ...common,
   })
   .describe('Convolutional autoencoder for images.');

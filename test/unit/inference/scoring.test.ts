@@ -80,10 +80,66 @@ describe('scoreBatch', () => {
     );
     expect(top[0]).toEqual([{ index: 3, error: (0.25 + 0.25) / 4 }]);
   });
+
+  describe('with a blurred image error (model.blur)', () => {
+    const region = (blur: number) =>
+      ({ kind: 'region', height: 4, width: 4, channels: 1, region: 2, blur }) as const;
+    /** The difference's 3x3 box mean at each pixel, the box cut at the borders, by hand. */
+    function boxMeans(d: number[]): number[] {
+      return d.map((_, i) => {
+        const [r, c] = [Math.floor(i / 4), i % 4];
+        const box: number[] = [];
+        for (let rr = r - 1; rr <= r + 1; rr++)
+          for (let cc = c - 1; cc <= c + 1; cc++)
+            if (rr >= 0 && rr < 4 && cc >= 0 && cc < 4) box.push(d[rr * 4 + cc]!);
+        return box.reduce((a, b) => a + b, 0) / box.length;
+      });
+    }
+
+    it('squares the 3x3 box mean of the difference, for the score and the region contributions', () => {
+      const img = new Float32Array(32);
+      const rec = new Float32Array(32);
+      // Frame 0: one pixel off in a corner; frame 1: a column of four.
+      rec[0] = 0.8;
+      for (const r of [0, 1, 2, 3]) rec[16 + r * 4 + 2] = 0.4;
+      const { scores, top } = scoreBatch(img, rec, 2, region(1), 'mse', 4);
+      for (const f of [0, 1]) {
+        const b = boxMeans(Array.from(rec.subarray(f * 16, f * 16 + 16), (v) => -v));
+        const sq = b.map((v) => v * v);
+        expect(scores[f]).toBeCloseTo(sq.reduce((a, v) => a + v, 0) / 16, 6);
+        // Region 0 is the top-left 2x2: pixels 0, 1, 4, 5.
+        const region0 = top[f]!.find((t) => t.index === 0)!;
+        expect(region0.error).toBeCloseTo((sq[0]! + sq[1]! + sq[4]! + sq[5]!) / 4, 6);
+      }
+      // blur 0 is the plain per-pixel error.
+      expect(scoreBatch(img, rec, 2, region(0), 'mse', 0).scores).toEqual(
+        scoreBatch(img, rec, 2, { ...region(0), blur: undefined }, 'mse', 0).scores,
+      );
+    });
+
+    it('forgives an edge a pixel off more than it forgives a missing stroke', () => {
+      // A vertical bar in column 1; rebuilt one column to the right, or with its lower half missing.
+      const bar = new Float32Array(16);
+      const shifted = new Float32Array(16);
+      const halved = new Float32Array(16);
+      for (const r of [0, 1, 2, 3]) {
+        bar[r * 4 + 1] = 1;
+        shifted[r * 4 + 2] = 1;
+        if (r < 2) halved[r * 4 + 1] = 1;
+      }
+      const ratio = (blur: number) =>
+        scoreBatch(bar, shifted, 1, region(blur), 'mse', 0).scores[0]! /
+        scoreBatch(bar, halved, 1, region(blur), 'mse', 0).scores[0]!;
+      // Per pixel, the shifted bar (8 pixels off) errs 4 times as much as the halved one
+      // (2 pixels); blurred, the shift's differences of both signs partly cancel.
+      expect(ratio(0)).toBeCloseTo(4, 6);
+      expect(ratio(1)).toBeLessThan(3);
+    });
+  });
 });
 
 describe('modelLayoutOf', () => {
-  it("scores with the pipeline's image regions and sensor scoreLast", () => {
+  it("scores with the pipeline's image regions and blur, and sensor scoreLast", () => {
     const image: Architecture = {
       kind: 'conv-ae',
       height: 28,
@@ -101,6 +157,8 @@ describe('modelLayoutOf', () => {
       channels: 1,
       region: 4,
     });
+    const blurred = modelSchema.parse({ kind: 'conv-ae', store: 'm', blur: 1 });
+    expect(modelLayoutOf(image, blurred)).toMatchObject({ region: 7, blur: 1 });
     const sensor: Architecture = { kind: 'dense-ae', window: 8, features: 2, hidden: [4] };
     const dense = modelSchema.parse({ kind: 'dense-ae', store: 'm', scoreLast: 2 });
     expect(modelLayoutOf(sensor, dense)).toEqual({ kind: 'feature', features: 2, lastSteps: 2 });
