@@ -218,46 +218,69 @@ export function scoreBatch(
  * Separable: row sums, then column sums of those; work arrays reused from frame to frame.
  */
 class BoxBlur {
+  private readonly diff: Float64Array;
   private readonly rows: Float64Array;
   private readonly out: Float64Array;
+  /** Per column (row), the first and the last column (row) of its box inside the image. */
+  private readonly colFrom: Int32Array;
+  private readonly colTo: Int32Array;
+  private readonly rowFrom: Int32Array;
+  private readonly rowTo: Int32Array;
+  /** Per pixel, how many pixels its box holds. */
+  private readonly boxed: Float64Array;
 
   constructor(private readonly layout: Extract<ContributionLayout, { kind: 'region' }>) {
-    const size = layout.height * layout.width * layout.channels;
-    this.rows = new Float64Array(size);
-    this.out = new Float64Array(size);
+    const { height: h, width: w, channels: ch } = layout;
+    const r = layout.blur ?? 0;
+    this.diff = new Float64Array(h * w * ch);
+    this.rows = new Float64Array(h * w * ch);
+    this.out = new Float64Array(h * w * ch);
+    const range = (n: number, lo: boolean) =>
+      Int32Array.from({ length: n }, (_, i) => (lo ? Math.max(0, i - r) : Math.min(n - 1, i + r)));
+    this.colFrom = range(w, true);
+    this.colTo = range(w, false);
+    this.rowFrom = range(h, true);
+    this.rowTo = range(h, false);
+    this.boxed = new Float64Array(h * w);
+    for (let row = 0; row < h; row++)
+      for (let col = 0; col < w; col++)
+        this.boxed[row * w + col] =
+          (this.rowTo[row]! - this.rowFrom[row]! + 1) * (this.colTo[col]! - this.colFrom[col]! + 1);
   }
 
+  // The differences once per pixel, then the same sums in the same order as a box per pixel.
   of(x: Float32Array, y: Float32Array, base: number): Float64Array {
     const { height: h, width: w, channels: ch } = this.layout;
-    const r = this.layout.blur ?? 0;
-    const rows = this.rows;
+    const { diff, rows, out, colFrom, colTo, rowFrom, rowTo, boxed } = this;
+    const line = w * ch;
+    for (let i = 0; i < diff.length; i++) diff[i] = x[base + i]! - y[base + i]!;
     for (let row = 0; row < h; row++) {
+      const start = row * line;
       for (let col = 0; col < w; col++) {
-        const from = Math.max(0, col - r);
-        const to = Math.min(w - 1, col + r);
+        const from = start + colFrom[col]! * ch;
+        const to = start + colTo[col]! * ch;
         for (let c = 0; c < ch; c++) {
           let s = 0;
-          for (let k = from; k <= to; k++) {
-            const at = base + (row * w + k) * ch + c;
-            s += x[at]! - y[at]!;
-          }
-          rows[(row * w + col) * ch + c] = s;
+          for (let k = from + c; k <= to + c; k += ch) s += diff[k]!;
+          rows[start + col * ch + c] = s;
         }
       }
     }
     for (let row = 0; row < h; row++) {
-      const from = Math.max(0, row - r);
-      const to = Math.min(h - 1, row + r);
+      const from = rowFrom[row]! * line;
+      const to = rowTo[row]! * line;
       for (let col = 0; col < w; col++) {
-        const boxed = (to - from + 1) * (Math.min(w - 1, col + r) - Math.max(0, col - r) + 1);
+        const at = row * line + col * ch;
+        const n = boxed[row * w + col]!;
         for (let c = 0; c < ch; c++) {
           let s = 0;
-          for (let k = from; k <= to; k++) s += rows[(k * w + col) * ch + c]!;
-          this.out[(row * w + col) * ch + c] = s / boxed;
+          const offset = col * ch + c;
+          for (let k = from + offset; k <= to + offset; k += line) s += rows[k]!;
+          out[at + c] = s / n;
         }
       }
     }
-    return this.out;
+    return out;
   }
 }
 
