@@ -240,6 +240,12 @@ interface Pipeline {
   group: string;
 }
 
+/** The image preset's blur radius, so the bench scores images as pipelines/images.yaml does. */
+function presetBlur(): number {
+  const model = loadPipeline(join(root, 'pipelines', 'images.yaml')).model;
+  return model.kind === 'conv-ae' ? model.blur : 0;
+}
+
 function writePipeline(
   dir: string,
   name: string,
@@ -265,6 +271,7 @@ model:
   kind: conv-ae
   filters: [16, 32]
   latent: 16
+  blur: ${presetBlur()}
   store: ${o.store}
   engine: ${o.engine}
   releases: { follow: false }
