@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadPipeline } from '../config/load-pipeline';
 import { AeError, ErrorCodes } from '../core/errors';
 import { formatImagesTable, writeImagesReport } from '../eval/images-eval';
-import { integer } from './options';
+import { dataFolder, integer } from './options';
 import { StepProgress } from './step-progress';
 
 interface ImagesOpts {
@@ -65,10 +65,7 @@ export function imagesCommand(): Command {
         'Example:\n  aestream evaluate images -p pipelines/images.yaml --data ../shared/datasets/fashion-mnist --classes 0,1',
     )
     .action(async (opts: ImagesOpts) => {
-      const dataDir = resolve(opts.data);
-      if (!existsSync(dataDir)) {
-        throw new AeError(ErrorCodes.CLI_USAGE, `--data: no such folder: ${opts.data}`);
-      }
+      const dataDir = dataFolder(opts.data);
       const pipeline = loadPipeline(opts.pipeline);
       const out = resolve(opts.out);
       mkdirSync(out, { recursive: true });

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { AeError, ErrorCodes } from '../core/errors';
@@ -16,7 +15,7 @@ import {
 } from '../eval/nab-evaluation';
 import { NAB_PROFILES, type NabProfileName } from '../eval/nab-profiles';
 import { nabResultPath, readNabResultScores } from '../eval/nab-results';
-import { integer } from './options';
+import { dataFolder, integer } from './options';
 
 interface NabOpts {
   model: 'pipeline' | 'zscore';
@@ -171,9 +170,7 @@ export function nabCommand(): Command {
       parseSeeds,
     )
     .action(async (opts: NabOpts) => {
-      const dataDir = resolve(opts.data);
-      if (!existsSync(dataDir))
-        throw new AeError(ErrorCodes.CLI_USAGE, `--data: no such folder: ${opts.data}`);
+      const dataDir = dataFolder(opts.data);
       const files = loadNabCorpus(dataDir);
       if (opts.trainSeeds) return seedSweep(files, opts, opts.trainSeeds);
       const started = Date.now();

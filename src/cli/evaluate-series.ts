@@ -5,6 +5,7 @@ import { loadPipeline } from '../config/load-pipeline';
 import { AeError, ErrorCodes } from '../core/errors';
 import { readSeriesLayout, type SeriesLayout } from '../eval/series-data';
 import { formatSeriesTable, writeSeriesReport } from '../eval/series-report';
+import { dataFolder } from './options';
 import { StepProgress } from './step-progress';
 
 /** The package's folder: the layout specs of known datasets ship in bench/specs/. */
@@ -78,10 +79,7 @@ export function seriesCommand(): Command {
         'Example:\n  aestream evaluate series --data ../shared/datasets/smd-dev -p pipelines/multivariate.yaml',
     )
     .action(async (opts: SeriesOpts) => {
-      const dataDir = resolve(opts.data);
-      if (!existsSync(dataDir)) {
-        throw new AeError(ErrorCodes.CLI_USAGE, `--data: no such folder: ${opts.data}`);
-      }
+      const dataDir = dataFolder(opts.data);
       const { layout, name } = resolveLayout(dataDir, opts.spec);
       const pipeline = loadPipeline(opts.pipeline);
       const out = resolve(opts.out);

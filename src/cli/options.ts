@@ -1,7 +1,19 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { AeError, ErrorCodes } from '../core/errors';
 import { parseRangeSpec, type RangeSpec } from '../connectors/kafka/offset-range';
+
+/**
+ * The absolute path of the folder a `--data` option names; a usage error when there is none.
+ *
+ * @example const dataDir = dataFolder(opts.data);
+ */
+export function dataFolder(path: string): string {
+  const dir = resolve(path);
+  if (!existsSync(dir)) throw new AeError(ErrorCodes.CLI_USAGE, `--data: no such folder: ${path}`);
+  return dir;
+}
 
 /**
  * A commander option parser for whole numbers of at least `min`; anything else is a usage
