@@ -2,9 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { loadPipeline } from '../config/load-pipeline';
-import { AeError, ErrorCodes } from '../core/errors';
 import { formatImagesTable, writeImagesReport } from '../eval/images-eval';
-import { dataFolder, integer } from './options';
+import { dataFolder, integer, integerList } from './options';
 import { StepProgress } from './step-progress';
 
 interface ImagesOpts {
@@ -15,19 +14,6 @@ interface ImagesOpts {
   maxTrain: number;
   json?: boolean;
   progress: boolean;
-}
-
-/** `0,1,2`: the classes of `--classes`. */
-function parseClasses(v: string): number[] {
-  const parts = v.split(',').map((p) => p.trim());
-  const classes = parts.map(Number);
-  if (parts.some((p) => p === '') || classes.some((n) => !Number.isInteger(n) || n < 0)) {
-    throw new AeError(
-      ErrorCodes.CLI_USAGE,
-      `--classes: expected non-negative integers separated by commas, like 0,1,2, got '${v}'`,
-    );
-  }
-  return classes;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
@@ -49,7 +35,11 @@ export function imagesCommand(): Command {
       'pipelines/images.yaml',
     )
     .option('--out <dir>', 'report.md, results.json and the trained models', 'images-eval')
-    .option('--classes <list>', 'only these classes, e.g. 0,1,2 (default all)', parseClasses)
+    .option(
+      '--classes <list>',
+      'only these classes, e.g. 0,1,2 (default all)',
+      integerList('--classes', '0,1,2', 0),
+    )
     .option(
       '--max-train <n>',
       'at most this many training images per class, the first in file order (budget; 0 = all)',

@@ -15,7 +15,7 @@ import {
 } from '../eval/nab-evaluation';
 import { NAB_PROFILES, type NabProfileName } from '../eval/nab-profiles';
 import { nabResultPath, readNabResultScores } from '../eval/nab-results';
-import { dataFolder, integer } from './options';
+import { dataFolder, integer, integerList } from './options';
 
 interface NabOpts {
   model: 'pipeline' | 'zscore';
@@ -69,19 +69,6 @@ const OWN_VERDICTS: NabThresholds = {
 type NabResults = ReturnType<typeof scoreNabOutput>;
 const byProfile = (list: NabResults): Record<string, number> =>
   Object.fromEntries(list.map((r) => [r.profile.name, r.normalized]));
-
-/** `42,1,2`: the training seeds of `--train-seeds`. */
-function parseSeeds(v: string): number[] {
-  const parts = v.split(',').map((p) => p.trim());
-  const seeds = parts.map(Number);
-  if (parts.some((p) => p === '') || seeds.some((n) => !Number.isInteger(n))) {
-    throw new AeError(
-      ErrorCodes.CLI_USAGE,
-      `--train-seeds: expected integers separated by commas, like 42,1,2, got '${v}'`,
-    );
-  }
-  return seeds;
-}
 
 /**
  * `aestream evaluate nab --data <dir> -p <pipeline> [--results <dir>]`: the Numenta Anomaly
@@ -167,7 +154,7 @@ export function nabCommand(): Command {
     .option(
       '--train-seeds <list>',
       "run the pipeline's detector once per training seed (model.train.seed, e.g. 42,1,2,3), each into <out>/seed-<n>, and print every run's scores with their mean and sd: how much of a figure is the seed's",
-      parseSeeds,
+      integerList('--train-seeds', '42,1,2'),
     )
     .action(async (opts: NabOpts) => {
       const dataDir = dataFolder(opts.data);

@@ -16,6 +16,31 @@ export function dataFolder(path: string): string {
 }
 
 /**
+ * A commander option parser for comma-separated whole numbers (of at least `min`); anything
+ * else is a usage error naming the option, an example and the value.
+ *
+ * @example .option('--classes <list>', 'classes', integerList('--classes', '0,1,2', 0))
+ */
+export function integerList(
+  name: string,
+  example: string,
+  min = -Infinity,
+): (value: string) => number[] {
+  const what = min === 0 ? 'non-negative integers' : 'integers';
+  return (v) => {
+    const parts = v.split(',').map((p) => p.trim());
+    const list = parts.map(Number);
+    if (parts.some((p) => p === '') || list.some((n) => !Number.isInteger(n) || n < min)) {
+      throw new AeError(
+        ErrorCodes.CLI_USAGE,
+        `${name}: expected ${what} separated by commas, like ${example}, got '${v}'`,
+      );
+    }
+    return list;
+  };
+}
+
+/**
  * A commander option parser for whole numbers of at least `min`; anything else is a usage
  * error naming the option and the value.
  *
